@@ -1,0 +1,60 @@
+# Two commands on a fresh machine: `make demo` and `make test` (see README.md).
+# Every target first installs what is missing (Debian packages, .venv with PyPI deps).
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+GUEST_DIR := build/guest
+GUEST_SRC := $(wildcard guest/examples/*.c)
+GUEST_WASM := $(patsubst guest/examples/%.c,$(GUEST_DIR)/%.wasm,$(GUEST_SRC))
+GUEST_CFLAGS := --target=wasm32 -O2 -nostdlib -fno-builtin -Iguest/include \
+	-Wl,--no-entry -Wl,--export-dynamic -Wl,--strip-all
+CTEST_DIR := build/cpp
+
+.PHONY: all demo test deps build guest cpp-test py-test bench clean
+
+all: build guest
+
+deps: $(VENV)/.deps-stamp
+
+$(VENV)/.deps-stamp: requirements-dev.txt tools/install-deps.sh
+	@tools/install-deps.sh
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PIP) install -q --upgrade pip
+	@$(PIP) install -q -r requirements-dev.txt
+	@touch $@
+
+# Editable install: Python sources are used in place; the extension is rebuilt incrementally
+# in build/py (scikit-build-core) and the engine in ~/.cache/wasmffi/cargo-target (cargo).
+build: deps
+	@$(PIP) install -q --no-build-isolation --no-deps -e . \
+		|| { echo "build failed; rerun with: $(PIP) install -v --no-build-isolation -e ."; exit 1; }
+
+guest: deps $(GUEST_WASM)
+
+$(GUEST_DIR)/%.wasm: guest/examples/%.c $(wildcard guest/include/*.h)
+	@mkdir -p $(GUEST_DIR)
+	clang $(GUEST_CFLAGS) -o $@ $<
+
+cpp-test: deps guest
+	@cmake -S . -B $(CTEST_DIR) -G Ninja -DWASMFFI_TESTS=ON -DWASMFFI_PYTHON=OFF \
+		-DWASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) > /dev/null
+	@cmake --build $(CTEST_DIR)
+	cd $(CTEST_DIR) && ctest --output-on-failure
+
+py-test: build guest
+	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) -m pytest -q
+
+test: cpp-test py-test
+
+demo: build guest
+	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) examples/demo.py
+
+bench: build guest
+	$(PY) -m wasmffi bench calls --json build/bench-calls.json
+	$(PY) -m wasmffi bench memory --json build/bench-memory.json
+
+clean:
+	rm -rf build

@@ -1,0 +1,32 @@
+# Builds the shim crate in engine/ with cargo and exposes it as the imported target wasmffi::wasmtime.
+# Cargo's target dir lives outside the checkout (default ~/.cache/wasmffi/cargo-target) so that
+# clean clones, CI runs and every build directory share one warm engine build.
+
+find_program(CARGO_EXECUTABLE cargo HINTS "$ENV{HOME}/.cargo/bin" REQUIRED)
+
+set(WASMFFI_CARGO_TARGET_DIR "$ENV{HOME}/.cache/wasmffi/cargo-target" CACHE PATH
+    "cargo target dir for the wasmtime shim crate (kept outside the checkout)")
+set(_engine_lib "${WASMFFI_CARGO_TARGET_DIR}/release/libwasmffi_engine.a")
+set(_engine_include "${WASMFFI_CARGO_TARGET_DIR}/include")
+
+# Always ask cargo: a warm no-op build takes about a second and cargo knows best what changed.
+add_custom_target(wasmffi_engine_build
+  COMMAND ${CMAKE_COMMAND} -E env
+          CARGO_TARGET_DIR=${WASMFFI_CARGO_TARGET_DIR}
+          WASMFFI_HEADERS_OUT=${_engine_include}
+          ${CARGO_EXECUTABLE} build --release --locked
+          --manifest-path ${CMAKE_CURRENT_SOURCE_DIR}/engine/Cargo.toml
+  BYPRODUCTS "${_engine_lib}"
+  WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}/engine"
+  COMMENT "cargo build: wasmtime C API (engine/)"
+  USES_TERMINAL)
+
+file(MAKE_DIRECTORY "${_engine_include}")
+add_library(wasmffi_wasmtime STATIC IMPORTED GLOBAL)
+set_target_properties(wasmffi_wasmtime PROPERTIES
+  IMPORTED_LOCATION "${_engine_lib}"
+  INTERFACE_INCLUDE_DIRECTORIES "${_engine_include}")
+find_package(Threads REQUIRED)
+target_link_libraries(wasmffi_wasmtime INTERFACE Threads::Threads ${CMAKE_DL_LIBS} m)
+add_dependencies(wasmffi_wasmtime wasmffi_engine_build)
+add_library(wasmffi::wasmtime ALIAS wasmffi_wasmtime)

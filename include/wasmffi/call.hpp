@@ -1,0 +1,74 @@
+// CallPlan: a function's signature resolved once, plus the one unchecked call the hot path makes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include <wasmtime.h>
+
+#include "wasmffi/result.hpp"
+#include "wasmffi/types.hpp"
+
+namespace wasmffi {
+
+// The raw-value union crosses the C boundary by value in arrays; pin its layout.
+static_assert(sizeof(wasmtime_val_raw_t) == 16, "wasmtime_val_raw_t layout changed");
+static_assert(sizeof(wasmtime_func_t) == 16, "wasmtime_func_t layout changed");
+
+struct CallPlan {
+  FuncSig sig;
+  // Slots the unchecked call needs: params and results share one array.
+  size_t raw_len = 0;
+  // True when every param and result is i32/i64/f32/f64: the only kinds the scalar
+  // marshallers handle today. Binding refuses to build a callable otherwise.
+  bool all_scalar = false;
+
+  static CallPlan for_func(wasmtime_context_t* ctx, const wasmtime_func_t& func);
+};
+
+// Converts the failure of a call (an error or a trap, both owned) into an Error, deleting them.
+// Kept out of line: it is the cold path.
+Error call_failure(wasmtime_error_t* err, wasm_trap_t* trap);
+
+// The hot path: one unchecked call on a caller-provided raw array. Inline so the success
+// path is a call plus two null checks; the failure path is out of line.
+inline Result<void> call_unchecked(wasmtime_context_t* ctx, const wasmtime_func_t& func,
+                                   wasmtime_val_raw_t* raw, size_t raw_len) {
+  wasm_trap_t* trap = nullptr;
+  wasmtime_error_t* err = wasmtime_func_call_unchecked(ctx, &func, raw, raw_len, &trap);
+  if (err != nullptr || trap != nullptr) [[unlikely]]
+    return call_failure(err, trap);
+  return {};
+}
+
+// A typed scalar value, for globals and the checked (slow) call path used by tests.
+struct Value {
+  ValKind kind = ValKind::I32;
+  union {
+    int32_t i32;
+    int64_t i64;
+    float f32;
+    double f64;
+  } of{};
+  static Value i32v(int32_t v) { Value x; x.kind = ValKind::I32; x.of.i32 = v; return x; }
+  static Value i64v(int64_t v) { Value x; x.kind = ValKind::I64; x.of.i64 = v; return x; }
+  static Value f32v(float v) { Value x; x.kind = ValKind::F32; x.of.f32 = v; return x; }
+  static Value f64v(double v) { Value x; x.kind = ValKind::F64; x.of.f64 = v; return x; }
+};
+
+// Writes a scalar into / reads it out of a raw slot, per its kind.
+void store_raw(wasmtime_val_raw_t& slot, const Value& v) noexcept;
+Value load_raw(const wasmtime_val_raw_t& slot, ValKind kind) noexcept;
+
+// Checked convenience call (allocates): arguments are matched against the plan's kinds.
+Result<std::vector<Value>> call(wasmtime_context_t* ctx, const wasmtime_func_t& func,
+                                const CallPlan& plan, std::span<const Value> args);
+
+// Globals.
+GlobalDesc global_type(wasmtime_context_t* ctx, const wasmtime_global_t& g);
+Result<Value> global_get(wasmtime_context_t* ctx, const wasmtime_global_t& g);
+Result<void> global_set(wasmtime_context_t* ctx, const wasmtime_global_t& g, const Value& v);
+
+}  // namespace wasmffi

@@ -1,0 +1,46 @@
+// Engine: one compilation environment (wasm_engine_t) and the memory policy every store inherits.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <wasmtime.h>
+
+#include "wasmffi/handle.hpp"
+#include "wasmffi/result.hpp"
+
+namespace wasmffi {
+
+struct EngineConfig {
+  // Virtual address space reserved per linear memory. Memories never move (see below), so
+  // this is also the most a memory can ever grow to. 4 GiB covers every 32-bit memory and
+  // lets wasmtime elide bounds checks; memory64 guests that need more ask for more.
+  uint64_t memory_reservation = uint64_t{4} << 30;
+  uint64_t memory_guard_size = uint64_t{32} << 20;
+  bool memory64 = true;
+  bool multi_memory = true;
+  bool consume_fuel = false;
+  bool epoch_interruption = false;
+  // Cranelift optimisation level: 0 none, 1 speed, 2 speed_and_size.
+  int opt_level = 1;
+};
+
+class Engine {
+ public:
+  // Always created with memory_may_move = false: a memory's base address is fixed for its
+  // whole life, which is what makes zero-copy views (Memory::view) impossible to leave dangling.
+  static Result<std::shared_ptr<Engine>> create(const EngineConfig& config = {});
+
+  wasm_engine_t* capi() const noexcept { return engine_.capi(); }
+  const EngineConfig& config() const noexcept { return config_; }
+
+ private:
+  Engine(wasm_engine_t* raw, EngineConfig config) : engine_(raw), config_(config) {}
+  Owned<wasm_engine_t, wasm_engine_delete> engine_;
+  EngineConfig config_;
+};
+
+// Turns an owned wasmtime_error_t into an Error (and deletes it).
+Error take_error(wasmtime_error_t* err, ErrorKind kind);
+
+}  // namespace wasmffi

@@ -1,0 +1,85 @@
+// Errors as values: every fallible core operation returns Result<T>; only the binding throws.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace wasmffi {
+
+// What went wrong, coarse enough for the binding to pick an exception class.
+enum class ErrorKind : uint8_t {
+  Compile,       // invalid wasm bytes or WAT text
+  Link,          // instantiation: missing or mismatched imports
+  Trap,          // the guest trapped; see TrapKind
+  MemoryAccess,  // an address/length outside guest memory (or negative / overflowing)
+  Argument,      // a value that does not fit the declared type
+  Engine,        // anything else the engine reported
+};
+
+// Trap kinds the project names. Mapped from wasmtime's trap codes by their *names* in
+// wasmtime/trap.h (see trap.cpp): the numbers change between wasmtime versions.
+enum class TrapKind : uint8_t {
+  Other,
+  StackOverflow,
+  MemoryOutOfBounds,
+  HeapMisaligned,
+  TableOutOfBounds,
+  IndirectCallToNull,
+  BadSignature,
+  IntegerOverflow,
+  IntegerDivisionByZero,
+  BadConversionToInteger,
+  Unreachable,
+  Interrupt,
+  OutOfFuel,
+};
+
+const char* trap_kind_name(TrapKind kind) noexcept;
+
+struct Error {
+  ErrorKind kind;
+  std::string message;
+  TrapKind trap = TrapKind::Other;  // meaningful only when kind == ErrorKind::Trap
+};
+
+template <class T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}     // NOLINT
+  bool ok() const noexcept { return v_.index() == 0; }
+  explicit operator bool() const noexcept { return ok(); }
+  T& value() & { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  const T& value() const& { return std::get<0>(v_); }
+  T* operator->() { return &std::get<0>(v_); }
+  T& operator*() & { return std::get<0>(v_); }
+  const Error& error() const& { return std::get<1>(v_); }
+  Error&& error() && { return std::get<1>(std::move(v_)); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+ public:
+  Result() = default;
+  Result(Error error) : err_(std::move(error)) {}  // NOLINT
+  bool ok() const noexcept { return !err_.has_value(); }
+  explicit operator bool() const noexcept { return ok(); }
+  const Error& error() const& { return *err_; }
+  Error&& error() && { return std::move(*err_); }
+
+ private:
+  std::optional<Error> err_;
+};
+
+inline Error make_error(ErrorKind kind, std::string message) {
+  return Error{kind, std::move(message), TrapKind::Other};
+}
+
+}  // namespace wasmffi

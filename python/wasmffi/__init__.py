@@ -1,0 +1,37 @@
+"""wasmffi: call WebAssembly from Python with near-native overhead and safe, automatic type mapping.
+
+    >>> import wasmffi
+    >>> inst = wasmffi.load('(module (func (export "add") (param i32 i32) (result i32) '
+    ...                     'local.get 0 local.get 1 i32.add))')
+    >>> inst.exports.add(2, 3)
+    5
+"""
+
+from . import _core
+from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, CompileError, Error,
+                      HeapMisaligned, IndirectCallToNull, IntegerDivisionByZero, IntegerOverflow,
+                      Interrupt, LinkError, MemoryAccessError, MemoryOutOfBounds, OutOfFuel,
+                      StackOverflow, TableOutOfBounds, Trap, Unreachable)
+from ._api import Exports, Instance, Module, _signature, default_engine, load
+from ._types import ExternInfo, FuncType, GlobalType, MemoryType, TableType
+from . import _memory  # noqa: F401  (attaches the Python-written Memory methods)
+
+Engine = _core.Engine
+Func = _core.Func
+Global = _core.Global
+Memory = _core.Memory
+
+_core._register_errors(
+    {"Error": Error, "CompileError": CompileError, "LinkError": LinkError,
+     "MemoryAccessError": MemoryAccessError, "Trap": Trap},
+    TRAP_CLASSES,
+    _signature,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Engine", "Module", "Instance", "Exports", "Func", "Global", "Memory", "load", "default_engine",
+    "ExternInfo", "FuncType", "GlobalType", "MemoryType", "TableType",
+    "Error", "CompileError", "LinkError", "MemoryAccessError", "Trap", *TRAP_CLASSES,
+]

@@ -1,0 +1,80 @@
+"""Exception hierarchy. Defined in Python so the classes are ordinary, documented and picklable;
+the extension raises them through the registry in src/python/convert.cpp."""
+
+
+class Error(Exception):
+    """Base class of every error wasmffi raises (besides TypeError/OverflowError/ValueError for bad arguments)."""
+
+
+class CompileError(Error):
+    """The bytes or WAT text are not a valid WebAssembly module."""
+
+
+class LinkError(Error):
+    """Instantiation failed: missing or mismatched imports."""
+
+
+class MemoryAccessError(Error, IndexError):
+    """An address or length outside the guest's linear memory (or negative, or overflowing)."""
+
+
+class Trap(Error):
+    """The guest trapped. Subclasses name the kind; the message carries the wasm backtrace."""
+
+
+class StackOverflow(Trap):
+    """Call stack exhausted (for example by unbounded recursion)."""
+
+
+class MemoryOutOfBounds(Trap):
+    """The guest itself accessed memory out of bounds."""
+
+
+class HeapMisaligned(Trap):
+    """A misaligned atomic access."""
+
+
+class TableOutOfBounds(Trap):
+    """A table access out of bounds."""
+
+
+class IndirectCallToNull(Trap):
+    """call_indirect on a null table entry."""
+
+
+class BadSignature(Trap):
+    """call_indirect with a signature mismatch."""
+
+
+class IntegerOverflow(Trap):
+    """Signed integer overflow in division (INT_MIN / -1)."""
+
+
+class IntegerDivisionByZero(Trap):
+    """Integer division or remainder by zero."""
+
+
+class BadConversionToInteger(Trap):
+    """A float -> int conversion of nan or an out-of-range value."""
+
+
+class Unreachable(Trap):
+    """The `unreachable` instruction was executed."""
+
+
+class Interrupt(Trap):
+    """Execution was interrupted (epoch deadline)."""
+
+
+class OutOfFuel(Trap):
+    """The store ran out of fuel."""
+
+
+TRAP_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        StackOverflow, MemoryOutOfBounds, HeapMisaligned, TableOutOfBounds, IndirectCallToNull,
+        BadSignature, IntegerOverflow, IntegerDivisionByZero, BadConversionToInteger, Unreachable,
+        Interrupt, OutOfFuel,
+    )
+}

@@ -1,0 +1,55 @@
+"""Named descriptions of module imports and exports (what `Module.imports` / `.exports` return)."""
+
+from typing import NamedTuple, Optional, Tuple
+
+
+class FuncType(NamedTuple):
+    params: Tuple[str, ...]
+    results: Tuple[str, ...]
+
+    def __str__(self) -> str:
+        res = self.results
+        out = "()" if not res else res[0] if len(res) == 1 else f"({', '.join(res)})"
+        return f"({', '.join(self.params)}) -> {out}"
+
+
+class MemoryType(NamedTuple):
+    minimum: int  # pages
+    maximum: Optional[int]
+    is64: bool
+    shared: bool
+    page_size: int
+
+
+class GlobalType(NamedTuple):
+    content: str
+    mutable: bool
+
+
+class TableType(NamedTuple):
+    element: str
+    minimum: int
+    maximum: Optional[int]
+
+
+class ExternInfo(NamedTuple):
+    """One import or export: `module` is empty for exports; `type` is a FuncType, MemoryType, ..."""
+
+    module: str
+    name: str
+    kind: str  # "func" | "memory" | "global" | "table" | ...
+    type: object
+    text: str  # the type as wasm text, e.g. "(i32, i32) -> i32"
+
+    def __str__(self) -> str:
+        prefix = f"{self.module}." if self.module else ""
+        return f"{prefix}{self.name}: {self.kind} {self.text}"
+
+
+_DETAIL = {"func": FuncType, "memory": MemoryType, "global": GlobalType, "table": TableType}
+
+
+def extern_info(raw: tuple) -> ExternInfo:
+    module, name, kind, text, details = raw
+    cls = _DETAIL.get(kind)
+    return ExternInfo(module, name, kind, cls(*details) if cls and details is not None else None, text)

@@ -1,0 +1,116 @@
+// Python <-> wasm scalar conversion and the error registry: the binding's whole type-mapping seam.
+#pragma once
+
+#include <Python.h>
+
+#include <cstdint>
+
+#include "wasmffi/call.hpp"
+#include "wasmffi/result.hpp"
+
+namespace wasmffi::py {
+
+// Exception classes are defined in Python (wasmffi/_errors.py) and handed to the extension once
+// at import through _core._register_errors; these slots hold strong references.
+struct ErrorClasses {
+  PyObject* error = nullptr;          // wasmffi.Error
+  PyObject* compile = nullptr;        // wasmffi.CompileError
+  PyObject* link = nullptr;           // wasmffi.LinkError
+  PyObject* memory_access = nullptr;  // wasmffi.MemoryAccessError (an IndexError)
+  PyObject* trap = nullptr;           // wasmffi.Trap
+  PyObject* traps[16] = {};           // indexed by TrapKind; null -> Trap
+};
+ErrorClasses& errors();
+
+// Sets a Python exception for a core error; always returns nullptr for `return raise(...)`.
+PyObject* raise(const Error& err);
+// Same, but prefixes the message with "<func>(): " so the user sees which call failed.
+PyObject* raise_in(const Error& err, PyObject* func_name);
+
+// Scalar conversions. Integers accept the union of the signed and unsigned range of the width
+// (i32: -2^31 .. 2^32-1) and store the two's-complement bit pattern; anything outside raises
+// OverflowError, never wraps. Floats accept int and float; f32 raises OverflowError for a finite
+// value too large for f32. On failure they set a Python exception naming `what` and return false.
+bool to_i32_slow(PyObject* o, int32_t& out, PyObject* func_name, Py_ssize_t index);
+bool to_i64_slow(PyObject* o, int64_t& out, PyObject* func_name, Py_ssize_t index);
+bool to_f32(PyObject* o, float& out, PyObject* func_name, Py_ssize_t index);
+bool to_f64_slow(PyObject* o, double& out, PyObject* func_name, Py_ssize_t index);
+
+// Reads an exact int of at most two digits straight from the object: every i32 value and most
+// i64 values, with no call. Profiling showed the generic PyLong_AsLongAndOverflow route was a
+// quarter of the binding's per-call instructions. Anything else returns false (general path).
+inline bool small_int_value(PyObject* o, int64_t& v) noexcept {
+  if (!PyLong_CheckExact(o)) return false;
+#if PY_VERSION_HEX >= 0x030C0000
+  if (!PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(o))) return false;
+  v = PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(o));
+  return true;
+#else
+  const digit* d = reinterpret_cast<PyLongObject*>(o)->ob_digit;
+  switch (Py_SIZE(o)) {
+    case 0: v = 0; return true;
+    case 1: v = static_cast<int64_t>(d[0]); return true;
+    case -1: v = -static_cast<int64_t>(d[0]); return true;
+    case 2: v = static_cast<int64_t>(d[0]) | (static_cast<int64_t>(d[1]) << PyLong_SHIFT); return true;
+    case -2: v = -(static_cast<int64_t>(d[0]) | (static_cast<int64_t>(d[1]) << PyLong_SHIFT)); return true;
+    default: return false;
+  }
+#endif
+}
+static_assert(2 * PyLong_SHIFT < 63, "two digits must fit in int64_t");
+
+inline bool to_i32(PyObject* o, int32_t& out, PyObject* func_name, Py_ssize_t index) {
+  int64_t v;
+  if (small_int_value(o, v) && v >= INT32_MIN && v <= int64_t{UINT32_MAX}) [[likely]] {
+    out = static_cast<int32_t>(static_cast<uint32_t>(v));
+    return true;
+  }
+  return to_i32_slow(o, out, func_name, index);
+}
+
+inline bool to_i64(PyObject* o, int64_t& out, PyObject* func_name, Py_ssize_t index) {
+  if (small_int_value(o, out)) [[likely]]
+    return true;
+  return to_i64_slow(o, out, func_name, index);
+}
+
+inline bool to_f64(PyObject* o, double& out, PyObject* func_name, Py_ssize_t index) {
+  if (PyFloat_CheckExact(o)) [[likely]] {
+    out = PyFloat_AS_DOUBLE(o);
+    return true;
+  }
+  return to_f64_slow(o, out, func_name, index);
+}
+
+// Converts one argument into a raw slot according to its cached kind.
+inline bool to_raw(PyObject* o, ValKind kind, wasmtime_val_raw_t& slot, PyObject* name, Py_ssize_t i) {
+  switch (kind) {
+    case ValKind::I32: return to_i32(o, slot.i32, name, i);
+    case ValKind::I64: return to_i64(o, slot.i64, name, i);
+    case ValKind::F32: return to_f32(o, slot.f32, name, i);
+    case ValKind::F64: return to_f64(o, slot.f64, name, i);
+    default: return false;
+  }
+}
+
+// Results: i32/i64 come back signed (wasm integers carry no signedness; addresses get unsigned
+// treatment where they are declared, e.g. the memory API and pointer-typed declarations).
+inline PyObject* from_raw(const wasmtime_val_raw_t& slot, ValKind kind) {
+  switch (kind) {
+    case ValKind::I32: return PyLong_FromLong(slot.i32);
+    case ValKind::I64: return PyLong_FromLongLong(slot.i64);
+    case ValKind::F32: return PyFloat_FromDouble(static_cast<double>(slot.f32));
+    case ValKind::F64: return PyFloat_FromDouble(slot.f64);
+    default: Py_RETURN_NONE;
+  }
+}
+
+// Value <-> Python for the slow paths (globals).
+bool to_value(PyObject* o, ValKind kind, Value& out, PyObject* what);
+PyObject* from_value(const Value& v);
+
+// An address or length: a non-negative int that fits in 64 bits. Anything else raises
+// MemoryAccessError (negative or too large) or TypeError (not an int). `what` names the argument.
+bool to_address(PyObject* o, uint64_t& out, const char* what);
+
+}  // namespace wasmffi::py

@@ -1,0 +1,231 @@
+// Func: exported wasm functions as a vectorcall type. Everything about a function is decided in
+// make_func (its CallPlan); a call only converts arguments into a stack array, makes one
+// unchecked call and converts results back: no Python-level code, no heap allocation, no type
+// look-up per call.
+#include "func_object.hpp"
+
+#include <structmember.h>
+
+#include <memory>
+#include <new>
+
+#include "convert.hpp"
+
+namespace wasmffi::py {
+
+namespace {
+
+// Signatures up to this many slots use a C-stack raw array (reentrant and thread-safe, and no
+// allocation). Larger ones, which real code almost never has, use a buffer allocated per call.
+constexpr size_t kStackSlots = 32;
+
+struct FuncObject {
+  PyObject_HEAD
+  vectorcallfunc vectorcall;   // CPython calls through this pointer (tp_vectorcall_offset)
+  PyObject* owner;             // keeps the store alive: ctx and func are only valid while it is
+  wasmtime_context_t* ctx;     // cached store context
+  wasmtime_func_t func;
+  CallPlan* plan;              // built once in make_func; owned
+  const ValKind* params;       // = plan->sig.params.data(), cached to save a load per call
+  const ValKind* results;
+  Py_ssize_t nparams;
+  Py_ssize_t nresults;
+  PyObject* name;
+  PyObject* weakrefs;
+};
+
+PyTypeObject* g_func_type = nullptr;
+PyObject* g_signature_factory = nullptr;
+
+PyObject* arity_error(FuncObject* self, Py_ssize_t nargs, PyObject* kwnames) {
+  if (kwnames != nullptr && PyTuple_GET_SIZE(kwnames) > 0)
+    return PyErr_Format(PyExc_TypeError, "%U() takes no keyword arguments (wasm parameters are positional)",
+                        self->name);
+  return PyErr_Format(PyExc_TypeError, "%U() takes %zd positional argument%s but %zd %s given", self->name,
+                      self->nparams, self->nparams == 1 ? "" : "s", nargs, nargs == 1 ? "was" : "were");
+}
+
+PyObject* results_to_python(FuncObject* self, const wasmtime_val_raw_t* raw) {
+  if (self->nresults == 1) [[likely]]
+    return from_raw(raw[0], self->results[0]);
+  if (self->nresults == 0) Py_RETURN_NONE;
+  PyObject* tuple = PyTuple_New(self->nresults);
+  if (tuple == nullptr) return nullptr;
+  for (Py_ssize_t i = 0; i < self->nresults; ++i) {
+    PyObject* v = from_raw(raw[i], self->results[i]);
+    if (v == nullptr) {
+      Py_DECREF(tuple);
+      return nullptr;
+    }
+    PyTuple_SET_ITEM(tuple, i, v);
+  }
+  return tuple;
+}
+
+PyObject* call_with(FuncObject* self, PyObject* const* args, wasmtime_val_raw_t* raw) {
+  // 1. Arguments -> raw slots, by the kinds cached in the plan (a switch on a small enum).
+  for (Py_ssize_t i = 0; i < self->nparams; ++i)
+    if (!to_raw(args[i], self->params[i], raw[i], self->name, i)) [[unlikely]]
+      return nullptr;
+  // 2. One unchecked call: the plan already proved the signature, so wasmtime need not re-check.
+  //    The GIL stays held: a store is not thread-safe and releasing it would cost more than
+  //    most calls take.
+  Result<void> r = call_unchecked(self->ctx, self->func, raw, static_cast<size_t>(self->plan->raw_len));
+  if (!r) [[unlikely]]
+    return raise_in(r.error(), self->name);
+  // 3. Results were written over the arguments, starting at slot 0.
+  return results_to_python(self, raw);
+}
+
+PyObject* func_vectorcall(PyObject* callable, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
+  auto* self = reinterpret_cast<FuncObject*>(callable);
+  const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+  if (nargs != self->nparams || kwnames != nullptr) [[unlikely]]
+    return arity_error(self, nargs, kwnames);
+  if (self->plan->raw_len <= kStackSlots) [[likely]] {
+    wasmtime_val_raw_t raw[kStackSlots];
+    return call_with(self, args, raw);
+  }
+  std::unique_ptr<wasmtime_val_raw_t[]> heap(new (std::nothrow) wasmtime_val_raw_t[self->plan->raw_len]);
+  if (!heap) return PyErr_NoMemory();
+  return call_with(self, args, heap.get());
+}
+
+int func_traverse(PyObject* o, visitproc visit, void* arg) {
+  auto* self = reinterpret_cast<FuncObject*>(o);
+  Py_VISIT(self->owner);
+  Py_VISIT(Py_TYPE(o));
+  return 0;
+}
+
+int func_clear(PyObject* o) {
+  auto* self = reinterpret_cast<FuncObject*>(o);
+  Py_CLEAR(self->owner);
+  return 0;
+}
+
+void func_dealloc(PyObject* o) {
+  auto* self = reinterpret_cast<FuncObject*>(o);
+  PyTypeObject* tp = Py_TYPE(o);
+  PyObject_GC_UnTrack(o);
+  if (self->weakrefs != nullptr) PyObject_ClearWeakRefs(o);
+  func_clear(o);
+  Py_CLEAR(self->name);
+  delete self->plan;
+  tp->tp_free(o);
+  Py_DECREF(tp);
+}
+
+PyObject* func_repr(PyObject* o) {
+  auto* self = reinterpret_cast<FuncObject*>(o);
+  return PyUnicode_FromFormat("<wasmffi.Func %U%s>", self->name, self->plan->sig.to_string().c_str());
+}
+
+PyObject* kinds_tuple(const std::vector<ValKind>& kinds) {
+  PyObject* t = PyTuple_New(static_cast<Py_ssize_t>(kinds.size()));
+  if (t == nullptr) return nullptr;
+  for (size_t i = 0; i < kinds.size(); ++i)
+    PyTuple_SET_ITEM(t, static_cast<Py_ssize_t>(i), PyUnicode_FromString(val_kind_name(kinds[i])));
+  return t;
+}
+
+PyObject* get_params(PyObject* o, void*) { return kinds_tuple(reinterpret_cast<FuncObject*>(o)->plan->sig.params); }
+PyObject* get_results(PyObject* o, void*) { return kinds_tuple(reinterpret_cast<FuncObject*>(o)->plan->sig.results); }
+PyObject* get_type(PyObject* o, void*) {
+  return PyUnicode_FromString(reinterpret_cast<FuncObject*>(o)->plan->sig.to_string().c_str());
+}
+PyObject* get_name(PyObject* o, void*) { return Py_NewRef(reinterpret_cast<FuncObject*>(o)->name); }
+
+// inspect.signature() support, built lazily by Python code: not on any call path.
+PyObject* get_signature(PyObject* o, void*) {
+  auto* self = reinterpret_cast<FuncObject*>(o);
+  if (g_signature_factory == nullptr) Py_RETURN_NONE;
+  PyObject* params = get_params(o, nullptr);
+  PyObject* results = params ? get_results(o, nullptr) : nullptr;
+  PyObject* sig = results ? PyObject_CallFunctionObjArgs(g_signature_factory, params, results, nullptr) : nullptr;
+  Py_XDECREF(params);
+  Py_XDECREF(results);
+  (void)self;
+  return sig;
+}
+
+PyObject* get_doc(PyObject* o, void*) {
+  auto* self = reinterpret_cast<FuncObject*>(o);
+  return PyUnicode_FromFormat("%U%s: exported WebAssembly function", self->name,
+                              self->plan->sig.to_string().c_str());
+}
+
+PyGetSetDef func_getset[] = {
+    {"__name__", get_name, nullptr, "export name", nullptr},
+    {"__qualname__", get_name, nullptr, "export name", nullptr},
+    {"__signature__", get_signature, nullptr, "inspect.Signature of the wasm function", nullptr},
+    {"__doc__", get_doc, nullptr, nullptr, nullptr},
+    {"params", get_params, nullptr, "wasm parameter types, e.g. ('i32', 'i32')", nullptr},
+    {"results", get_results, nullptr, "wasm result types", nullptr},
+    {"type", get_type, nullptr, "the wasm signature as text", nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+PyMemberDef func_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(FuncObject, vectorcall), READONLY, nullptr},
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(FuncObject, weakrefs), READONLY, nullptr},
+    {nullptr, 0, 0, 0, nullptr},
+};
+
+PyType_Slot func_slots[] = {
+    {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(func_dealloc)},
+    {Py_tp_traverse, reinterpret_cast<void*>(func_traverse)},
+    {Py_tp_clear, reinterpret_cast<void*>(func_clear)},
+    {Py_tp_repr, reinterpret_cast<void*>(func_repr)},
+    {Py_tp_getset, func_getset},
+    {Py_tp_members, func_members},
+    {0, nullptr},
+};
+
+PyType_Spec func_spec = {
+    "wasmffi.Func",
+    sizeof(FuncObject),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    func_slots,
+};
+
+}  // namespace
+
+bool init_func_type(PyObject* module) {
+  g_func_type = reinterpret_cast<PyTypeObject*>(PyType_FromModuleAndSpec(module, &func_spec, nullptr));
+  if (g_func_type == nullptr) return false;
+  return PyModule_AddObjectRef(module, "Func", reinterpret_cast<PyObject*>(g_func_type)) == 0;
+}
+
+void set_signature_factory(PyObject* factory) {
+  Py_XINCREF(factory);
+  Py_XSETREF(g_signature_factory, factory);
+}
+
+PyObject* make_func(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_func_t& func, PyObject* name) {
+  auto plan = std::make_unique<CallPlan>(CallPlan::for_func(ctx, func));
+  if (!plan->all_scalar)
+    return PyErr_Format(PyExc_TypeError,
+                        "export %R has signature %s: only i32, i64, f32 and f64 parameters and results "
+                        "are supported so far",
+                        name, plan->sig.to_string().c_str());
+  auto* self = PyObject_GC_New(FuncObject, g_func_type);
+  if (self == nullptr) return nullptr;
+  self->vectorcall = func_vectorcall;
+  self->owner = Py_NewRef(owner);
+  self->ctx = ctx;
+  self->func = func;
+  self->plan = plan.release();
+  self->params = self->plan->sig.params.data();
+  self->results = self->plan->sig.results.data();
+  self->nparams = static_cast<Py_ssize_t>(self->plan->sig.params.size());
+  self->nresults = static_cast<Py_ssize_t>(self->plan->sig.results.size());
+  self->name = Py_NewRef(name);
+  self->weakrefs = nullptr;
+  PyObject_GC_Track(self);
+  return reinterpret_cast<PyObject*>(self);
+}
+
+}  // namespace wasmffi::py
