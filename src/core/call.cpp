@@ -99,6 +99,42 @@ Error call_failure(wasmtime_error_t* err, wasm_trap_t* trap) {
   return take_error(err, ErrorKind::Engine);
 }
 
+const char* marshal_name(Marshal m) noexcept {
+  switch (m) {
+    case Marshal::I32: return "i32";
+    case Marshal::U32: return "u32";
+    case Marshal::I64: return "i64";
+    case Marshal::U64: return "u64";
+    case Marshal::F32: return "f32";
+    case Marshal::F64: return "f64";
+    case Marshal::Unsupported: break;
+  }
+  return "unsupported";
+}
+
+Marshal default_marshal(ValKind k) noexcept {
+  switch (k) {
+    case ValKind::I32: return Marshal::I32;
+    case ValKind::I64: return Marshal::I64;
+    case ValKind::F32: return Marshal::F32;
+    case ValKind::F64: return Marshal::F64;
+    default: return Marshal::Unsupported;
+  }
+}
+
+bool marshal_fits(Marshal m, ValKind k) noexcept {
+  switch (m) {
+    case Marshal::I32:
+    case Marshal::U32: return k == ValKind::I32;
+    case Marshal::I64:
+    case Marshal::U64: return k == ValKind::I64;
+    case Marshal::F32: return k == ValKind::F32;
+    case Marshal::F64: return k == ValKind::F64;
+    case Marshal::Unsupported: break;
+  }
+  return false;
+}
+
 CallPlan CallPlan::for_func(wasmtime_context_t* ctx, const wasmtime_func_t& func) {
   CallPlan plan;
   wasm_functype_t* ty = wasmtime_func_type(ctx, &func);
@@ -106,8 +142,37 @@ CallPlan CallPlan::for_func(wasmtime_context_t* ctx, const wasmtime_func_t& func
   wasm_functype_delete(ty);
   plan.raw_len = std::max(plan.sig.params.size(), plan.sig.results.size());
   plan.all_scalar = true;
-  for (ValKind k : plan.sig.params) plan.all_scalar &= is_scalar(k);
-  for (ValKind k : plan.sig.results) plan.all_scalar &= is_scalar(k);
+  for (ValKind k : plan.sig.params) {
+    plan.params.push_back(default_marshal(k));
+    plan.all_scalar &= is_scalar(k);
+  }
+  for (ValKind k : plan.sig.results) {
+    plan.results.push_back(default_marshal(k));
+    plan.all_scalar &= is_scalar(k);
+  }
+  return plan;
+}
+
+static Result<void> check_marshals(const char* what, std::span<const Marshal> declared,
+                                   const std::vector<ValKind>& kinds, std::vector<Marshal>& out) {
+  if (declared.empty()) return {};
+  if (declared.size() != kinds.size())
+    return make_error(ErrorKind::Argument, std::string(what) + ": " + std::to_string(declared.size()) +
+                                               " type(s) declared, the wasm function has " +
+                                               std::to_string(kinds.size()));
+  for (size_t i = 0; i < kinds.size(); ++i)
+    if (!marshal_fits(declared[i], kinds[i]))
+      return make_error(ErrorKind::Argument, std::string(what) + " " + std::to_string(i) + ": " +
+                                                 marshal_name(declared[i]) + " does not fit wasm type " +
+                                                 val_kind_name(kinds[i]));
+  out.assign(declared.begin(), declared.end());
+  return {};
+}
+
+Result<CallPlan> CallPlan::retyped(std::span<const Marshal> ps, std::span<const Marshal> rs) const {
+  CallPlan plan = *this;
+  if (auto r = check_marshals("parameter", ps, sig.params, plan.params); !r) return std::move(r).error();
+  if (auto r = check_marshals("result", rs, sig.results, plan.results); !r) return std::move(r).error();
   return plan;
 }
 

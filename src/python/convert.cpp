@@ -118,6 +118,48 @@ bool to_i64_slow(PyObject* o, int64_t& out, PyObject* name, Py_ssize_t index) {
   return ok;
 }
 
+bool to_u32_slow(PyObject* o, int32_t& out, PyObject* name, Py_ssize_t index) {
+  PyObject* tmp = nullptr;
+  if (!PyLong_Check(o)) [[unlikely]] {
+    tmp = as_int(o, "int", name, index);
+    if (tmp == nullptr) return false;
+    o = tmp;
+  }
+  int overflow = 0;
+  long v = PyLong_AsLongAndOverflow(o, &overflow);
+  bool ok = false;
+  if (overflow == 0 && v >= 0 && v <= static_cast<long>(UINT32_MAX)) {
+    out = static_cast<int32_t>(static_cast<uint32_t>(v));
+    ok = true;
+  } else if (!(overflow == 0 && v == -1 && PyErr_Occurred())) {
+    set_range_error(o, "u32", "0..4294967295", name, index);
+  }
+  Py_XDECREF(tmp);
+  return ok;
+}
+
+bool to_u64_slow(PyObject* o, int64_t& out, PyObject* name, Py_ssize_t index) {
+  PyObject* tmp = nullptr;
+  if (!PyLong_Check(o)) [[unlikely]] {
+    tmp = as_int(o, "int", name, index);
+    if (tmp == nullptr) return false;
+    o = tmp;
+  }
+  bool ok = false;
+  if (_PyLong_Sign(o) >= 0) {
+    unsigned long long u = PyLong_AsUnsignedLongLong(o);
+    if (!(u == static_cast<unsigned long long>(-1) && PyErr_Occurred())) {
+      out = static_cast<int64_t>(u);
+      ok = true;
+    } else {
+      PyErr_Clear();
+    }
+  }
+  if (!ok) set_range_error(o, "u64", "0..18446744073709551615", name, index);
+  Py_XDECREF(tmp);
+  return ok;
+}
+
 static bool to_double(PyObject* o, double& out, PyObject* name, Py_ssize_t index) {
   if (PyFloat_CheckExact(o)) [[likely]] {
     out = PyFloat_AS_DOUBLE(o);

@@ -82,25 +82,42 @@ inline bool to_f64(PyObject* o, double& out, PyObject* func_name, Py_ssize_t ind
   return to_f64_slow(o, out, func_name, index);
 }
 
-// Converts one argument into a raw slot according to its cached kind.
-inline bool to_raw(PyObject* o, ValKind kind, wasmtime_val_raw_t& slot, PyObject* name, Py_ssize_t i) {
-  switch (kind) {
-    case ValKind::I32: return to_i32(o, slot.i32, name, i);
-    case ValKind::I64: return to_i64(o, slot.i64, name, i);
-    case ValKind::F32: return to_f32(o, slot.f32, name, i);
-    case ValKind::F64: return to_f64(o, slot.f64, name, i);
+// Declared-unsigned integers (u32/u64, pointers): only 0..2^N-1; negatives raise OverflowError.
+bool to_u32_slow(PyObject* o, int32_t& out, PyObject* func_name, Py_ssize_t index);
+bool to_u64_slow(PyObject* o, int64_t& out, PyObject* func_name, Py_ssize_t index);
+
+inline bool to_u32(PyObject* o, int32_t& out, PyObject* func_name, Py_ssize_t index) {
+  int64_t v;
+  if (small_int_value(o, v) && v >= 0 && v <= int64_t{UINT32_MAX}) [[likely]] {
+    out = static_cast<int32_t>(static_cast<uint32_t>(v));
+    return true;
+  }
+  return to_u32_slow(o, out, func_name, index);
+}
+
+// Converts one argument into a raw slot according to its marshaller (a switch on a small enum).
+inline bool to_raw(PyObject* o, Marshal m, wasmtime_val_raw_t& slot, PyObject* name, Py_ssize_t i) {
+  switch (m) {
+    case Marshal::I32: return to_i32(o, slot.i32, name, i);
+    case Marshal::U32: return to_u32(o, slot.i32, name, i);
+    case Marshal::I64: return to_i64(o, slot.i64, name, i);
+    case Marshal::U64: return to_u64_slow(o, slot.i64, name, i);
+    case Marshal::F32: return to_f32(o, slot.f32, name, i);
+    case Marshal::F64: return to_f64(o, slot.f64, name, i);
     default: return false;
   }
 }
 
-// Results: i32/i64 come back signed (wasm integers carry no signedness; addresses get unsigned
-// treatment where they are declared, e.g. the memory API and pointer-typed declarations).
-inline PyObject* from_raw(const wasmtime_val_raw_t& slot, ValKind kind) {
-  switch (kind) {
-    case ValKind::I32: return PyLong_FromLong(slot.i32);
-    case ValKind::I64: return PyLong_FromLongLong(slot.i64);
-    case ValKind::F32: return PyFloat_FromDouble(static_cast<double>(slot.f32));
-    case ValKind::F64: return PyFloat_FromDouble(slot.f64);
+// Results: plain i32/i64 come back signed (wasm integers carry no signedness and wasm text prints
+// them signed); declared u32/u64 (addresses) come back unsigned, so users never mask.
+inline PyObject* from_raw(const wasmtime_val_raw_t& slot, Marshal m) {
+  switch (m) {
+    case Marshal::I32: return PyLong_FromLong(slot.i32);
+    case Marshal::U32: return PyLong_FromUnsignedLong(static_cast<uint32_t>(slot.i32));
+    case Marshal::I64: return PyLong_FromLongLong(slot.i64);
+    case Marshal::U64: return PyLong_FromUnsignedLongLong(static_cast<uint64_t>(slot.i64));
+    case Marshal::F32: return PyFloat_FromDouble(static_cast<double>(slot.f32));
+    case Marshal::F64: return PyFloat_FromDouble(slot.f64);
     default: Py_RETURN_NONE;
   }
 }

@@ -26,8 +26,8 @@ struct FuncObject {
   wasmtime_context_t* ctx;     // cached store context
   wasmtime_func_t func;
   CallPlan* plan;              // built once in make_func; owned
-  const ValKind* params;       // = plan->sig.params.data(), cached to save a load per call
-  const ValKind* results;
+  const Marshal* params;       // = plan->params.data(), cached to save a load per call
+  const Marshal* results;
   Py_ssize_t nparams;
   Py_ssize_t nresults;
   PyObject* name;
@@ -116,23 +116,35 @@ void func_dealloc(PyObject* o) {
   Py_DECREF(tp);
 }
 
-PyObject* func_repr(PyObject* o) {
-  auto* self = reinterpret_cast<FuncObject*>(o);
-  return PyUnicode_FromFormat("<wasmffi.Func %U%s>", self->name, self->plan->sig.to_string().c_str());
-}
-
-PyObject* kinds_tuple(const std::vector<ValKind>& kinds) {
-  PyObject* t = PyTuple_New(static_cast<Py_ssize_t>(kinds.size()));
+// The declared types: wasm kinds, with u32/u64 where a declaration made an integer unsigned.
+PyObject* names_tuple(const std::vector<Marshal>& ms) {
+  PyObject* t = PyTuple_New(static_cast<Py_ssize_t>(ms.size()));
   if (t == nullptr) return nullptr;
-  for (size_t i = 0; i < kinds.size(); ++i)
-    PyTuple_SET_ITEM(t, static_cast<Py_ssize_t>(i), PyUnicode_FromString(val_kind_name(kinds[i])));
+  for (size_t i = 0; i < ms.size(); ++i)
+    PyTuple_SET_ITEM(t, static_cast<Py_ssize_t>(i), PyUnicode_FromString(marshal_name(ms[i])));
   return t;
 }
 
-PyObject* get_params(PyObject* o, void*) { return kinds_tuple(reinterpret_cast<FuncObject*>(o)->plan->sig.params); }
-PyObject* get_results(PyObject* o, void*) { return kinds_tuple(reinterpret_cast<FuncObject*>(o)->plan->sig.results); }
+std::string type_text(const CallPlan& plan) {
+  std::string out = "(";
+  for (size_t i = 0; i < plan.params.size(); ++i) out += (i ? ", " : "") + std::string(marshal_name(plan.params[i]));
+  out += ") -> ";
+  if (plan.results.empty()) return out + "()";
+  if (plan.results.size() == 1) return out + marshal_name(plan.results[0]);
+  out += "(";
+  for (size_t i = 0; i < plan.results.size(); ++i) out += (i ? ", " : "") + std::string(marshal_name(plan.results[i]));
+  return out + ")";
+}
+
+PyObject* func_repr(PyObject* o) {
+  auto* self = reinterpret_cast<FuncObject*>(o);
+  return PyUnicode_FromFormat("<wasmffi.Func %U%s>", self->name, type_text(*self->plan).c_str());
+}
+
+PyObject* get_params(PyObject* o, void*) { return names_tuple(reinterpret_cast<FuncObject*>(o)->plan->params); }
+PyObject* get_results(PyObject* o, void*) { return names_tuple(reinterpret_cast<FuncObject*>(o)->plan->results); }
 PyObject* get_type(PyObject* o, void*) {
-  return PyUnicode_FromString(reinterpret_cast<FuncObject*>(o)->plan->sig.to_string().c_str());
+  return PyUnicode_FromString(type_text(*reinterpret_cast<FuncObject*>(o)->plan).c_str());
 }
 PyObject* get_name(PyObject* o, void*) { return Py_NewRef(reinterpret_cast<FuncObject*>(o)->name); }
 
@@ -151,8 +163,7 @@ PyObject* get_signature(PyObject* o, void*) {
 
 PyObject* get_doc(PyObject* o, void*) {
   auto* self = reinterpret_cast<FuncObject*>(o);
-  return PyUnicode_FromFormat("%U%s: exported WebAssembly function", self->name,
-                              self->plan->sig.to_string().c_str());
+  return PyUnicode_FromFormat("%U%s: exported WebAssembly function", self->name, type_text(*self->plan).c_str());
 }
 
 PyGetSetDef func_getset[] = {
@@ -172,7 +183,19 @@ PyMemberDef func_members[] = {
     {nullptr, 0, 0, 0, nullptr},
 };
 
+PyObject* func_typed(PyObject* o, PyObject* args, PyObject* kwargs);
+
+PyMethodDef func_methods[] = {
+    {"typed", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(func_typed)), METH_VARARGS | METH_KEYWORDS,
+     "typed($self, /, *, params=None, results=None)\n--\n\n"
+     "The same function with declared integer signedness: names from i32, u32, i64, u64, f32, f64\n"
+     "and ptr (an unsigned address). Declared u32/u64/ptr results come back as unsigned ints, and\n"
+     "such parameters reject negative values. Resolved once; the returned callable is as fast."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
 PyType_Slot func_slots[] = {
+    {Py_tp_methods, func_methods},
     {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
     {Py_tp_dealloc, reinterpret_cast<void*>(func_dealloc)},
     {Py_tp_traverse, reinterpret_cast<void*>(func_traverse)},
@@ -204,8 +227,10 @@ void set_signature_factory(PyObject* factory) {
   Py_XSETREF(g_signature_factory, factory);
 }
 
-PyObject* make_func(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_func_t& func, PyObject* name) {
-  auto plan = std::make_unique<CallPlan>(CallPlan::for_func(ctx, func));
+namespace {
+
+PyObject* new_func(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_func_t& func, PyObject* name,
+                   std::unique_ptr<CallPlan> plan) {
   if (!plan->all_scalar)
     return PyErr_Format(PyExc_TypeError,
                         "export %R has signature %s: only i32, i64, f32 and f64 parameters and results "
@@ -218,14 +243,79 @@ PyObject* make_func(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_fun
   self->ctx = ctx;
   self->func = func;
   self->plan = plan.release();
-  self->params = self->plan->sig.params.data();
-  self->results = self->plan->sig.results.data();
-  self->nparams = static_cast<Py_ssize_t>(self->plan->sig.params.size());
-  self->nresults = static_cast<Py_ssize_t>(self->plan->sig.results.size());
+  self->params = self->plan->params.data();
+  self->results = self->plan->results.data();
+  self->nparams = static_cast<Py_ssize_t>(self->plan->params.size());
+  self->nresults = static_cast<Py_ssize_t>(self->plan->results.size());
   self->name = Py_NewRef(name);
   self->weakrefs = nullptr;
   PyObject_GC_Track(self);
   return reinterpret_cast<PyObject*>(self);
+}
+
+// "ptr" means an unsigned address of the slot's own width (u32 on i32, u64 on i64 for memory64).
+bool parse_marshals(PyObject* seq, const std::vector<ValKind>& kinds, const char* what, std::vector<Marshal>& out) {
+  if (seq == nullptr || seq == Py_None) return true;
+  if (PyUnicode_Check(seq)) {
+    PyErr_Format(PyExc_TypeError, "typed(): %s must be a sequence of type names, not a str", what);
+    return false;
+  }
+  PyObject* fast = PySequence_Fast(seq, "typed(): types must be a sequence of type names");
+  if (fast == nullptr) return false;
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+  bool ok = true;
+  for (Py_ssize_t i = 0; ok && i < n; ++i) {
+    PyObject* item = PySequence_Fast_GET_ITEM(fast, i);
+    const char* s = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : nullptr;
+    if (s == nullptr) {
+      PyErr_Clear();
+      PyErr_Format(PyExc_TypeError, "typed(): %s %zd must be a type name str, not %.200s", what, i,
+                   Py_TYPE(item)->tp_name);
+      ok = false;
+      break;
+    }
+    std::string_view name(s);
+    Marshal m = Marshal::Unsupported;
+    if (name == "ptr") {
+      m = static_cast<size_t>(i) < kinds.size() && kinds[i] == ValKind::I64 ? Marshal::U64 : Marshal::U32;
+    } else {
+      for (Marshal c : {Marshal::I32, Marshal::U32, Marshal::I64, Marshal::U64, Marshal::F32, Marshal::F64})
+        if (name == marshal_name(c)) m = c;
+    }
+    if (m == Marshal::Unsupported) {
+      PyErr_Format(PyExc_ValueError, "typed(): unknown type %R for %s %zd (expected i32, u32, i64, u64, f32, f64 or ptr)",
+                   item, what, i);
+      ok = false;
+    }
+    out.push_back(m);
+  }
+  Py_DECREF(fast);
+  return ok;
+}
+
+PyObject* func_typed(PyObject* o, PyObject* args, PyObject* kwargs) {
+  auto* self = reinterpret_cast<FuncObject*>(o);
+  static const char* kwlist[] = {"params", "results", nullptr};
+  PyObject* params = nullptr;
+  PyObject* results = nullptr;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$OO:typed", const_cast<char**>(kwlist), &params, &results))
+    return nullptr;
+  std::vector<Marshal> ps, rs;
+  if (!parse_marshals(params, self->plan->sig.params, "params", ps) ||
+      !parse_marshals(results, self->plan->sig.results, "results", rs))
+    return nullptr;
+  if (params != nullptr && params != Py_None && ps.empty() && !self->plan->sig.params.empty())
+    return PyErr_Format(PyExc_ValueError, "%U.typed(): params is empty but the function takes %zd", self->name,
+                        self->nparams);
+  auto plan = self->plan->retyped(ps, rs);
+  if (!plan) return raise_in(plan.error(), self->name);
+  return new_func(self->owner, self->ctx, self->func, self->name, std::make_unique<CallPlan>(std::move(plan).value()));
+}
+
+}  // namespace
+
+PyObject* make_func(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_func_t& func, PyObject* name) {
+  return new_func(owner, ctx, func, name, std::make_unique<CallPlan>(CallPlan::for_func(ctx, func)));
 }
 
 }  // namespace wasmffi::py
