@@ -33,6 +33,8 @@ class Engine {
 
   wasm_engine_t* capi() const noexcept { return engine_.capi(); }
   const EngineConfig& config() const noexcept { return config_; }
+  // Advances the epoch every store of this engine measures its deadline against (thread-safe).
+  void increment_epoch() noexcept { wasmtime_engine_increment_epoch(engine_.capi()); }
 
  private:
   Engine(wasm_engine_t* raw, EngineConfig config) : engine_(raw), config_(config) {}

@@ -25,6 +25,13 @@ class Store {
   wasmtime_context_t* context() const noexcept { return context_; }
   wasmtime_store_t* capi() const noexcept { return store_.capi(); }
 
+  // Fuel (engines with consume_fuel): a new store has none, so calls trap with OutOfFuel until
+  // fuel is added. Errors if the engine does not consume fuel.
+  Result<void> set_fuel(uint64_t fuel);
+  Result<uint64_t> fuel() const;
+  // Epoch deadline (engines with epoch_interruption), in ticks from the engine's current epoch.
+  void set_epoch_deadline(uint64_t ticks_beyond_current);
+
  private:
   std::shared_ptr<Engine> engine_;
   Owned<wasmtime_store_t, wasmtime_store_delete> store_;
@@ -49,6 +56,7 @@ class Instance {
   std::optional<Export> export_get(std::string_view name) const;
   std::vector<Export> exports() const;
   wasmtime_context_t* context() const noexcept { return store_->context(); }
+  Store& store() const noexcept { return *store_; }
   const Module& module() const noexcept { return *module_; }
 
  private:

@@ -29,6 +29,18 @@ def _signature(params: tuple, results: tuple) -> inspect.Signature:
     return inspect.Signature(ps, return_annotation=ret)
 
 
+def _looks_like_wat(raw: bytes) -> bool:
+    """Text modules start, after white space, with "(" or a ";;" / "(;" comment."""
+    head = raw.lstrip()[:2]
+    if not (head[:1] == b"(" or head == b";;"):
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class Module:
     """A compiled WebAssembly module: immutable, compiled once per Engine, cheap to instantiate."""
 
@@ -40,16 +52,11 @@ class Module:
             self._m = _core._Module.from_wat(self.engine, data)
         elif isinstance(data, (bytes, bytearray, memoryview)):
             raw = bytes(data)
-            if raw[:4] == b"\0asm":
-                self._m = _core._Module.compile(self.engine, raw)
+            if _looks_like_wat(raw):
+                self._m = _core._Module.from_wat(self.engine, raw.decode("utf-8"))
             else:
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    # Neither a wasm binary nor text: let the engine name the problem.
-                    self._m = _core._Module.compile(self.engine, raw)
-                else:
-                    self._m = _core._Module.from_wat(self.engine, text)
+                # Binary, or neither: the engine names the problem ("magic header not detected").
+                self._m = _core._Module.compile(self.engine, raw)
         else:
             raise TypeError(f"Module() takes wasm bytes or WAT text, not {type(data).__name__}")
         self._imports = tuple(extern_info(t) for t in self._m.imports)
@@ -143,6 +150,21 @@ class Instance:
         self.exports = Exports(self._i)
 
     @property
+    def fuel(self) -> int:
+        """Fuel left in this instance's store (engines made with consume_fuel=True). A new store
+        has none: set it before calling, e.g. ``inst.fuel = 10_000_000``."""
+        return self._i.fuel
+
+    @fuel.setter
+    def fuel(self, value: int) -> None:
+        self._i.fuel = value
+
+    def set_epoch_deadline(self, ticks: int) -> None:
+        """Calls trap with wasmffi.Interrupt once the engine's epoch has advanced `ticks` past its
+        current value (engines made with epoch_interruption=True; see Engine.increment_epoch)."""
+        self._i.set_epoch_deadline(ticks)
+
+    @property
     def memory(self) -> Optional[_core.Memory]:
         """The exported memory: the one named "memory", else the first exported memory, else None."""
         names = [e.name for e in self.module.exports if e.kind == "memory"]
@@ -158,9 +180,9 @@ def load(source: Union[str, os.PathLike, bytes, bytearray, memoryview], imports=
          engine: Optional[_core.Engine] = None) -> Instance:
     """Compiles and instantiates in one step. `source` is a path, wasm bytes, or WAT text.
 
-    A str is a path if such a file exists, else WAT text (a module always starts with "(").
+    A str is a path if such a file exists, else WAT text.
     """
-    if isinstance(source, os.PathLike) or (isinstance(source, str) and not source.lstrip().startswith("(")):
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and os.path.isfile(source)):
         module = Module.from_file(source, engine=engine)
     else:
         module = Module(source, engine=engine)

@@ -50,19 +50,36 @@ def write_array(self, address: int, values, type: str = "u8") -> int:
     if isinstance(values, array.array) and values.typecode == tc:
         data = values
     elif hasattr(values, "dtype") and hasattr(values, "tobytes"):  # numpy, without importing it
-        import numpy as np
-
-        want = np.dtype("<" + tc if tc not in "bB" else tc)
-        arr = np.asarray(values)
-        if arr.dtype != want and not np.can_cast(arr.dtype, want, casting="safe"):
-            raise TypeError(f"write_array(): cannot safely cast {arr.dtype} to {type}")
-        data = np.ascontiguousarray(arr, dtype=want)
+        data = _numpy_elements(values, tc, type)
     else:
         try:
             data = array.array(tc, values)
         except OverflowError as e:
             raise OverflowError(f"write_array(): a value is out of range for {type}: {e}") from None
     return self.write(address, data)
+
+
+def _numpy_elements(values, tc: str, type: str):
+    """A contiguous little-endian numpy array of `type`, range-checked by value like a list is."""
+    import numpy as np
+
+    want = np.dtype(tc).newbyteorder("<")
+    arr = np.asarray(values)
+    if arr.dtype == want or np.can_cast(arr.dtype, want, casting="safe"):
+        return np.ascontiguousarray(arr, dtype=want)
+    if arr.dtype.kind in "iub" and want.kind in "iu":
+        info = np.iinfo(want)
+        if arr.size and (int(arr.min()) < info.min or int(arr.max()) > info.max):
+            raise OverflowError(f"write_array(): a value is out of range for {type} "
+                                f"({info.min}..{info.max})")
+        return np.ascontiguousarray(arr.astype(want))
+    if arr.dtype.kind == "f" and want.kind == "f":  # f64 -> f32: same rule as write_f32
+        out = arr.astype(want)
+        if np.any(np.isinf(out) & np.isfinite(arr)):
+            raise OverflowError(f"write_array(): a value is too large for {type}")
+        return np.ascontiguousarray(out)
+    raise TypeError(f"write_array(): cannot convert {arr.dtype} elements to {type} without losing "
+                    "information")
 
 
 def pack_into(self, fmt: str, address: int, *values) -> int:

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "wasmffi/engine.hpp"
 
@@ -74,6 +75,29 @@ static std::string headline_first(std::string msg) {
   };
   std::string reason = trim(msg.substr(c + caused.size()));
   std::string frames = trim(msg.substr(intro.size(), c - intro.size()));
+  // Several causes come as "0: detail\n 1: wasm trap: reason": lead with the last (the trap),
+  // keep the others as detail in parentheses.
+  if (reason.rfind("0: ", 0) == 0) {
+    std::vector<std::string> causes;
+    size_t start = 0;
+    while (start < reason.size()) {
+      size_t end = reason.find('\n', start);
+      std::string line = trim(reason.substr(start, end == std::string::npos ? std::string::npos : end - start));
+      size_t colon = line.find(": ");
+      if (colon != std::string::npos && colon > 0 &&
+          line.find_first_not_of("0123456789") == colon)
+        causes.push_back(line.substr(colon + 2));
+      else if (!causes.empty())
+        causes.back() += " " + line;
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+    if (causes.size() > 1) {
+      reason = causes.back() + " (";
+      for (size_t i = 0; i + 1 < causes.size(); ++i) reason += (i ? "; " : "") + causes[i];
+      reason += ")";
+    }
+  }
   return reason + "\nwasm backtrace:\n    " + frames;
 }
 

@@ -12,6 +12,19 @@ Store::Store(std::shared_ptr<Engine> engine)
       store_(wasmtime_store_new(engine_->capi(), nullptr, nullptr)),
       context_(wasmtime_store_context(store_.capi())) {}
 
+Result<void> Store::set_fuel(uint64_t fuel) {
+  if (wasmtime_error_t* err = wasmtime_context_set_fuel(context_, fuel)) return take_error(err, ErrorKind::Engine);
+  return {};
+}
+
+Result<uint64_t> Store::fuel() const {
+  uint64_t fuel = 0;
+  if (wasmtime_error_t* err = wasmtime_context_get_fuel(context_, &fuel)) return take_error(err, ErrorKind::Engine);
+  return fuel;
+}
+
+void Store::set_epoch_deadline(uint64_t ticks) { wasmtime_context_set_epoch_deadline(context_, ticks); }
+
 static ExternKind kind_of(const wasmtime_extern_t& item) {
   switch (item.kind) {
     case WASMTIME_EXTERN_FUNC: return ExternKind::Func;

@@ -57,7 +57,9 @@ Result<uint64_t> GuestMemory::grow(uint64_t delta_pages) {
   if (wasmtime_error_t* err = wasmtime_memory_grow(ctx_, &mem_, delta_pages, &prev)) {
     Error e = take_error(err, ErrorKind::MemoryAccess);
     e.message = "cannot grow memory of " + std::to_string(pages()) + " page(s) by " +
-                std::to_string(delta_pages) + " page(s): " + e.message;
+                std::to_string(delta_pages) + " page(s): " + e.message +
+                " (memories never move, so they cannot grow past their declared maximum or the "
+                "engine's memory_reservation; see Engine(memory_reservation=...))";
     return e;
   }
   return prev;

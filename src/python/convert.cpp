@@ -166,8 +166,13 @@ static bool to_double(PyObject* o, double& out, PyObject* name, Py_ssize_t index
     return true;
   }
   if (PyLong_Check(o)) {
-    out = PyLong_AsDouble(o);  // OverflowError for ints beyond double range
-    return !(out == -1.0 && PyErr_Occurred());
+    out = PyLong_AsDouble(o);
+    if (out == -1.0 && PyErr_Occurred()) {  // an int beyond double range: say where
+      PyErr_Clear();
+      set_range_error(o, "a float", "ints up to about 1.8e308 in magnitude", name, index);
+      return false;
+    }
+    return true;
   }
   if (PyFloat_Check(o) || (Py_TYPE(o)->tp_as_number != nullptr &&
                            (Py_TYPE(o)->tp_as_number->nb_float != nullptr ||

@@ -3,6 +3,8 @@
 #include <nanobind/stl/string.h>
 
 #include <cfloat>
+#include <cinttypes>
+#include <cstdio>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -179,9 +181,11 @@ nb::bytes read_cstring(PyMemory& m, nb::handle ptr, nb::handle max_len) {
   const void* nul = limit ? std::memchr(start, 0, static_cast<size_t>(limit)) : nullptr;
   if (nul == nullptr) {
     if (capped) {
-      PyErr_Format(PyExc_ValueError, "read_cstring(): no NUL terminator within max_len=%llu bytes at address 0x%llx",
-                   static_cast<unsigned long long>(limit), static_cast<unsigned long long>(addr));
-      throw nb::python_error();
+      // PyErr_Format has no 64-bit hex conversion before Python 3.12: format with snprintf.
+      char msg[160];
+      std::snprintf(msg, sizeof msg, "read_cstring(): no NUL terminator within max_len=%" PRIu64
+                    " bytes at address 0x%" PRIx64, limit, addr);
+      throw nb::value_error(msg);
     }
     Error e = out_of_bounds("read_cstring", addr, limit + 1, size);
     e.message += ": no NUL terminator before the end of memory";
@@ -274,9 +278,9 @@ void bind_memory(nb::module_& m) {
             uint64_t addr = address(ptr, "address");
             uint64_t v = address(value, "pointer value");
             if (v > pm.mem.address_limit()) {
-              PyErr_Format(PyExc_OverflowError,
-                           "write_ptr(): pointer 0x%llx does not fit a %d-bit memory",
-                           static_cast<unsigned long long>(v), pm.mem.is64() ? 64 : 32);
+              char msg[120];
+              std::snprintf(msg, sizeof msg, "write_ptr(): pointer 0x%" PRIx64 " does not fit a 32-bit memory", v);
+              PyErr_SetString(PyExc_OverflowError, msg);
               throw nb::python_error();
             }
             Result<void> r = pm.mem.is64() ? pm.mem.store<uint64_t>(addr, v)

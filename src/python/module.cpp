@@ -104,7 +104,11 @@ nb::object export_object(nb::handle self, PyInstance& pi, const Export& e) {
       return nb::cast(PyGlobal{nb::borrow(self), ctx, e.item.of.global, global_type(ctx, e.item.of.global), e.name},
                       nb::rv_policy::move);
     case ExternKind::Memory: return make_memory(self, ctx, e.item.of.memory);
-    default: return nb::none();
+    default: {
+      std::string msg = "export '" + e.name + "' is a " + extern_kind_name(e.kind) +
+                        "; only functions, globals and memories can be used from Python so far";
+      throw nb::type_error(msg.c_str());
+    }
   }
 }
 
@@ -159,19 +163,32 @@ NB_MODULE(_core, m) {
           nb::arg("memory_guard_size") = EngineConfig{}.memory_guard_size, nb::arg("memory64") = true,
           nb::arg("consume_fuel") = false, nb::arg("epoch_interruption") = false, nb::arg("opt_level") = 1)
       .def_prop_ro("memory_reservation", [](PyEngine& e) { return e.engine->config().memory_reservation; })
-      .def_prop_ro("memory64", [](PyEngine& e) { return e.engine->config().memory64; });
+      .def_prop_ro("memory64", [](PyEngine& e) { return e.engine->config().memory64; })
+      .def_prop_ro("consume_fuel", [](PyEngine& e) { return e.engine->config().consume_fuel; })
+      .def_prop_ro("epoch_interruption", [](PyEngine& e) { return e.engine->config().epoch_interruption; })
+      .def("increment_epoch", [](PyEngine& e) { e.engine->increment_epoch(); },
+           "Advances the engine's epoch by one tick (safe to call from any thread).");
 
+  // Compilation can take a while: release the GIL for it, but take it back before raising
+  // (setting a Python exception without the GIL crashes the interpreter).
   nb::class_<PyModule>(m, "_Module")
-      .def_static(
-          "compile",
-          [](PyEngine& engine, nb::bytes data) {
-            std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(data.c_str()), data.size());
-            return PyModule{unwrap(Module::compile(engine.engine, bytes))};
-          },
-          nb::call_guard<nb::gil_scoped_release>())
-      .def_static(
-          "from_wat", [](PyEngine& engine, std::string_view wat) { return PyModule{unwrap(Module::from_wat(engine.engine, wat))}; },
-          nb::call_guard<nb::gil_scoped_release>())
+      .def_static("compile",
+                  [](PyEngine& engine, nb::bytes data) {
+                    std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(data.c_str()), data.size());
+                    Result<std::shared_ptr<const Module>> r = [&] {
+                      nb::gil_scoped_release unlocked;
+                      return Module::compile(engine.engine, bytes);
+                    }();
+                    return PyModule{unwrap(std::move(r))};
+                  })
+      .def_static("from_wat",
+                  [](PyEngine& engine, std::string_view wat) {
+                    Result<std::shared_ptr<const Module>> r = [&] {
+                      nb::gil_scoped_release unlocked;
+                      return Module::from_wat(engine.engine, wat);
+                    }();
+                    return PyModule{unwrap(std::move(r))};
+                  })
       .def_prop_ro("imports", [](PyModule& pm) { return extern_list(pm.module->imports()); })
       .def_prop_ro("exports", [](PyModule& pm) { return extern_list(pm.module->exports()); });
 
@@ -184,6 +201,14 @@ NB_MODULE(_core, m) {
         if (!e) return nb::none();
         return export_object(self, pi, *e);
       })
+      .def_prop_rw(
+          "fuel", [](PyInstance& pi) { return unwrap(pi.inst->store().fuel()); },
+          [](PyInstance& pi, uint64_t fuel) {
+            if (auto r = pi.inst->store().set_fuel(fuel); !r) throw_error(r.error());
+          })
+      .def(
+          "set_epoch_deadline", [](PyInstance& pi, uint64_t ticks) { pi.inst->store().set_epoch_deadline(ticks); },
+          nb::arg("ticks"))
       .def("export_names", [](PyInstance& pi) {
         nb::list out;
         for (const auto& e : pi.inst->exports()) out.append(nb::str(e.name.data(), e.name.size()));
@@ -191,7 +216,7 @@ NB_MODULE(_core, m) {
       });
 
   nb::class_<PyGlobal>(m, "Global", "An exported global; read or assign .value.")
-      .def_prop_rw("value", &global_value, &set_global_value)
+      .def_prop_rw("value", &global_value, &set_global_value, nb::for_setter(nb::arg("value").none()))
       .def_prop_ro("type", [](PyGlobal& g) { return val_kind_name(g.desc.content); })
       .def_prop_ro("mutable", [](PyGlobal& g) { return g.desc.mutable_; })
       .def("__repr__", [](PyGlobal& g) {
