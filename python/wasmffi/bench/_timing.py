@@ -1,0 +1,133 @@
+"""Shared timing helper for the benchmarks: interleaved min-of-N timeit loops, in one process."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+import timeit
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Mapping, Optional
+
+__all__ = ["Case", "Settings", "measure", "environment", "wasmtime_version", "FOOTER"]
+
+FOOTER = ("ns per call: minimum over {repeats} interleaved repeats of a compiled timeit loop "
+          "(~{target:.2g} s each); nothing subtracted (the figures include the loop's own overhead).")
+
+
+@dataclass
+class Case:
+    """One thing to time: `stmt` runs with every name in `env` bound as a local of the timing loop."""
+
+    name: str
+    stmt: str
+    env: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Settings:
+    repeats: int = 7      # repeats per case; the minimum is reported
+    target: float = 0.15  # seconds per repeat (autoranged)
+
+    @classmethod
+    def for_mode(cls, quick: bool) -> "Settings":
+        return cls(repeats=3, target=0.02) if quick else cls()
+
+
+def _timer(case: Case) -> timeit.Timer:
+    # Bind every name as a local of timeit's inner function (LOAD_FAST in the loop, like a
+    # caller's local variable), through uniquely named globals.
+    glob = {f"_bench_{k}": v for k, v in case.env.items()}
+    setup = "\n".join(f"{k} = _bench_{k}" for k in case.env) or "pass"
+    return timeit.Timer(case.stmt, setup=setup, globals=glob)
+
+
+def _calibrate(timer: timeit.Timer, target: float) -> int:
+    """Loop count for one repeat to take about `target` seconds."""
+    number = 1
+    while True:
+        t = timer.timeit(number)
+        if t >= target / 10 or number >= 1 << 40:
+            break
+        # Grow by at most 100x per step, at least 2x.
+        number *= max(2, min(100, int(target / 10 / max(t, 1e-9)) + 1))
+    return max(1, round(number * target / t))
+
+
+def measure(cases: List[Case], settings: Settings,
+            progress: Optional[Callable[[str], None]] = None) -> Dict[str, float]:
+    """ns per execution of each case's stmt: the minimum over `settings.repeats` repeats.
+
+    Repeats are interleaved round-robin across all cases (and the order rotates each round), so
+    load drift on a shared machine hits every case alike instead of whichever ran last.
+    """
+    timers = [_timer(c) for c in cases]
+    numbers = []
+    for c, t in zip(cases, timers):
+        t.timeit(1)  # warm-up (first-call costs, page faults)
+        numbers.append(_calibrate(t, settings.target))
+    best = [float("inf")] * len(cases)
+    n = len(cases)
+    for rnd in range(settings.repeats):
+        if progress:
+            progress(f"round {rnd + 1}/{settings.repeats}")
+        for j in range(n):
+            i = (j + rnd) % n
+            t = timers[i].timeit(numbers[i])
+            best[i] = min(best[i], t / numbers[i])
+    return {c.name: b * 1e9 for c, b in zip(cases, best)}
+
+
+def wasmtime_version() -> Optional[str]:
+    """The installed wasmtime-py version, or None when it is not installed (or cannot load)."""
+    try:
+        import wasmtime  # noqa: F401
+    except ImportError:
+        return None
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        return version("wasmtime")
+    except PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str:
+    proc = platform.processor()
+    if proc and proc not in ("x86_64", "aarch64", "arm64", "i386", "i686"):
+        return proc
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return proc or platform.machine() or "unknown"
+
+
+def environment() -> Dict[str, object]:
+    """Where and when the numbers were taken."""
+    u = platform.uname()
+    return {
+        "python": sys.version.replace("\n", " "),
+        "wasmtime": wasmtime_version(),
+        "machine": {
+            "processor": _cpu_model(),
+            "uname": f"{u.system} {u.release} {u.machine}",
+            "cpu_count": os.cpu_count(),
+        },
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def print_environment(env: Mapping[str, object], out=None) -> None:
+    out = out or sys.stdout
+    m = env["machine"]
+    print(f"python:   {env['python']}", file=out)
+    print(f"wasmtime: {env['wasmtime'] or 'wasmtime-py not installed'} (wasmtime-py)", file=out)
+    print(f"machine:  {m['processor']}; {m['uname']}; {m['cpu_count']} CPUs", file=out)
+    print(f"date:     {env['date']}", file=out)
