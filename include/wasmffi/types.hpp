@@ -14,6 +14,8 @@ enum class ValKind : uint8_t { I32, I64, F32, F64, V128, FuncRef, ExternRef, Any
 
 const char* val_kind_name(ValKind kind) noexcept;
 ValKind val_kind_from_wasm(wasm_valkind_t kind) noexcept;
+// Never aborts (unlike wasm_valtype_kind on v128 or typed references): see engine/src/lib.rs.
+ValKind val_kind_of(const wasm_valtype_t* ty) noexcept;
 // True for the four numeric kinds the scalar marshallers handle.
 constexpr bool is_scalar(ValKind k) noexcept { return k <= ValKind::F64; }
 

@@ -120,7 +120,15 @@ Error call_failure(wasmtime_error_t* err, wasm_trap_t* trap) {
     if (err != nullptr) wasmtime_error_delete(err);
     return e;
   }
-  return take_error(err, ErrorKind::Engine);
+  // A trap raised by a host function (wasmtime_trap_new in a callback) arrives as an error
+  // that carries a wasm backtrace: it is still a trap as far as the caller is concerned.
+  wasm_frame_vec_t frames;
+  wasmtime_error_wasm_trace(err, &frames);
+  const bool in_wasm = frames.size > 0;
+  wasm_frame_vec_delete(&frames);
+  Error e = take_error(err, in_wasm ? ErrorKind::Trap : ErrorKind::Engine);
+  if (in_wasm) e.message = headline_first(std::move(e.message));
+  return e;
 }
 
 const char* marshal_name(Marshal m) noexcept {
@@ -249,6 +257,10 @@ GlobalDesc global_type(wasmtime_context_t* ctx, const wasmtime_global_t& g) {
 }
 
 Result<Value> global_get(wasmtime_context_t* ctx, const wasmtime_global_t& g) {
+  // Check the type first: reading a reference-typed global aborts in an engine built without gc.
+  if (GlobalDesc d = global_type(ctx, g); !is_scalar(d.content))
+    return make_error(ErrorKind::Argument, std::string("global of type ") + val_kind_name(d.content) +
+                                               " is not supported (only i32, i64, f32, f64)");
   wasmtime_val_t v;
   wasmtime_global_get(ctx, &g, &v);
   switch (v.kind) {
@@ -263,6 +275,9 @@ Result<Value> global_get(wasmtime_context_t* ctx, const wasmtime_global_t& g) {
 }
 
 Result<void> global_set(wasmtime_context_t* ctx, const wasmtime_global_t& g, const Value& v) {
+  if (GlobalDesc d = global_type(ctx, g); d.content != v.kind)
+    return make_error(ErrorKind::Argument, std::string("global of type ") + val_kind_name(d.content) +
+                                               " cannot be set to a " + val_kind_name(v.kind));
   wasmtime_val_t val;
   switch (v.kind) {
     case ValKind::I32: val.kind = WASMTIME_I32; val.of.i32 = v.of.i32; break;

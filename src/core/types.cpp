@@ -3,7 +3,12 @@
 
 #include <string>
 
+// Defined by the shim crate (engine/src/lib.rs).
+extern "C" uint8_t wasmffi_valtype_kind(const wasm_valtype_t* ty);
+
 namespace wasmffi {
+
+ValKind val_kind_of(const wasm_valtype_t* ty) noexcept { return val_kind_from_wasm(wasmffi_valtype_kind(ty)); }
 
 const char* val_kind_name(ValKind kind) noexcept {
   switch (kind) {
@@ -98,7 +103,7 @@ std::string ExternDesc::type_string() const {
 static std::vector<ValKind> kinds_of(const wasm_valtype_vec_t* vec) {
   std::vector<ValKind> out;
   out.reserve(vec->size);
-  for (size_t i = 0; i < vec->size; ++i) out.push_back(val_kind_from_wasm(wasm_valtype_kind(vec->data[i])));
+  for (size_t i = 0; i < vec->size; ++i) out.push_back(val_kind_of(vec->data[i]));
   return out;
 }
 
@@ -117,13 +122,13 @@ MemoryDesc describe(const wasm_memorytype_t* ty) {
 }
 
 GlobalDesc describe(const wasm_globaltype_t* ty) {
-  return GlobalDesc{val_kind_from_wasm(wasm_valtype_kind(wasm_globaltype_content(ty))),
+  return GlobalDesc{val_kind_of(wasm_globaltype_content(ty)),
                     wasm_globaltype_mutability(ty) == WASM_VAR};
 }
 
 TableDesc describe(const wasm_tabletype_t* ty) {
   TableDesc d;
-  d.element = val_kind_from_wasm(wasm_valtype_kind(wasm_tabletype_element(ty)));
+  d.element = val_kind_of(wasm_tabletype_element(ty));
   const wasm_limits_t* lim = wasm_tabletype_limits(ty);
   d.min = lim->min;
   d.has_max = lim->max != wasm_limits_max_default;
