@@ -2,7 +2,9 @@
 #include "convert.hpp"
 
 #include <cfloat>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 
 namespace wasmffi::py {
 
@@ -66,98 +68,61 @@ static PyObject* as_int(PyObject* o, const char* expected, PyObject* name, Py_ss
   return nullptr;
 }
 
-bool to_i32_slow(PyObject* o, int32_t& out, PyObject* name, Py_ssize_t index) {
+bool to_int_in_range(PyObject* o, int64_t lo, uint64_t hi, const char* kind, uint64_t& bits, PyObject* name,
+                     Py_ssize_t index) {
   PyObject* tmp = nullptr;
   if (!PyLong_Check(o)) [[unlikely]] {  // numpy integers and other __index__ types
     tmp = as_int(o, "int", name, index);
     if (tmp == nullptr) return false;
     o = tmp;
   }
-  // Every i32 value fits in a C long on LP64, so one overflow-reporting read suffices.
   int overflow = 0;
-  long v = PyLong_AsLongAndOverflow(o, &overflow);
+  long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
   bool ok = false;
-  if (overflow == 0 && v >= INT32_MIN && v <= static_cast<long>(UINT32_MAX)) [[likely]] {
-    out = static_cast<int32_t>(static_cast<uint32_t>(v));
-    ok = true;
-  } else if (!(overflow == 0 && v == -1 && PyErr_Occurred())) {
-    set_range_error(o, "i32", "-2147483648..4294967295", name, index);
+  if (overflow == 0 && !(v == -1 && PyErr_Occurred())) {
+    ok = v >= lo && (v < 0 || static_cast<uint64_t>(v) <= hi);
+    bits = static_cast<uint64_t>(v);
+  } else if (overflow > 0 && hi > static_cast<uint64_t>(INT64_MAX)) {
+    // Above INT64_MAX: accepted up to `hi` as the same bit pattern.
+    unsigned long long u = PyLong_AsUnsignedLongLong(o);
+    if (u == static_cast<unsigned long long>(-1) && PyErr_Occurred()) PyErr_Clear();
+    else if ((ok = u <= hi)) bits = u;
+  }
+  if (!ok && !PyErr_Occurred()) {
+    char range[64];
+    std::snprintf(range, sizeof range, "%" PRId64 "..%" PRIu64, lo, hi);
+    set_range_error(o, kind, range, name, index);
   }
   Py_XDECREF(tmp);
   return ok;
 }
 
-bool to_i64_slow(PyObject* o, int64_t& out, PyObject* name, Py_ssize_t index) {
-  PyObject* i = nullptr;
-  if (!PyLong_Check(o)) [[unlikely]] {
-    i = as_int(o, "int", name, index);
-    if (i == nullptr) return false;
-    o = i;
-  }
-  int overflow = 0;
-  long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-  bool ok = true;
-  if (overflow == 0) [[likely]] {
-    if (v == -1 && PyErr_Occurred()) ok = false;
-    out = v;
-  } else if (overflow > 0) {
-    // Above INT64_MAX: accepted up to UINT64_MAX as the same bit pattern.
-    unsigned long long u = PyLong_AsUnsignedLongLong(o);
-    if (u == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
-      PyErr_Clear();
-      set_range_error(o, "i64", "-9223372036854775808..18446744073709551615", name, index);
-      ok = false;
-    } else {
-      out = static_cast<int64_t>(u);
-    }
-  } else {
-    set_range_error(o, "i64", "-9223372036854775808..18446744073709551615", name, index);
-    ok = false;
-  }
-  Py_XDECREF(i);
-  return ok;
+bool to_i32_slow(PyObject* o, int32_t& out, PyObject* name, Py_ssize_t index) {
+  uint64_t bits;
+  if (!to_int_in_range(o, INT32_MIN, UINT32_MAX, "i32", bits, name, index)) return false;
+  out = static_cast<int32_t>(static_cast<uint32_t>(bits));
+  return true;
 }
 
 bool to_u32_slow(PyObject* o, int32_t& out, PyObject* name, Py_ssize_t index) {
-  PyObject* tmp = nullptr;
-  if (!PyLong_Check(o)) [[unlikely]] {
-    tmp = as_int(o, "int", name, index);
-    if (tmp == nullptr) return false;
-    o = tmp;
-  }
-  int overflow = 0;
-  long v = PyLong_AsLongAndOverflow(o, &overflow);
-  bool ok = false;
-  if (overflow == 0 && v >= 0 && v <= static_cast<long>(UINT32_MAX)) {
-    out = static_cast<int32_t>(static_cast<uint32_t>(v));
-    ok = true;
-  } else if (!(overflow == 0 && v == -1 && PyErr_Occurred())) {
-    set_range_error(o, "u32", "0..4294967295", name, index);
-  }
-  Py_XDECREF(tmp);
-  return ok;
+  uint64_t bits;
+  if (!to_int_in_range(o, 0, UINT32_MAX, "u32", bits, name, index)) return false;
+  out = static_cast<int32_t>(static_cast<uint32_t>(bits));
+  return true;
+}
+
+bool to_i64_slow(PyObject* o, int64_t& out, PyObject* name, Py_ssize_t index) {
+  uint64_t bits;
+  if (!to_int_in_range(o, INT64_MIN, UINT64_MAX, "i64", bits, name, index)) return false;
+  out = static_cast<int64_t>(bits);
+  return true;
 }
 
 bool to_u64_slow(PyObject* o, int64_t& out, PyObject* name, Py_ssize_t index) {
-  PyObject* tmp = nullptr;
-  if (!PyLong_Check(o)) [[unlikely]] {
-    tmp = as_int(o, "int", name, index);
-    if (tmp == nullptr) return false;
-    o = tmp;
-  }
-  bool ok = false;
-  if (_PyLong_Sign(o) >= 0) {
-    unsigned long long u = PyLong_AsUnsignedLongLong(o);
-    if (!(u == static_cast<unsigned long long>(-1) && PyErr_Occurred())) {
-      out = static_cast<int64_t>(u);
-      ok = true;
-    } else {
-      PyErr_Clear();
-    }
-  }
-  if (!ok) set_range_error(o, "u64", "0..18446744073709551615", name, index);
-  Py_XDECREF(tmp);
-  return ok;
+  uint64_t bits;
+  if (!to_int_in_range(o, 0, UINT64_MAX, "u64", bits, name, index)) return false;
+  out = static_cast<int64_t>(bits);
+  return true;
 }
 
 static bool to_double(PyObject* o, double& out, PyObject* name, Py_ssize_t index) {

@@ -82,6 +82,12 @@ inline bool to_f64(PyObject* o, double& out, PyObject* func_name, Py_ssize_t ind
   return to_f64_slow(o, out, func_name, index);
 }
 
+// The one slow path behind every integer conversion: int or __index__ objects in [lo, hi]
+// (lo >= INT64_MIN, hi <= UINT64_MAX), stored as two's-complement bits; otherwise OverflowError
+// ("<name>() argument N: ... out of range for <kind>") or TypeError, and false.
+bool to_int_in_range(PyObject* o, int64_t lo, uint64_t hi, const char* kind, uint64_t& bits, PyObject* func_name,
+                     Py_ssize_t index);
+
 // Declared-unsigned integers (u32/u64, pointers): only 0..2^N-1; negatives raise OverflowError.
 bool to_u32_slow(PyObject* o, int32_t& out, PyObject* func_name, Py_ssize_t index);
 bool to_u64_slow(PyObject* o, int64_t& out, PyObject* func_name, Py_ssize_t index);

@@ -85,54 +85,26 @@ template <> const char* type_name<uint64_t>() { return "u64"; }
 template <> const char* type_name<float>() { return "f32"; }
 template <> const char* type_name<double>() { return "f64"; }
 
-// Typed writes are strict per type: write_u8 takes 0..255, write_i8 -128..127. No wrapping.
+// Typed writes are strict per type (write_u8 takes 0..255, write_i8 -128..127; write_f32 refuses
+// finite values beyond f32): the binding's shared conversions, named "write_<type>() value".
 template <class T>
 T typed_value(nb::handle h) {
-  PyObject* o = h.ptr();
-  if constexpr (std::is_floating_point_v<T>) {
-    double d;
-    if (PyFloat_Check(o)) d = PyFloat_AS_DOUBLE(o);
-    else if (PyLong_Check(o)) d = PyLong_AsDouble(o);
-    else {
-      PyErr_Format(PyExc_TypeError, "write_%s() value must be float or int, not %.200s", type_name<T>(), Py_TYPE(o)->tp_name);
-      throw nb::python_error();
-    }
-    if (d == -1.0 && PyErr_Occurred()) throw nb::python_error();
-    if (std::is_same_v<T, float> && std::isfinite(d) && std::isinf(static_cast<float>(d))) {
-      PyErr_Format(PyExc_OverflowError, "write_f32() value %R is too large for f32", o);
-      throw nb::python_error();
-    }
-    return static_cast<T>(d);
+  std::string what = std::string("write_") + type_name<T>() + "() value";
+  nb::str name(what.c_str());
+  bool ok;
+  T out{};
+  if constexpr (std::is_same_v<T, float>) {
+    ok = to_f32(h.ptr(), out, name.ptr(), -1);
+  } else if constexpr (std::is_same_v<T, double>) {
+    ok = to_f64(h.ptr(), out, name.ptr(), -1);
   } else {
-    if (!PyLong_Check(o)) {
-      PyErr_Format(PyExc_TypeError, "write_%s() value must be int, not %.200s", type_name<T>(), Py_TYPE(o)->tp_name);
-      throw nb::python_error();
-    }
-    int overflow = 0;
-    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-    bool in_range;
-    T out{};
-    if (overflow == 0) {
-      if (v == -1 && PyErr_Occurred()) throw nb::python_error();
-      if constexpr (std::is_signed_v<T>)
-        in_range = v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max();
-      else
-        in_range = v >= 0 && static_cast<unsigned long long>(v) <= std::numeric_limits<T>::max();
-      out = static_cast<T>(v);
-    } else if (overflow > 0 && std::is_same_v<T, uint64_t>) {
-      unsigned long long u = PyLong_AsUnsignedLongLong(o);
-      in_range = !(u == static_cast<unsigned long long>(-1) && PyErr_Occurred());
-      PyErr_Clear();
-      out = static_cast<T>(u);
-    } else {
-      in_range = false;
-    }
-    if (!in_range) {
-      PyErr_Format(PyExc_OverflowError, "write_%s() value %R is out of range for %s", type_name<T>(), o, type_name<T>());
-      throw nb::python_error();
-    }
-    return out;
+    uint64_t bits = 0;
+    ok = to_int_in_range(h.ptr(), static_cast<int64_t>(std::numeric_limits<T>::min()),
+                         static_cast<uint64_t>(std::numeric_limits<T>::max()), type_name<T>(), bits, name.ptr(), -1);
+    out = static_cast<T>(bits);
   }
+  if (!ok) throw nb::python_error();
+  return out;
 }
 
 template <class T>

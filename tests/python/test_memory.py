@@ -396,8 +396,11 @@ def test_typed_write_out_of_range_raises_overflow_error_and_writes_nothing(fille
 
 
 def test_overflow_error_names_type_and_value(mem):
-    with pytest.raises(OverflowError, match=r"write_u8\(\) value 256 is out of range for u8"):
+    with pytest.raises(OverflowError,
+                       match=r"write_u8\(\) value: 256 is out of range for u8 \(accepted: 0\.\.255\)"):
         mem.write_u8(0, 256)
+    with pytest.raises(OverflowError, match=r"write_f32\(\) value: 1e\+39 is out of range for f32"):
+        mem.write_f32(0, 1e39)
     with pytest.raises(OverflowError, match="-129"):
         mem.write_i8(0, -129)
     with pytest.raises(OverflowError, match="u32"):

@@ -10,7 +10,7 @@ import timeit
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional
 
-__all__ = ["Case", "Settings", "measure", "environment", "wasmtime_version", "FOOTER"]
+__all__ = ["Case", "Settings", "measure", "environment", "wasmtime_version", "format_targets", "FOOTER"]
 
 FOOTER = ("ns per call: minimum over {repeats} interleaved repeats of a compiled timeit loop "
           "(~{target:.2g} s each); nothing subtracted (the figures include the loop's own overhead).")
@@ -131,3 +131,15 @@ def print_environment(env: Mapping[str, object], out=None) -> None:
     print(f"wasmtime: {env['wasmtime'] or 'wasmtime-py not installed'} (wasmtime-py)", file=out)
     print(f"machine:  {m['processor']}; {m['uname']}; {m['cpu_count']} CPUs", file=out)
     print(f"date:     {env['date']}", file=out)
+
+
+def format_targets(targets: Mapping[str, dict], width: int) -> List[str]:
+    """The "targets:" block both benchmarks print: PASS/FAIL with the measured ratio, or N/A."""
+    lines = ["targets:"]
+    for label, t in targets.items():
+        if t["pass"] is None:
+            lines.append(f"  N/A   {label:<{width}} (wasmtime-py not installed)")
+        else:
+            status = "PASS" if t["pass"] else "FAIL"
+            lines.append(f"  {status}  {label:<{width}} measured {t['ratio']:.2f}x (need {t['required']})")
+    return lines

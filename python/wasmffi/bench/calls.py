@@ -10,7 +10,7 @@ import operator
 import sys
 from typing import Dict, List, Optional
 
-from ._timing import FOOTER, Case, Settings, environment, measure, print_environment
+from ._timing import FOOTER, Case, Settings, environment, measure, print_environment, format_targets
 
 ADD_WAT = """(module
   (func (export "add") (param i32 i32) (result i32)
@@ -145,13 +145,7 @@ def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, dict], env:
                                + " c_call_floor is operator.add(1, 2): a C function call from the "
                                "same loop.", 78))
     lines.append("")
-    lines.append("targets:")
-    for label, t in targets.items():
-        if t["pass"] is None:
-            lines.append(f"  N/A   {label:<40} (wasmtime-py not installed)")
-        else:
-            status = "PASS" if t["pass"] else "FAIL"
-            lines.append(f"  {status}  {label:<40} measured {t['ratio']:.2f}x (need {t['required']})")
+    lines.extend(format_targets(targets, 40))
     lines.append("")
     return "\n".join(lines)
 

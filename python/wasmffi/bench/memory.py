@@ -8,7 +8,7 @@ import textwrap
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from ._timing import FOOTER, Case, Settings, environment, measure, print_environment
+from ._timing import FOOTER, Case, Settings, environment, measure, print_environment, format_targets
 
 MEMORY_WAT = '(module (memory (export "memory") 32))'  # 2 MiB
 SIZES: List[Tuple[str, int]] = [("64b", 64), ("4k", 4096), ("1mib", 1 << 20)]
@@ -186,13 +186,7 @@ def format_report(ns: Dict[str, float], summary: Dict[str, object], settings: Se
              f"Every access is at guest address {PTR:#x}.")
     lines.append(textwrap.fill(notes, 100))
     lines.append("")
-    lines.append("targets:")
-    for label, t in summary["targets"].items():
-        if t["pass"] is None:
-            lines.append(f"  N/A   {label:<55} (wasmtime-py not installed)")
-        else:
-            status = "PASS" if t["pass"] else "FAIL"
-            lines.append(f"  {status}  {label:<55} measured {t['ratio']:.2f}x (need {t['required']})")
+    lines.extend(format_targets(summary["targets"], 55))
     lines.append("")
     return "\n".join(lines)
 
