@@ -10,7 +10,7 @@ GUEST_DIR := build/guest
 GUEST_SRC := $(wildcard guest/examples/*.c)
 GUEST_WASM := $(patsubst guest/examples/%.c,$(GUEST_DIR)/%.wasm,$(GUEST_SRC))
 GUEST_CFLAGS := --target=wasm32 -O2 -nostdlib -fno-builtin -Iguest/include \
-	-Wl,--no-entry -Wl,--export-dynamic -Wl,--strip-all
+	-Wl,--no-entry -Wl,--export-dynamic
 CTEST_DIR := build/cpp
 
 .PHONY: all demo test deps build guest cpp-test py-test bench clean
@@ -34,7 +34,7 @@ build: deps
 
 guest: deps $(GUEST_WASM)
 
-$(GUEST_DIR)/%.wasm: guest/examples/%.c $(wildcard guest/include/*.h)
+$(GUEST_DIR)/%.wasm: guest/examples/%.c $(wildcard guest/include/*.h) Makefile
 	@mkdir -p $(GUEST_DIR)
 	clang $(GUEST_CFLAGS) -o $@ $<
 

@@ -61,7 +61,9 @@ static std::string join_kinds(const std::vector<ValKind>& kinds) {
 }
 
 std::string FuncSig::to_string() const {
-  std::string out = "(" + join_kinds(params) + ") -> ";
+  std::string out = "(";  // built by appending: GCC 12 warns (-Wrestrict) on "(" + std::string&&
+  out += join_kinds(params);
+  out += ") -> ";
   if (results.empty()) return out + "()";
   if (results.size() == 1) return out + val_kind_name(results[0]);
   return out + "(" + join_kinds(results) + ")";
