@@ -9,9 +9,13 @@ set(WASMFFI_CARGO_TARGET_DIR "$ENV{HOME}/.cache/wasmffi/cargo-target" CACHE PATH
 set(_engine_lib "${WASMFFI_CARGO_TARGET_DIR}/release/libwasmffi_engine.a")
 set(_engine_include "${WASMFFI_CARGO_TARGET_DIR}/include")
 
-# Always ask cargo: a warm no-op build takes about a second and cargo knows best what changed.
+# Always ask cargo: a warm no-op build takes well under a second and cargo knows what changed.
+# The compiler variables are unset because wasmtime's build script tracks them: pip's build
+# environment sets CC=gcc and a plain cmake run does not, and that difference alone made every
+# switch between `make build` and `make cpp-test` recompile wasmtime (15 s each way).
 add_custom_target(wasmffi_engine_build
   COMMAND ${CMAKE_COMMAND} -E env
+          --unset=CC --unset=CXX --unset=CFLAGS --unset=CXXFLAGS --unset=AR
           CARGO_TARGET_DIR=${WASMFFI_CARGO_TARGET_DIR}
           WASMFFI_HEADERS_OUT=${_engine_include}
           ${CARGO_EXECUTABLE} build --release --locked
