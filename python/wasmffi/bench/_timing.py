@@ -10,7 +10,7 @@ import timeit
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional
 
-__all__ = ["Case", "Settings", "measure", "environment", "wasmtime_version", "format_targets", "FOOTER"]
+__all__ = ["Case", "Settings", "measure", "environment", "wasmtime_version", "format_targets", "wasmtime_py_export", "write_json", "FOOTER"]
 
 FOOTER = ("ns per call: minimum over {repeats} interleaved repeats of a compiled timeit loop "
           "(~{target:.2g} s each); nothing subtracted (the figures include the loop's own overhead).")
@@ -143,3 +143,28 @@ def format_targets(targets: Mapping[str, dict], width: int) -> List[str]:
             status = "PASS" if t["pass"] else "FAIL"
             lines.append(f"  {status}  {label:<{width}} measured {t['ratio']:.2f}x (need {t['required']})")
     return lines
+
+
+def wasmtime_py_export(wat: str, name: str):
+    """(export, store) for `name` of a WAT module instantiated through wasmtime-py (the comparison
+    anchor), or None when wasmtime-py is not installed."""
+    try:
+        import wasmtime
+    except ImportError:
+        return None
+    store = wasmtime.Store()
+    instance = wasmtime.Instance(store, wasmtime.Module(store.engine, wat), [])
+    return instance.exports(store)[name], store
+
+
+def write_json(path: str, data: dict, env: Mapping[str, object], quick: bool, out) -> None:
+    """Writes a benchmark's results plus the environment it ran in, and says so on `out`."""
+    import json
+
+    data = dict(data)
+    data.update(python=env["python"], wasmtime=env["wasmtime"], machine=env["machine"],
+                date=env["date"], quick=quick)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    print(f"wrote {path}", file=out)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import functools
-import json
 import textwrap
 import math
 import operator
 import sys
 from typing import Dict, List, Optional
 
-from ._timing import FOOTER, Case, Settings, environment, measure, print_environment, format_targets
+from ._timing import (FOOTER, Case, Settings, environment, format_targets, measure, print_environment,
+                      wasmtime_py_export, write_json)
 
 ADD_WAT = """(module
   (func (export "add") (param i32 i32) (result i32)
@@ -66,18 +66,6 @@ def python_gcd(a, b):
     return b
 
 
-def _wasmtime_gcd():
-    """(func, store) for GCD_WAT through wasmtime-py, or None when it is not installed."""
-    try:
-        import wasmtime
-    except ImportError:
-        return None
-    store = wasmtime.Store()
-    module = wasmtime.Module(store.engine, GCD_WAT)
-    instance = wasmtime.Instance(store, module, [])
-    return instance.exports(store)["gcd"], store
-
-
 def build_cases() -> List[Case]:
     import wasmffi
 
@@ -94,7 +82,7 @@ def build_cases() -> List[Case]:
         Case("wasmffi_gcd", "f(16516842, 154654684)", {"f": gcd}),
     ]
     got = {"wasmffi_gcd": gcd(A, B), "python_gcd": python_gcd(A, B), "math_gcd": math.gcd(A, B)}
-    wt = _wasmtime_gcd()
+    wt = wasmtime_py_export(GCD_WAT, "gcd")
     if wt is not None:
         f, store = wt
         p = functools.partial(f, store)
@@ -164,11 +152,5 @@ def run(json_path: Optional[str] = None, quick: bool = False, out=None) -> int:
     print(file=out)
     print(format_report(ns, targets, env, settings), file=out, end="")
     if json_path:
-        data = {name: ns[name] for name in NAMES}
-        data.update(python=env["python"], wasmtime=env["wasmtime"], machine=env["machine"],
-                    date=env["date"], quick=quick, targets=targets)
-        with open(json_path, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        print(f"wrote {json_path}", file=out)
+        write_json(json_path, {**{name: ns[name] for name in NAMES}, "targets": targets}, env, quick, out)
     return 0

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ctypes
-import json
 import textwrap
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from ._timing import FOOTER, Case, Settings, environment, measure, print_environment, format_targets
+from ._timing import (FOOTER, Case, Settings, environment, format_targets, measure, print_environment,
+                      wasmtime_py_export, write_json)
 
 MEMORY_WAT = '(module (memory (export "memory") 32))'  # 2 MiB
 SIZES: List[Tuple[str, int]] = [("64b", 64), ("4k", 4096), ("1mib", 1 << 20)]
@@ -35,18 +35,6 @@ READ_ROWS = [
 ]
 
 
-def _wasmtime_memory():
-    """(Memory, store) of MEMORY_WAT through wasmtime-py, or None when it is not installed."""
-    try:
-        import wasmtime
-    except ImportError:
-        return None
-    store = wasmtime.Store()
-    module = wasmtime.Module(store.engine, MEMORY_WAT)
-    instance = wasmtime.Instance(store, module, [])
-    return instance.exports(store)["memory"], store
-
-
 def _pattern(n: int) -> bytes:
     return bytes((i * 7 + 3) & 0xFF for i in range(256)) * (n // 256) + bytes(range(n % 256))
 
@@ -58,7 +46,7 @@ def build_cases() -> Tuple[List[Case], bool]:
 
     mem = wasmffi.load(MEMORY_WAT).memory
     mv = mem.view(0, len(mem))  # wasmffi memories never move: a view stays valid
-    wt = _wasmtime_memory()
+    wt = wasmtime_py_export(MEMORY_WAT, "memory")
     cases: List[Case] = []
     for key, n in SIZES:
         src = _pattern(n)
@@ -204,11 +192,5 @@ def run(json_path: Optional[str] = None, quick: bool = False, out=None) -> int:
     print(file=out)
     print(format_report(ns, summary, settings, have_wasmtime), file=out, end="")
     if json_path:
-        data = dict(summary)
-        data.update(python=env["python"], wasmtime=env["wasmtime"], machine=env["machine"],
-                    date=env["date"], quick=quick, results_ns=ns)
-        with open(json_path, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-        print(f"wrote {json_path}", file=out)
+        write_json(json_path, {**summary, "results_ns": ns}, env, quick, out)
     return 0
