@@ -36,8 +36,9 @@ class GuestMemory {
   // Returns the previous size in pages.
   Result<uint64_t> grow(uint64_t delta_pages);
 
-  // The checked primitive every other access goes through.
-  Result<std::span<uint8_t>> span(uint64_t addr, uint64_t len) const;
+  // The checked primitive every other access goes through. `what` names the operation in the
+  // error ("read", "write", ...).
+  Result<std::span<uint8_t>> span(uint64_t addr, uint64_t len, const char* what = "access") const;
 
   Result<void> read(uint64_t addr, std::span<uint8_t> out) const;
   Result<void> write(uint64_t addr, std::span<const uint8_t> data);
@@ -47,7 +48,7 @@ class GuestMemory {
   template <class T>
   Result<T> load(uint64_t addr) const {
     static_assert(std::is_trivially_copyable_v<T>);
-    auto s = span(addr, sizeof(T));
+    auto s = span(addr, sizeof(T), "read");
     if (!s) return std::move(s).error();
     T v;
     std::memcpy(&v, s->data(), sizeof(T));
@@ -56,7 +57,7 @@ class GuestMemory {
   template <class T>
   Result<void> store(uint64_t addr, T v) {
     static_assert(std::is_trivially_copyable_v<T>);
-    auto s = span(addr, sizeof(T));
+    auto s = span(addr, sizeof(T), "write");
     if (!s) return std::move(s).error();
     std::memcpy(s->data(), &v, sizeof(T));
     return {};
@@ -74,7 +75,7 @@ class GuestMemory {
   MemoryDesc desc_;
 };
 
-// "read of 8 bytes at 0xfffffffc is out of bounds of memory of 65536 bytes (0x10000)".
+// "read of 8 byte(s) at address 0xfffffffc is out of bounds of guest memory of 65536 bytes (0x10000)".
 Error out_of_bounds(const char* what, uint64_t addr, uint64_t len, uint64_t size);
 
 }  // namespace wasmffi

@@ -23,23 +23,23 @@ Error out_of_bounds(const char* what, uint64_t addr, uint64_t len, uint64_t size
   return make_error(ErrorKind::MemoryAccess, buf);
 }
 
-Result<std::span<uint8_t>> GuestMemory::span(uint64_t addr, uint64_t len) const {
+Result<std::span<uint8_t>> GuestMemory::span(uint64_t addr, uint64_t len, const char* what) const {
   const uint64_t size = this->size();
   // Overflow-safe: never compute addr + len.
   if (addr > size || len > size - addr) [[unlikely]]
-    return out_of_bounds("access", addr, len, size);
+    return out_of_bounds(what, addr, len, size);
   return std::span<uint8_t>(base() + addr, static_cast<size_t>(len));
 }
 
 Result<void> GuestMemory::read(uint64_t addr, std::span<uint8_t> out) const {
-  auto s = span(addr, out.size());
+  auto s = span(addr, out.size(), "read");
   if (!s) return std::move(s).error();
   if (!out.empty()) std::memcpy(out.data(), s->data(), out.size());
   return {};
 }
 
 Result<void> GuestMemory::write(uint64_t addr, std::span<const uint8_t> data) {
-  auto s = span(addr, data.size());
+  auto s = span(addr, data.size(), "write");
   if (!s) return std::move(s).error();
   if (!data.empty()) std::memcpy(s->data(), data.data(), data.size());
   return {};

@@ -98,18 +98,15 @@ int func_traverse(PyObject* o, visitproc visit, void* arg) {
   return 0;
 }
 
-int func_clear(PyObject* o) {
-  auto* self = reinterpret_cast<FuncObject*>(o);
-  Py_CLEAR(self->owner);
-  return 0;
-}
-
+// No tp_clear on purpose: the call path trusts `owner` to keep the store alive, so a Func never
+// lets go of it before it is deallocated. Nothing is lost: the owner (an _Instance) refers to no
+// Python object, so a Func can never be part of a reference cycle that would need breaking.
 void func_dealloc(PyObject* o) {
   auto* self = reinterpret_cast<FuncObject*>(o);
   PyTypeObject* tp = Py_TYPE(o);
   PyObject_GC_UnTrack(o);
   if (self->weakrefs != nullptr) PyObject_ClearWeakRefs(o);
-  func_clear(o);
+  Py_CLEAR(self->owner);
   Py_CLEAR(self->name);
   delete self->plan;
   tp->tp_free(o);
@@ -150,14 +147,12 @@ PyObject* get_name(PyObject* o, void*) { return Py_NewRef(reinterpret_cast<FuncO
 
 // inspect.signature() support, built lazily by Python code: not on any call path.
 PyObject* get_signature(PyObject* o, void*) {
-  auto* self = reinterpret_cast<FuncObject*>(o);
   if (g_signature_factory == nullptr) Py_RETURN_NONE;
   PyObject* params = get_params(o, nullptr);
   PyObject* results = params ? get_results(o, nullptr) : nullptr;
   PyObject* sig = results ? PyObject_CallFunctionObjArgs(g_signature_factory, params, results, nullptr) : nullptr;
   Py_XDECREF(params);
   Py_XDECREF(results);
-  (void)self;
   return sig;
 }
 
@@ -199,7 +194,6 @@ PyType_Slot func_slots[] = {
     {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
     {Py_tp_dealloc, reinterpret_cast<void*>(func_dealloc)},
     {Py_tp_traverse, reinterpret_cast<void*>(func_traverse)},
-    {Py_tp_clear, reinterpret_cast<void*>(func_clear)},
     {Py_tp_repr, reinterpret_cast<void*>(func_repr)},
     {Py_tp_getset, func_getset},
     {Py_tp_members, func_members},

@@ -24,8 +24,8 @@ uint64_t address(nb::handle h, const char* what) {
 }
 
 std::span<uint8_t> checked(const PyMemory& m, uint64_t addr, uint64_t len, const char* op) {
-  auto s = m.mem.span(addr, len);
-  if (!s) throw_error(out_of_bounds(op, addr, len, m.mem.size()));
+  auto s = m.mem.span(addr, len, op);
+  if (!s) throw_error(s.error());
   return *s;
 }
 
@@ -42,9 +42,9 @@ int guest_buffer_get(PyObject* self, Py_buffer* view, int flags) {
   GuestBuffer* gb = nb::inst_ptr<GuestBuffer>(self);
   PyMemory& m = nb::cast<PyMemory&>(gb->memory);
   // Re-checked on every export: cheap, and a belt to the non-moving-memory braces.
-  auto s = m.mem.span(gb->addr, gb->len);
+  auto s = m.mem.span(gb->addr, gb->len, "view");
   if (!s) {
-    raise(out_of_bounds("view", gb->addr, gb->len, m.mem.size()));
+    raise(s.error());
     view->obj = nullptr;
     return -1;
   }
