@@ -168,6 +168,10 @@ nb::bytes read_cstring(PyMemory& m, nb::handle ptr, nb::handle max_len) {
 
 }  // namespace
 
+nb::object make_memory(nb::handle owner, wasmtime_context_t* ctx, const wasmtime_memory_t& mem) {
+  return nb::cast(PyMemory{nb::borrow(owner), GuestMemory(ctx, mem)}, nb::rv_policy::move);
+}
+
 void bind_memory(nb::module_& m) {
   nb::class_<GuestBuffer>(m, "_GuestBuffer", nb::type_slots(guest_buffer_slots));
 

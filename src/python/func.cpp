@@ -2,7 +2,7 @@
 // make_func (its CallPlan); a call only converts arguments into a stack array, makes one
 // unchecked call and converts results back: no Python-level code, no heap allocation, no type
 // look-up per call.
-#include "func_object.hpp"
+#include "func.hpp"
 
 #include <structmember.h>
 
