@@ -3,12 +3,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <wasmtime.h>
 
 #include "wasmffi/result.hpp"
+#include "wasmffi/trap.hpp"
 #include "wasmffi/types.hpp"
 
 namespace wasmffi {
@@ -38,14 +41,14 @@ struct CallPlan {
   bool all_scalar = false;
 
   static CallPlan for_func(wasmtime_context_t* ctx, const wasmtime_func_t& func);
-  // The same function with declared marshallers, e.g. a u32 result for a pointer. An empty span
-  // keeps the current ones; a size or kind mismatch is an ErrorKind::Argument naming the slot.
-  Result<CallPlan> retyped(std::span<const Marshal> params, std::span<const Marshal> results) const;
+  // The same function with declared marshallers, e.g. a u32 result for a pointer. nullopt keeps
+  // the current ones; a list (an empty one too: "no parameters") must match the signature, or
+  // the result is an ErrorKind::Argument naming the slot.
+  Result<CallPlan> retyped(const std::optional<std::vector<Marshal>>& params,
+                           const std::optional<std::vector<Marshal>>& results) const;
+  // The signature with the declared marshallers, e.g. "(u32, i32) -> u32" (see signature_text).
+  std::string to_string() const;
 };
-
-// Converts the failure of a call (an error or a trap, both owned) into an Error, deleting them.
-// Kept out of line: it is the cold path.
-Error call_failure(wasmtime_error_t* err, wasm_trap_t* trap);
 
 // The hot path: one unchecked call on a caller-provided raw array. Inline so the success
 // path is a call plus two null checks; the failure path is out of line.
@@ -58,21 +61,6 @@ inline Result<void> call_unchecked(wasmtime_context_t* ctx, const wasmtime_func_
   return {};
 }
 
-// A typed scalar value, for globals and the checked (slow) call path used by tests.
-struct Value {
-  ValKind kind = ValKind::I32;
-  union {
-    int32_t i32;
-    int64_t i64;
-    float f32;
-    double f64;
-  } of{};
-  static Value i32v(int32_t v) { Value x; x.kind = ValKind::I32; x.of.i32 = v; return x; }
-  static Value i64v(int64_t v) { Value x; x.kind = ValKind::I64; x.of.i64 = v; return x; }
-  static Value f32v(float v) { Value x; x.kind = ValKind::F32; x.of.f32 = v; return x; }
-  static Value f64v(double v) { Value x; x.kind = ValKind::F64; x.of.f64 = v; return x; }
-};
-
 // Writes a scalar into / reads it out of a raw slot, per its kind.
 void store_raw(wasmtime_val_raw_t& slot, const Value& v) noexcept;
 Value load_raw(const wasmtime_val_raw_t& slot, ValKind kind) noexcept;
@@ -80,10 +68,5 @@ Value load_raw(const wasmtime_val_raw_t& slot, ValKind kind) noexcept;
 // Checked convenience call (allocates): arguments are matched against the plan's kinds.
 Result<std::vector<Value>> call(wasmtime_context_t* ctx, const wasmtime_func_t& func,
                                 const CallPlan& plan, std::span<const Value> args);
-
-// Globals.
-GlobalDesc global_type(wasmtime_context_t* ctx, const wasmtime_global_t& g);
-Result<Value> global_get(wasmtime_context_t* ctx, const wasmtime_global_t& g);
-Result<void> global_set(wasmtime_context_t* ctx, const wasmtime_global_t& g, const Value& v);
 
 }  // namespace wasmffi

@@ -16,11 +16,12 @@ enum class ErrorKind : uint8_t {
   Trap,          // the guest trapped; see TrapKind
   MemoryAccess,  // an address/length outside guest memory (or negative / overflowing)
   Argument,      // a value that does not fit the declared type
+  Resource,      // the engine could not get memory: a grow or an instance's reservation failed
   Engine,        // anything else the engine reported
 };
 
 // Trap kinds the project names. Mapped from wasmtime's trap codes by their *names* in
-// wasmtime/trap.h (see trap.cpp): the numbers change between wasmtime versions.
+// wasmtime/trap.h (see src/core/trap.cpp): the numbers change between wasmtime versions.
 enum class TrapKind : uint8_t {
   Other,
   StackOverflow,
@@ -83,6 +84,14 @@ class [[nodiscard]] Result<void> {
 
 inline Error make_error(ErrorKind kind, std::string message) {
   return Error{kind, std::move(message), TrapKind::Other};
+}
+
+// wasmtime reports a failed memory reservation (mmap) as a plain error: recognised by its text,
+// so instantiation can tell "out of address space" (Resource) from a link failure.
+inline bool is_resource_exhaustion(const std::string& message) noexcept {
+  for (const char* s : {"failed to reserve", "Cannot allocate memory", "out of memory", "os error 12"})
+    if (message.find(s) != std::string::npos) return true;
+  return false;
 }
 
 }  // namespace wasmffi

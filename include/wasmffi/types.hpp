@@ -19,10 +19,29 @@ ValKind val_kind_of(const wasm_valtype_t* ty) noexcept;
 // True for the four numeric kinds the scalar marshallers handle.
 constexpr bool is_scalar(ValKind k) noexcept { return k <= ValKind::F64; }
 
+// The one producer of signature text, "(i32, i32) -> i32", "() -> (f32, f64)", "(i64) -> ()":
+// FuncSig, CallPlan (declared u32/u64) and Python's FuncType.__str__ (through _core) all use it.
+std::string signature_text(const std::vector<const char*>& params, const std::vector<const char*>& results);
+
 struct FuncSig {
   std::vector<ValKind> params;
   std::vector<ValKind> results;
   std::string to_string() const;  // "(i32, i32) -> i32"
+};
+
+// A typed scalar value, for globals and the checked (slow) call path used by tests.
+struct Value {
+  ValKind kind = ValKind::I32;
+  union {
+    int32_t i32;
+    int64_t i64;
+    float f32;
+    double f64;
+  } of{};
+  static Value i32v(int32_t v) { Value x; x.kind = ValKind::I32; x.of.i32 = v; return x; }
+  static Value i64v(int64_t v) { Value x; x.kind = ValKind::I64; x.of.i64 = v; return x; }
+  static Value f32v(float v) { Value x; x.kind = ValKind::F32; x.of.f32 = v; return x; }
+  static Value f64v(double v) { Value x; x.kind = ValKind::F64; x.of.f64 = v; return x; }
 };
 
 struct MemoryDesc {

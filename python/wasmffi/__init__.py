@@ -7,12 +7,13 @@
     5
 """
 
+# _core imports _errors and _types itself while it initialises and keeps their classes.
 from . import _core
 from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, CompileError, Error,
                       HeapMisaligned, IndirectCallToNull, IntegerDivisionByZero, IntegerOverflow,
                       Interrupt, LinkError, MemoryAccessError, MemoryOutOfBounds, OutOfFuel,
-                      StackOverflow, TableOutOfBounds, Trap, Unreachable)
-from ._api import Exports, Instance, Module, _signature, default_engine, load
+                      ResourceError, StackOverflow, TableOutOfBounds, Trap, Unreachable)
+from ._api import Exports, Instance, Module, default_engine, load
 from ._types import ExternInfo, FuncType, GlobalType, MemoryType, TableType
 from . import _memory  # noqa: F401  (attaches the Python-written Memory methods)
 
@@ -21,17 +22,10 @@ Func = _core.Func
 Global = _core.Global
 Memory = _core.Memory
 
-_core._register_errors(
-    {"Error": Error, "CompileError": CompileError, "LinkError": LinkError,
-     "MemoryAccessError": MemoryAccessError, "Trap": Trap},
-    TRAP_CLASSES,
-    _signature,
-)
-
 __version__ = "0.1.0"
 
 __all__ = [
     "Engine", "Module", "Instance", "Exports", "Func", "Global", "Memory", "load", "default_engine",
     "ExternInfo", "FuncType", "GlobalType", "MemoryType", "TableType",
-    "Error", "CompileError", "LinkError", "MemoryAccessError", "Trap", *TRAP_CLASSES,
+    "Error", "CompileError", "LinkError", "MemoryAccessError", "ResourceError", "Trap", *TRAP_CLASSES,
 ]

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 from typing import Iterator, Optional, Union
 
@@ -19,14 +18,6 @@ def default_engine() -> _core.Engine:
     if _default_engine is None:
         _default_engine = _core.Engine()
     return _default_engine
-
-
-def _signature(params: tuple, results: tuple) -> inspect.Signature:
-    """inspect.signature() for a wasm function: positional-only p0..pN annotated with wasm types."""
-    kind = inspect.Parameter.POSITIONAL_ONLY
-    ps = [inspect.Parameter(f"p{i}", kind, annotation=t) for i, t in enumerate(params)]
-    ret = None if not results else results[0] if len(results) == 1 else tuple(results)
-    return inspect.Signature(ps, return_annotation=ret)
 
 
 def _looks_like_wat(raw: bytes) -> bool:

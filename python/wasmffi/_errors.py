@@ -1,5 +1,6 @@
 """Exception hierarchy. Defined in Python so the classes are ordinary, documented and picklable;
-the extension raises them through the registry in src/python/convert.cpp."""
+the extension imports this module once while it initialises and raises these classes through its
+registry (src/python/convert.cpp): every name below is looked up then, so none can be missing."""
 
 
 class Error(Exception):
@@ -16,6 +17,13 @@ class LinkError(Error):
 
 class MemoryAccessError(Error, IndexError):
     """An address or length outside the guest's linear memory (or negative, or overflowing)."""
+
+
+class ResourceError(Error, MemoryError):
+    """The engine could not get the memory asked for: ``Memory.grow`` failed (past the memory's
+    maximum or the engine's memory_reservation), or a new instance could not reserve its address
+    space (too many live instances, or a memory_reservation larger than the process can map).
+    Also a MemoryError, so code that handles running out of memory handles this too."""
 
 
 class Trap(Error):

@@ -5,7 +5,9 @@ Memory class the extension defines. Each does its bounds check through the check
 from __future__ import annotations
 
 import array
+import builtins
 import functools
+import math
 import struct
 
 from . import _core
@@ -33,8 +35,31 @@ def _compiled(fmt: str) -> struct.Struct:
     return struct.Struct(fmt if fmt[:1] in "<>!=@" else "<" + fmt)
 
 
+# Integer element ranges: "iN" takes the union of the signed and unsigned range of its width and
+# stores the bit pattern, "uN" only 0..2**N-1 (the rule of Memory.write_iN and of call arguments).
+_INT_RANGES = {t: ((-(1 << (int(t[1:]) - 1)) if t[0] == "i" else 0), (1 << int(t[1:])) - 1)
+               for t in _TYPECODES if t[0] in "iu"}
+_F32_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
+
+
+def _index_arg(fname: str, what: str, value) -> int:
+    """An int argument of a Python-written method: TypeError naming method and argument."""
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, float) and hasattr(builtins.type(value), "__index__"):
+        return value.__index__()
+    raise TypeError(f"{fname}(): {what} must be an int, not {builtins.type(value).__name__}")
+
+
+def _out_of_range(i: int, value, kind: str, accepted: str) -> OverflowError:
+    return OverflowError(f"write_array() element {i}: {_core.int_text(value) if isinstance(value, int) else repr(value)}"
+                         f" is out of range for {kind} (accepted: {accepted})")
+
+
 def read_array(self, address: int, count: int, type: str = "u8") -> array.array:
     """Reads `count` little-endian elements of `type` ("i8".."u64", "f32", "f64") as array.array."""
+    address = _index_arg("read_array", "address", address)
+    count = _index_arg("read_array", "count", count)
     tc = _typecode(type)
     out = array.array(tc)
     out.frombytes(self.read(address, count * out.itemsize if count >= 0 else count))
@@ -42,25 +67,61 @@ def read_array(self, address: int, count: int, type: str = "u8") -> array.array:
 
 
 def write_array(self, address: int, values, type: str = "u8") -> int:
-    """Writes a sequence (list, array.array, numpy array) as little-endian `type` elements.
-
-    Values are converted (and range-checked) before anything is written. Returns bytes written.
-    """
+    """Writes a sequence (list, array.array, numpy array, any iterable) as little-endian `type`
+    elements. "iN" elements take the signed or unsigned range of their width (the bit pattern is
+    stored), "uN" only 0..2**N-1; "f32" refuses finite values beyond f32. Everything is converted
+    and range-checked before anything is written; an error names the failing element's index.
+    Returns the number of bytes written."""
+    address = _index_arg("write_array", "address", address)
     tc = _typecode(type)
     if isinstance(values, array.array) and values.typecode == tc:
         data = values
     elif hasattr(values, "dtype") and hasattr(values, "tobytes"):  # numpy, without importing it
         data = _numpy_elements(values, tc, type)
     else:
+        if not isinstance(values, (list, tuple, array.array)):
+            values = list(values)  # an iterator is read once: the slow path may need it again
         try:
-            data = array.array(tc, values)
-        except OverflowError as e:
-            raise OverflowError(f"write_array(): a value is out of range for {type}: {e}") from None
+            data = array.array(tc, values)  # the fast path: C conversion of every element
+        except (OverflowError, TypeError):
+            data = None
+        # The slow path names the failing element, stores unsigned-range values of signed types
+        # as their bit pattern, and catches what array("f") lets through (finite -> inf).
+        if data is None or (type == "f32" and any(math.isinf(x) for x in data)):
+            data = _checked_elements(values, tc, type)
     return self.write(address, data)
 
 
-def _numpy_elements(values, tc: str, type: str):
-    """A contiguous little-endian numpy array of `type`, range-checked by value like a list is."""
+def _checked_elements(values, tc: str, kind: str) -> array.array:
+    out = array.array(tc)
+    if kind in _INT_RANGES:
+        lo, hi = _INT_RANGES[kind]
+        wrap = hi + 1 if kind[0] == "i" else 0  # signed: values above the signed max wrap once
+        for i, v in enumerate(values):
+            if not isinstance(v, int):
+                if isinstance(v, float) or not hasattr(builtins.type(v), "__index__"):
+                    raise TypeError(f"write_array() element {i} must be int, not {builtins.type(v).__name__}")
+                v = v.__index__()
+            if not lo <= v <= hi:
+                raise _out_of_range(i, v, kind, f"{lo}..{hi}")
+            out.append(v - wrap if wrap and v >= wrap // 2 else v)
+        return out
+    for i, v in enumerate(values):
+        if isinstance(v, (str, bytes)) or not (isinstance(v, (int, float)) or hasattr(builtins.type(v), "__float__")
+                                               or hasattr(builtins.type(v), "__index__")):
+            raise TypeError(f"write_array() element {i} must be float or int, not {builtins.type(v).__name__}")
+        try:
+            x = float(v)
+        except OverflowError:
+            raise _out_of_range(i, v, kind, "ints up to about 1.8e308 in magnitude") from None
+        if kind == "f32" and math.isfinite(x) and abs(x) > _F32_MAX:
+            raise _out_of_range(i, v, kind, "finite values up to about 3.4028235e38 in magnitude, inf, nan")
+        out.append(x)
+    return out
+
+
+def _numpy_elements(values, tc: str, kind: str):
+    """A contiguous little-endian numpy array of `kind`, range-checked by value like a list is."""
     import numpy as np
 
     want = np.dtype(tc).newbyteorder("<")
@@ -68,27 +129,33 @@ def _numpy_elements(values, tc: str, type: str):
     if arr.dtype == want or np.can_cast(arr.dtype, want, casting="safe"):
         return np.ascontiguousarray(arr, dtype=want)
     if arr.dtype.kind in "iub" and want.kind in "iu":
-        info = np.iinfo(want)
-        if arr.size and (int(arr.min()) < info.min or int(arr.max()) > info.max):
-            raise OverflowError(f"write_array(): a value is out of range for {type} "
-                                f"({info.min}..{info.max})")
-        return np.ascontiguousarray(arr.astype(want))
+        lo, hi = _INT_RANGES[kind]
+        if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
+            flat = arr.ravel().tolist()
+            i = next(i for i, v in enumerate(flat) if not lo <= v <= hi)
+            raise _out_of_range(i, flat[i], kind, f"{lo}..{hi}")
+        return np.ascontiguousarray(arr.astype(want))  # in range: the C cast keeps the bit pattern
     if arr.dtype.kind == "f" and want.kind == "f":  # f64 -> f32: same rule as write_f32
         out = arr.astype(want)
-        if np.any(np.isinf(out) & np.isfinite(arr)):
-            raise OverflowError(f"write_array(): a value is too large for {type}")
+        bad = np.isinf(out) & np.isfinite(arr)
+        if np.any(bad):
+            i = int(np.flatnonzero(bad.ravel())[0])
+            raise _out_of_range(i, arr.ravel()[i].item(), kind,
+                                "finite values up to about 3.4028235e38 in magnitude, inf, nan")
         return np.ascontiguousarray(out)
-    raise TypeError(f"write_array(): cannot convert {arr.dtype} elements to {type} without losing "
+    raise TypeError(f"write_array(): cannot convert {arr.dtype} elements to {kind} without losing "
                     "information")
 
 
 def pack_into(self, fmt: str, address: int, *values) -> int:
     """Like struct.pack_into, at a guest address: packs first, then writes all or nothing."""
+    address = _index_arg("pack_into", "address", address)
     return self.write(address, _compiled(fmt).pack(*values))
 
 
 def unpack_from(self, fmt: str, address: int) -> tuple:
     """Like struct.unpack_from, at a guest address (bounds-checked)."""
+    address = _index_arg("unpack_from", "address", address)
     s = _compiled(fmt)
     return s.unpack(self.read(address, s.size))
 
@@ -97,6 +164,7 @@ def ndarray(self, address: int, dtype, shape):
     """A zero-copy numpy array over guest memory (numpy is optional). It keeps the instance alive."""
     import numpy as np
 
+    address = _index_arg("ndarray", "address", address)
     dt = np.dtype(dtype)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if any((not isinstance(d, int)) or d < 0 for d in shape):

@@ -1,16 +1,29 @@
 """Named descriptions of module imports and exports (what `Module.imports` / `.exports` return)."""
 
+import inspect
 from typing import NamedTuple, Optional, Tuple
 
 
 class FuncType(NamedTuple):
+    """A function signature: wasm types, or u32/u64 where Func.typed declared them unsigned.
+    What `Func.type` and `ExternInfo.type` (for functions) return; str() is the text."""
+
     params: Tuple[str, ...]
     results: Tuple[str, ...]
 
     def __str__(self) -> str:
+        # Imported here: the extension imports this module while it initialises.
+        from . import _core
+
+        return _core.signature_text(self.params, self.results)
+
+    def as_signature(self) -> inspect.Signature:
+        """inspect.Signature for a wasm function: positional-only p0..pN annotated with types."""
+        kind = inspect.Parameter.POSITIONAL_ONLY
+        ps = [inspect.Parameter(f"p{i}", kind, annotation=t) for i, t in enumerate(self.params)]
         res = self.results
-        out = "()" if not res else res[0] if len(res) == 1 else f"({', '.join(res)})"
-        return f"({', '.join(self.params)}) -> {out}"
+        ret = None if not res else res[0] if len(res) == 1 else tuple(res)
+        return inspect.Signature(ps, return_annotation=ret)
 
 
 class MemoryType(NamedTuple):

@@ -53,7 +53,11 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<const Module>
   wasmtime_error_t* err = wasmtime_instance_new(inst->context(), inst->module_->capi(),
                                                 imports.data(), imports.size(), &inst->instance_, &trap);
   if (trap != nullptr) return call_failure(nullptr, trap);  // start function trapped
-  if (err != nullptr) return take_error(err, ErrorKind::Link);
+  if (err != nullptr) {
+    Error e = take_error(err, ErrorKind::Link);
+    if (is_resource_exhaustion(e.message)) e = make_error(ErrorKind::Resource, "cannot reserve memory for a new instance: " + e.message);
+    return e;
+  }
   return inst;
 }
 

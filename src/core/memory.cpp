@@ -34,14 +34,15 @@ Result<std::span<uint8_t>> GuestMemory::span(uint64_t addr, uint64_t len, const 
 Result<void> GuestMemory::read(uint64_t addr, std::span<uint8_t> out) const {
   auto s = span(addr, out.size(), "read");
   if (!s) return std::move(s).error();
-  if (!out.empty()) std::memcpy(out.data(), s->data(), out.size());
+  // memmove: `out` may itself be a view of this memory, overlapping the source either way.
+  if (!out.empty()) std::memmove(out.data(), s->data(), out.size());
   return {};
 }
 
 Result<void> GuestMemory::write(uint64_t addr, std::span<const uint8_t> data) {
   auto s = span(addr, data.size(), "write");
   if (!s) return std::move(s).error();
-  if (!data.empty()) std::memcpy(s->data(), data.data(), data.size());
+  if (!data.empty()) std::memmove(s->data(), data.data(), data.size());  // data may alias, as above
   return {};
 }
 
@@ -55,7 +56,7 @@ Result<uint64_t> GuestMemory::load_pointer(uint64_t addr) const {
 Result<uint64_t> GuestMemory::grow(uint64_t delta_pages) {
   uint64_t prev = 0;
   if (wasmtime_error_t* err = wasmtime_memory_grow(ctx_, &mem_, delta_pages, &prev)) {
-    Error e = take_error(err, ErrorKind::MemoryAccess);
+    Error e = take_error(err, ErrorKind::Resource);
     e.message = "cannot grow memory of " + std::to_string(pages()) + " page(s) by " +
                 std::to_string(delta_pages) + " page(s): " + e.message +
                 " (memories never move, so they cannot grow past their declared maximum or the "

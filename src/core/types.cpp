@@ -51,23 +51,32 @@ const char* extern_kind_name(ExternKind kind) noexcept {
   return "unknown";
 }
 
-static std::string join_kinds(const std::vector<ValKind>& kinds) {
+static std::string join(const std::vector<const char*>& names) {
   std::string out;
-  for (size_t i = 0; i < kinds.size(); ++i) {
+  for (size_t i = 0; i < names.size(); ++i) {
     if (i != 0) out += ", ";
-    out += val_kind_name(kinds[i]);
+    out += names[i];
   }
   return out;
 }
 
-std::string FuncSig::to_string() const {
+std::string signature_text(const std::vector<const char*>& params, const std::vector<const char*>& results) {
   std::string out = "(";  // built by appending: GCC 12 warns (-Wrestrict) on "(" + std::string&&
-  out += join_kinds(params);
+  out += join(params);
   out += ") -> ";
   if (results.empty()) return out + "()";
-  if (results.size() == 1) return out + val_kind_name(results[0]);
-  return out + "(" + join_kinds(results) + ")";
+  if (results.size() == 1) return out + results[0];
+  return out + "(" + join(results) + ")";
 }
+
+static std::vector<const char*> kind_names(const std::vector<ValKind>& kinds) {
+  std::vector<const char*> out;
+  out.reserve(kinds.size());
+  for (ValKind k : kinds) out.push_back(val_kind_name(k));
+  return out;
+}
+
+std::string FuncSig::to_string() const { return signature_text(kind_names(params), kind_names(results)); }
 
 static std::string limits_string(uint64_t min, bool has_max, uint64_t max) {
   std::string out = "min=" + std::to_string(min);

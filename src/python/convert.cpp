@@ -5,24 +5,89 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <iterator>
+
+#include "func.hpp"
 
 namespace wasmffi::py {
 
-ErrorClasses& errors() {
-  static ErrorClasses classes;
-  return classes;
+namespace {
+Registry g_registry;  // written only by init_registry (see the comment on Registry)
+
+// A new reference to module.name, or nullptr with the error set.
+PyObject* attr_of(PyObject* module, const char* name) { return PyObject_GetAttrString(module, name); }
+}  // namespace
+
+const Registry& registry() noexcept { return g_registry; }
+
+bool unsupported_marshal(Marshal m) {
+  PyErr_Format(PyExc_SystemError, "wasmffi: a call plan reached marshaller '%s', which has no conversion",
+               marshal_name(m));
+  return false;
+}
+
+bool init_registry(PyObject* module) {
+  if (g_registry.func != nullptr) {
+    PyErr_SetString(PyExc_ImportError, "wasmffi._core is initialised once per process");
+    return false;
+  }
+  Registry r;
+  PyObject* errors = PyImport_ImportModule("wasmffi._errors");
+  PyObject* types = errors ? PyImport_ImportModule("wasmffi._types") : nullptr;
+  bool ok = types != nullptr;
+  struct Slot {
+    PyObject** dst;
+    PyObject* from;
+    const char* name;
+  } slots[] = {
+      {&r.error, errors, "Error"},
+      {&r.compile, errors, "CompileError"},
+      {&r.link, errors, "LinkError"},
+      {&r.memory_access, errors, "MemoryAccessError"},
+      {&r.resource, errors, "ResourceError"},
+      {&r.trap, errors, "Trap"},
+      {&r.func_type_info, types, "FuncType"},
+  };
+  for (Slot& sl : slots)
+    if (ok) ok = (*sl.dst = attr_of(sl.from, sl.name)) != nullptr;
+  // Every named trap kind needs its class: a missing one is a packaging error, caught here.
+  for (size_t k = 0; ok && k < std::size(r.traps); ++k) {
+    auto kind = static_cast<TrapKind>(k);
+    const char* name = trap_kind_name(kind);
+    if (kind == TrapKind::Other || std::strcmp(name, "Trap") == 0) {
+      r.traps[k] = Py_NewRef(r.trap);
+      continue;
+    }
+    ok = (r.traps[k] = attr_of(errors, name)) != nullptr;
+  }
+  Py_XDECREF(errors);
+  Py_XDECREF(types);
+  if (ok) {
+    r.func = make_func_type(module);
+    ok = r.func != nullptr;
+  }
+  if (!ok) {
+    // Nothing was published: release what was taken so a failed import leaves no references.
+    for (PyObject* o : {r.error, r.compile, r.link, r.memory_access, r.resource, r.trap, r.func_type_info}) Py_XDECREF(o);
+    for (PyObject* o : r.traps) Py_XDECREF(o);
+    return false;
+  }
+  g_registry = r;  // the references are kept for the life of the process, as the module is
+  return true;
 }
 
 static PyObject* class_for(const Error& err) {
-  ErrorClasses& c = errors();
+  const Registry& c = g_registry;
   switch (err.kind) {
     case ErrorKind::Compile: return c.compile;
     case ErrorKind::Link: return c.link;
     case ErrorKind::MemoryAccess: return c.memory_access;
+    case ErrorKind::Resource: return c.resource;
     case ErrorKind::Argument: return PyExc_ValueError;
     case ErrorKind::Trap: {
-      PyObject* cls = c.traps[static_cast<size_t>(err.trap)];
-      return cls != nullptr ? cls : c.trap;
+      auto k = static_cast<size_t>(err.trap);
+      return k < std::size(c.traps) ? c.traps[k] : c.trap;
     }
     case ErrorKind::Engine: break;
   }
@@ -51,11 +116,47 @@ static void set_type_error(PyObject* o, const char* expected, PyObject* name, Py
 }
 
 static void set_range_error(PyObject* o, const char* kind, const char* range, PyObject* name, Py_ssize_t index) {
+  PyObject* text = PyLong_Check(o) ? int_text(o) : PyObject_Repr(o);
+  if (text == nullptr) return;
   if (index >= 0)
-    PyErr_Format(PyExc_OverflowError, "%U() argument %zd: %R is out of range for %s (accepted: %s)", name,
-                 index + 1, o, kind, range);
+    PyErr_Format(PyExc_OverflowError, "%U() argument %zd: %U is out of range for %s (accepted: %s)", name,
+                 index + 1, text, kind, range);
   else
-    PyErr_Format(PyExc_OverflowError, "%U: %R is out of range for %s (accepted: %s)", name, o, kind, range);
+    PyErr_Format(PyExc_OverflowError, "%U: %U is out of range for %s (accepted: %s)", name, text, kind, range);
+  Py_DECREF(text);
+}
+
+PyObject* int_text(PyObject* i) {
+  // Up to 128 bits (39 digits) the int is printed in full: every value the API can accept.
+  const int64_t bits = static_cast<int64_t>(_PyLong_NumBits(i));
+  if (bits < 0) return nullptr;
+  if (bits <= 128) return PyObject_Str(i);
+  // Longer: 12 leading and 12 trailing digits and the digit count. The count comes from the bit
+  // length (it is d or d + 1) and one comparison; str() is never called, so ints beyond
+  // sys.get_int_max_str_digits() print too.
+  constexpr long kKeep = 12;
+  Py_ssize_t digits = static_cast<Py_ssize_t>(static_cast<double>(bits - 1) * 0.30102999566398120) + 1;
+  PyObject* out = nullptr;
+  PyObject* a = PyNumber_Absolute(i);
+  PyObject* ten = PyLong_FromLong(10);
+  PyObject* e = PyLong_FromSsize_t(digits);
+  PyObject* p = a && ten && e ? PyNumber_Power(ten, e, Py_None) : nullptr;
+  int ge = p ? PyObject_RichCompareBool(a, p, Py_GE) : -1;
+  if (ge == 1) ++digits;
+  PyObject* shift = ge >= 0 ? PyLong_FromSsize_t(digits - kKeep) : nullptr;
+  PyObject* keep = shift ? PyLong_FromLong(kKeep) : nullptr;
+  PyObject* q = keep ? PyNumber_Power(ten, shift, Py_None) : nullptr;
+  PyObject* m = q ? PyNumber_Power(ten, keep, Py_None) : nullptr;
+  PyObject* head = m ? PyNumber_FloorDivide(a, q) : nullptr;
+  PyObject* tail = head ? PyNumber_Remainder(a, m) : nullptr;
+  if (tail) {
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "%s%lld...%012lld (%zd digits)", _PyLong_Sign(i) < 0 ? "-" : "",
+                  PyLong_AsLongLong(head), PyLong_AsLongLong(tail), digits);
+    out = PyUnicode_FromString(buf);
+  }
+  for (PyObject* o : {a, ten, e, p, shift, keep, q, m, head, tail}) Py_XDECREF(o);
+  return out;
 }
 
 // Returns a new reference to an exact int for int-like objects (int, bool, numpy integers via
@@ -125,6 +226,16 @@ bool to_u64_slow(PyObject* o, int64_t& out, PyObject* name, Py_ssize_t index) {
   return true;
 }
 
+bool to_int_bits(PyObject* o, unsigned bits, bool is_signed, uint64_t& out, PyObject* what) {
+  static const char* const names[2][4] = {{"u8", "u16", "u32", "u64"}, {"i8", "i16", "i32", "i64"}};
+  const unsigned w = bits == 8 ? 0 : bits == 16 ? 1 : bits == 32 ? 2 : 3;
+  const uint64_t hi = bits == 64 ? UINT64_MAX : (uint64_t{1} << bits) - 1;
+  const int64_t lo = is_signed ? (bits == 64 ? INT64_MIN : -(int64_t{1} << (bits - 1))) : 0;
+  if (!to_int_in_range(o, lo, hi, names[is_signed][w], out, what, -1)) return false;
+  out &= hi;  // a negative value's bit pattern, truncated to the width
+  return true;
+}
+
 static bool to_double(PyObject* o, double& out, PyObject* name, Py_ssize_t index) {
   if (PyFloat_CheckExact(o)) [[likely]] {
     out = PyFloat_AS_DOUBLE(o);
@@ -182,11 +293,12 @@ PyObject* from_value(const Value& v) {
     case ValKind::I64: return PyLong_FromLongLong(v.of.i64);
     case ValKind::F32: return PyFloat_FromDouble(v.of.f32);
     case ValKind::F64: return PyFloat_FromDouble(v.of.f64);
-    default: Py_RETURN_NONE;
+    default:  // global_get refuses non-scalar globals before a Value is made
+      return PyErr_Format(PyExc_SystemError, "wasmffi: no conversion for a %s value", val_kind_name(v.kind));
   }
 }
 
-bool to_address(PyObject* o, uint64_t& out, const char* what) {
+bool to_address(PyObject* o, uint64_t& out, const char* func, const char* what) {
   if (PyLong_CheckExact(o)) [[likely]] {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
@@ -196,24 +308,29 @@ bool to_address(PyObject* o, uint64_t& out, const char* what) {
     }
   }
   if (PyFloat_Check(o) || !PyIndex_Check(o)) {
-    PyErr_Format(PyExc_TypeError, "%s must be an int, not %.200s", what, Py_TYPE(o)->tp_name);
+    PyErr_Format(PyExc_TypeError, "%s(): %s must be an int, not %.200s", func, what, Py_TYPE(o)->tp_name);
     return false;
   }
   PyObject* i = PyNumber_Index(o);
   if (i == nullptr) return false;
   bool ok = false;
+  PyObject* text = nullptr;
   if (_PyLong_Sign(i) < 0) {
-    PyErr_Format(errors().memory_access, "%s %R is negative: guest addresses and lengths are unsigned", what, i);
+    if ((text = int_text(i)))
+      PyErr_Format(registry().memory_access, "%s(): %s %U is negative: guest addresses and lengths are unsigned",
+                   func, what, text);
   } else {
     unsigned long long u = PyLong_AsUnsignedLongLong(i);
     if (u == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
       PyErr_Clear();
-      PyErr_Format(errors().memory_access, "%s %R does not fit in 64 bits", what, i);
+      if ((text = int_text(i)))
+        PyErr_Format(registry().memory_access, "%s(): %s %U does not fit in 64 bits", func, what, text);
     } else {
       out = u;
       ok = true;
     }
   }
+  Py_XDECREF(text);
   Py_DECREF(i);
   return ok;
 }

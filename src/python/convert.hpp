@@ -10,17 +10,27 @@
 
 namespace wasmffi::py {
 
-// Exception classes are defined in Python (wasmffi/_errors.py) and handed to the extension once
-// at import through _core._register_errors; these slots hold strong references.
-struct ErrorClasses {
+// Everything the binding looks up by identity, filled exactly once by init_registry() while the
+// extension module initialises, and read-only afterwards (registry() hands out a const view).
+// Why not module state: nanobind modules use single-phase init, so there is one _core per
+// process and a plain object is the same thing with less indirection; why not a hand-over from
+// Python later (the old _register_errors): a window in which a class could still be null.
+// The extension imports wasmffi._errors and wasmffi._types itself; if either lacks a name,
+// the import of _core fails with that error, so every slot below is non-null once in use.
+struct Registry {
   PyObject* error = nullptr;          // wasmffi.Error
   PyObject* compile = nullptr;        // wasmffi.CompileError
   PyObject* link = nullptr;           // wasmffi.LinkError
   PyObject* memory_access = nullptr;  // wasmffi.MemoryAccessError (an IndexError)
+  PyObject* resource = nullptr;       // wasmffi.ResourceError (a MemoryError)
   PyObject* trap = nullptr;           // wasmffi.Trap
-  PyObject* traps[16] = {};           // indexed by TrapKind; null -> Trap
+  PyObject* traps[16] = {};           // indexed by TrapKind; TrapKind::Other -> Trap
+  PyObject* func_type_info = nullptr; // wasmffi.FuncType (Func.type, Func.__signature__)
+  PyTypeObject* func = nullptr;       // wasmffi.Func, the vectorcall type (func.cpp)
 };
-ErrorClasses& errors();
+const Registry& registry() noexcept;
+// Fills the registry; returns false with a Python exception set. Called once, from module init.
+bool init_registry(PyObject* module);
 
 // Sets a Python exception for a core error; always returns nullptr for `return raise(...)`.
 PyObject* raise(const Error& err);
@@ -101,6 +111,10 @@ inline bool to_u32(PyObject* o, int32_t& out, PyObject* func_name, Py_ssize_t in
   return to_u32_slow(o, out, func_name, index);
 }
 
+// Sets SystemError for a marshaller that cannot occur (plans with unsupported kinds never become
+// callables): reached only through a bug, and then an exception rather than a silent failure.
+[[gnu::cold]] bool unsupported_marshal(Marshal m);
+
 // Converts one argument into a raw slot according to its marshaller (a switch on a small enum).
 inline bool to_raw(PyObject* o, Marshal m, wasmtime_val_raw_t& slot, PyObject* name, Py_ssize_t i) {
   switch (m) {
@@ -110,7 +124,7 @@ inline bool to_raw(PyObject* o, Marshal m, wasmtime_val_raw_t& slot, PyObject* n
     case Marshal::U64: return to_u64_slow(o, slot.i64, name, i);
     case Marshal::F32: return to_f32(o, slot.f32, name, i);
     case Marshal::F64: return to_f64(o, slot.f64, name, i);
-    default: return false;
+    default: return unsupported_marshal(m);
   }
 }
 
@@ -124,16 +138,31 @@ inline PyObject* from_raw(const wasmtime_val_raw_t& slot, Marshal m) {
     case Marshal::U64: return PyLong_FromUnsignedLongLong(static_cast<uint64_t>(slot.i64));
     case Marshal::F32: return PyFloat_FromDouble(static_cast<double>(slot.f32));
     case Marshal::F64: return PyFloat_FromDouble(slot.f64);
-    default: Py_RETURN_NONE;
+    default:
+      unsupported_marshal(m);
+      return nullptr;
   }
 }
+
+// Integer element conversion shared by typed memory writes and write_array: a signed name
+// ("i8".."i64") takes the union of the signed and unsigned range of its width, an unsigned one
+// ("u8".."u64") only 0..2^N-1; the bit pattern is stored. `bits` is the width (8..64). Errors
+// read "<what>: 300 is out of range for i8 (accepted: -128..255)" (OverflowError) or
+// "<what> must be int, not str" (TypeError).
+bool to_int_bits(PyObject* o, unsigned bits, bool is_signed, uint64_t& out, PyObject* what);
 
 // Value <-> Python for the slow paths (globals).
 bool to_value(PyObject* o, ValKind kind, Value& out, PyObject* what);
 PyObject* from_value(const Value& v);
 
 // An address or length: a non-negative int that fits in 64 bits. Anything else raises
-// MemoryAccessError (negative or too large) or TypeError (not an int). `what` names the argument.
-bool to_address(PyObject* o, uint64_t& out, const char* what);
+// MemoryAccessError (negative or too large) or TypeError (not an int, None included):
+// "<func>(): <what> must be an int, not NoneType".
+bool to_address(PyObject* o, uint64_t& out, const char* func, const char* what);
+
+// An int as error-message text: in full up to 30 digits, else abbreviated as
+// "123456789012...345678901234 (601 digits)", so a huge value cannot flood a message (and ints
+// beyond sys.get_int_max_str_digits() still print). A new reference, or nullptr with an error set.
+PyObject* int_text(PyObject* i);
 
 }  // namespace wasmffi::py

@@ -1,7 +1,11 @@
-// The _core extension module: registers every type (one file each) and the exception classes.
+// The _core extension module: fills the registry (error classes, Func type), registers every type
+// (one file each) and the signature-text helper the Python side shares.
 #include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
 
-#include <iterator>
+#include <string>
+#include <vector>
 
 #include "binding.hpp"
 #include "convert.hpp"
@@ -22,28 +26,30 @@ using namespace wasmffi::py;
 NB_MODULE(_core, m) {
   m.doc() = "wasmffi's compiled core (use the wasmffi package, not this module)";
 
-  if (!init_func_type(m.ptr())) throw nb::python_error();
-  // The package keeps a process-wide default Engine in a module global; interpreter shutdown
-  // may clear it after nanobind's leak check runs, which would print a false alarm.
-  nb::set_leak_warnings(false);
+  // First, before any type can raise or build a Func: see Registry in convert.hpp.
+  if (!init_registry(m.ptr())) throw nb::python_error();
 
   m.def(
-      "_register_errors",
-      [](nb::dict classes, nb::dict traps, nb::handle signature_factory) {
-        ErrorClasses& c = errors();
-        auto keep = [](nb::handle h) { return Py_NewRef(h.ptr()); };
-        c.error = keep(classes["Error"]);
-        c.compile = keep(classes["CompileError"]);
-        c.link = keep(classes["LinkError"]);
-        c.memory_access = keep(classes["MemoryAccessError"]);
-        c.trap = keep(classes["Trap"]);
-        for (size_t k = 0; k < std::size(c.traps); ++k) {
-          const char* name = trap_kind_name(static_cast<TrapKind>(k));
-          if (traps.contains(name)) c.traps[k] = keep(traps[name]);
-        }
-        set_signature_factory(signature_factory.ptr());
+      "signature_text",
+      [](const std::vector<std::string>& params, const std::vector<std::string>& results) {
+        std::vector<const char*> ps, rs;
+        for (const auto& p : params) ps.push_back(p.c_str());
+        for (const auto& r : results) rs.push_back(r.c_str());
+        return signature_text(ps, rs);
       },
-      "Hands the Python-defined exception classes to the extension (called once by wasmffi).");
+      nb::arg("params"), nb::arg("results"),
+      "The text of a function signature, e.g. '(i32, i32) -> i32': the one producer, shared by "
+      "FuncType, Func and the module descriptions.");
+
+  m.def(
+      "int_text",
+      [](nb::handle i) {
+        if (!PyLong_Check(i.ptr())) throw nb::type_error("int_text(): expects an int");
+        PyObject* text = int_text(i.ptr());
+        if (text == nullptr) throw nb::python_error();
+        return nb::steal<nb::str>(text);
+      },
+      nb::arg("i"), "An int as error-message text: huge ones abbreviated with their digit count.");
 
   bind_engine(m);
   bind_module(m);

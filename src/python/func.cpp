@@ -8,6 +8,9 @@
 
 #include <memory>
 #include <new>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "convert.hpp"
 
@@ -33,9 +36,6 @@ struct FuncObject {
   PyObject* name;
   PyObject* weakrefs;
 };
-
-PyTypeObject* g_func_type = nullptr;
-PyObject* g_signature_factory = nullptr;
 
 PyObject* arity_error(FuncObject* self, Py_ssize_t nargs, PyObject* kwnames) {
   if (kwnames != nullptr && PyTuple_GET_SIZE(kwnames) > 0)
@@ -117,48 +117,48 @@ void func_dealloc(PyObject* o) {
 PyObject* names_tuple(const std::vector<Marshal>& ms) {
   PyObject* t = PyTuple_New(static_cast<Py_ssize_t>(ms.size()));
   if (t == nullptr) return nullptr;
-  for (size_t i = 0; i < ms.size(); ++i)
-    PyTuple_SET_ITEM(t, static_cast<Py_ssize_t>(i), PyUnicode_FromString(marshal_name(ms[i])));
+  for (size_t i = 0; i < ms.size(); ++i) {
+    PyObject* name = PyUnicode_FromString(marshal_name(ms[i]));
+    if (name == nullptr) {
+      Py_DECREF(t);
+      return nullptr;
+    }
+    PyTuple_SET_ITEM(t, static_cast<Py_ssize_t>(i), name);
+  }
   return t;
-}
-
-std::string type_text(const CallPlan& plan) {
-  std::string out = "(";
-  for (size_t i = 0; i < plan.params.size(); ++i) out += (i ? ", " : "") + std::string(marshal_name(plan.params[i]));
-  out += ") -> ";
-  if (plan.results.empty()) return out + "()";
-  if (plan.results.size() == 1) return out + marshal_name(plan.results[0]);
-  out += "(";
-  for (size_t i = 0; i < plan.results.size(); ++i) out += (i ? ", " : "") + std::string(marshal_name(plan.results[i]));
-  return out + ")";
 }
 
 PyObject* func_repr(PyObject* o) {
   auto* self = reinterpret_cast<FuncObject*>(o);
-  return PyUnicode_FromFormat("<wasmffi.Func %U%s>", self->name, type_text(*self->plan).c_str());
+  return PyUnicode_FromFormat("<wasmffi.Func %U%s>", self->name, self->plan->to_string().c_str());
 }
 
 PyObject* get_params(PyObject* o, void*) { return names_tuple(reinterpret_cast<FuncObject*>(o)->plan->params); }
 PyObject* get_results(PyObject* o, void*) { return names_tuple(reinterpret_cast<FuncObject*>(o)->plan->results); }
+
+// wasmffi.FuncType(params, results): the same value ExternInfo.type holds; str() of it is the text.
 PyObject* get_type(PyObject* o, void*) {
-  return PyUnicode_FromString(type_text(*reinterpret_cast<FuncObject*>(o)->plan).c_str());
+  PyObject* params = get_params(o, nullptr);
+  PyObject* results = params ? get_results(o, nullptr) : nullptr;
+  PyObject* type = results ? PyObject_CallFunctionObjArgs(registry().func_type_info, params, results, nullptr) : nullptr;
+  Py_XDECREF(params);
+  Py_XDECREF(results);
+  return type;
 }
 PyObject* get_name(PyObject* o, void*) { return Py_NewRef(reinterpret_cast<FuncObject*>(o)->name); }
 
-// inspect.signature() support, built lazily by Python code: not on any call path.
+// inspect.signature() support, built by FuncType (Python): not on any call path.
 PyObject* get_signature(PyObject* o, void*) {
-  if (g_signature_factory == nullptr) Py_RETURN_NONE;
-  PyObject* params = get_params(o, nullptr);
-  PyObject* results = params ? get_results(o, nullptr) : nullptr;
-  PyObject* sig = results ? PyObject_CallFunctionObjArgs(g_signature_factory, params, results, nullptr) : nullptr;
-  Py_XDECREF(params);
-  Py_XDECREF(results);
+  PyObject* type = get_type(o, nullptr);
+  if (type == nullptr) return nullptr;
+  PyObject* sig = PyObject_CallMethod(type, "as_signature", nullptr);
+  Py_DECREF(type);
   return sig;
 }
 
 PyObject* get_doc(PyObject* o, void*) {
   auto* self = reinterpret_cast<FuncObject*>(o);
-  return PyUnicode_FromFormat("%U%s: exported WebAssembly function", self->name, type_text(*self->plan).c_str());
+  return PyUnicode_FromFormat("%U%s: exported WebAssembly function", self->name, self->plan->to_string().c_str());
 }
 
 PyGetSetDef func_getset[] = {
@@ -168,7 +168,7 @@ PyGetSetDef func_getset[] = {
     {"__doc__", get_doc, nullptr, nullptr, nullptr},
     {"params", get_params, nullptr, "wasm parameter types, e.g. ('i32', 'i32')", nullptr},
     {"results", get_results, nullptr, "wasm result types", nullptr},
-    {"type", get_type, nullptr, "the wasm signature as text", nullptr},
+    {"type", get_type, nullptr, "the signature as a wasmffi.FuncType (str() of it is the text)", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
@@ -210,15 +210,14 @@ PyType_Spec func_spec = {
 
 }  // namespace
 
-bool init_func_type(PyObject* module) {
-  g_func_type = reinterpret_cast<PyTypeObject*>(PyType_FromModuleAndSpec(module, &func_spec, nullptr));
-  if (g_func_type == nullptr) return false;
-  return PyModule_AddObjectRef(module, "Func", reinterpret_cast<PyObject*>(g_func_type)) == 0;
-}
-
-void set_signature_factory(PyObject* factory) {
-  Py_XINCREF(factory);
-  Py_XSETREF(g_signature_factory, factory);
+PyTypeObject* make_func_type(PyObject* module) {
+  auto* type = reinterpret_cast<PyTypeObject*>(PyType_FromModuleAndSpec(module, &func_spec, nullptr));
+  if (type == nullptr) return nullptr;
+  if (PyModule_AddObjectRef(module, "Func", reinterpret_cast<PyObject*>(type)) != 0) {
+    Py_DECREF(type);
+    return nullptr;
+  }
+  return type;
 }
 
 namespace {
@@ -230,7 +229,7 @@ PyObject* new_func(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_func
                         "export %R has signature %s: only i32, i64, f32 and f64 parameters and results "
                         "are supported so far",
                         name, plan->sig.to_string().c_str());
-  auto* self = PyObject_GC_New(FuncObject, g_func_type);
+  auto* self = PyObject_GC_New(FuncObject, registry().func);
   if (self == nullptr) return nullptr;
   self->vectorcall = func_vectorcall;
   self->owner = Py_NewRef(owner);
@@ -247,8 +246,11 @@ PyObject* new_func(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_func
   return reinterpret_cast<PyObject*>(self);
 }
 
-// "ptr" means an unsigned address of the slot's own width (u32 on i32, u64 on i64 for memory64).
-bool parse_marshals(PyObject* seq, const std::vector<ValKind>& kinds, const char* what, std::vector<Marshal>& out) {
+// None (or absent) keeps the current declaration: nullopt. A sequence, an empty one included,
+// is a full declaration that retyped() checks against the signature. "ptr" means an unsigned
+// address of the slot's own width (u32 on i32, u64 on i64 for memory64).
+bool parse_marshals(PyObject* seq, const std::vector<ValKind>& kinds, const char* what,
+                    std::optional<std::vector<Marshal>>& out) {
   if (seq == nullptr || seq == Py_None) return true;
   if (PyUnicode_Check(seq)) {
     PyErr_Format(PyExc_TypeError, "typed(): %s must be a sequence of type names, not a str", what);
@@ -257,6 +259,7 @@ bool parse_marshals(PyObject* seq, const std::vector<ValKind>& kinds, const char
   PyObject* fast = PySequence_Fast(seq, "typed(): types must be a sequence of type names");
   if (fast == nullptr) return false;
   Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+  out.emplace();
   bool ok = true;
   for (Py_ssize_t i = 0; ok && i < n; ++i) {
     PyObject* item = PySequence_Fast_GET_ITEM(fast, i);
@@ -281,7 +284,7 @@ bool parse_marshals(PyObject* seq, const std::vector<ValKind>& kinds, const char
                    item, what, i);
       ok = false;
     }
-    out.push_back(m);
+    out->push_back(m);
   }
   Py_DECREF(fast);
   return ok;
@@ -294,15 +297,14 @@ PyObject* func_typed(PyObject* o, PyObject* args, PyObject* kwargs) {
   PyObject* results = nullptr;
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$OO:typed", const_cast<char**>(kwlist), &params, &results))
     return nullptr;
-  std::vector<Marshal> ps, rs;
+  std::optional<std::vector<Marshal>> ps, rs;
   if (!parse_marshals(params, self->plan->sig.params, "params", ps) ||
       !parse_marshals(results, self->plan->sig.results, "results", rs))
     return nullptr;
-  if (params != nullptr && params != Py_None && ps.empty() && !self->plan->sig.params.empty())
-    return PyErr_Format(PyExc_ValueError, "%U.typed(): params is empty but the function takes %zd", self->name,
-                        self->nparams);
   auto plan = self->plan->retyped(ps, rs);
-  if (!plan) return raise_in(plan.error(), self->name);
+  if (!plan)
+    return PyErr_Format(PyExc_ValueError, "%U.typed(): %s (the function is %U%s)", self->name,
+                        plan.error().message.c_str(), self->name, self->plan->sig.to_string().c_str());
   return new_func(self->owner, self->ctx, self->func, self->name, std::make_unique<CallPlan>(std::move(plan).value()));
 }
 

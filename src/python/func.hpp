@@ -7,14 +7,12 @@
 
 namespace wasmffi::py {
 
-// Creates the type once at module init (a heap type from a PyType_Spec).
-bool init_func_type(PyObject* module);
+// Creates the type (a heap type from a PyType_Spec) and adds it to the module as Func; called
+// once, by init_registry, which keeps the returned reference. nullptr with an error on failure.
+PyTypeObject* make_func_type(PyObject* module);
 
 // A new callable for `func` in the store owned by `owner` (kept alive by the callable).
 // The CallPlan is built here, once; returns nullptr with an exception set on failure.
 PyObject* make_func(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_func_t& func, PyObject* name);
-
-// Python callable that builds inspect.Signature objects (registered from wasmffi/_func.py).
-void set_signature_factory(PyObject* factory);
 
 }  // namespace wasmffi::py

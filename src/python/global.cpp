@@ -6,7 +6,7 @@
 
 #include "binding.hpp"
 #include "convert.hpp"
-#include "wasmffi/call.hpp"
+#include "wasmffi/global.hpp"
 
 namespace wasmffi::py {
 

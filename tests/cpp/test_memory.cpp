@@ -279,7 +279,7 @@ TEST_F(SmallMemory, GrowBeyondMaximumFailsAndLeavesSize) {
   uint8_t* base = mem.base();
   auto g = mem.grow(4);  // 1 + 4 > max 4
   ASSERT_FALSE(g.ok());
-  EXPECT_EQ(g.error().kind, ErrorKind::MemoryAccess);
+  EXPECT_EQ(g.error().kind, ErrorKind::Resource);
   EXPECT_NE(g.error().message.find("cannot grow memory of 1 page(s) by 4 page(s)"), std::string::npos)
       << g.error().message;
   EXPECT_EQ(mem.pages(), 1u);
@@ -316,7 +316,7 @@ TEST(Memory, Memory64GrowthIsCappedByTheReservation) {
   EXPECT_EQ(mem.base(), base);
   auto more = mem.grow(1);
   ASSERT_FALSE(more.ok());
-  EXPECT_EQ(more.error().kind, ErrorKind::MemoryAccess);
+  EXPECT_EQ(more.error().kind, ErrorKind::Resource);
   EXPECT_EQ(mem.size(), uint64_t{4} << 30);
   EXPECT_EQ(mem.base(), base);
 }

@@ -18,6 +18,7 @@
 
 #include "wasmffi/call.hpp"
 #include "wasmffi/engine.hpp"
+#include "wasmffi/global.hpp"
 #include "wasmffi/instance.hpp"
 #include "wasmffi/memory.hpp"
 #include "wasmffi/module.hpp"
@@ -27,7 +28,7 @@
 // Readable GoogleTest output for the core's enums (found by ADL).
 namespace wasmffi {
 inline void PrintTo(ErrorKind k, std::ostream* os) {
-  static const char* const names[] = {"Compile", "Link", "Trap", "MemoryAccess", "Argument", "Engine"};
+  static const char* const names[] = {"Compile", "Link", "Trap", "MemoryAccess", "Argument", "Resource", "Engine"};
   const auto i = static_cast<size_t>(k);
   *os << "ErrorKind::" << (i < std::size(names) ? names[i] : "?");
 }

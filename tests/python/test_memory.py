@@ -4,6 +4,7 @@ import array
 import gc
 import hashlib
 import math
+import re
 import struct
 import sys
 
@@ -86,9 +87,9 @@ def test_grown_pages_are_zeroed_and_accessible(mem):
     assert mem.read(3 * PAGE - 4, 4) == b"\xde\xad\xbe\xef"
 
 
-def test_grow_beyond_max_raises_memory_access_error_and_keeps_size(mem):
+def test_grow_beyond_max_raises_resource_error_and_keeps_size(mem):
     mem.write(0, b"keep")
-    with pytest.raises(wasmffi.MemoryAccessError) as ei:
+    with pytest.raises(wasmffi.ResourceError) as ei:
         mem.grow(3)  # 2 + 3 > max 4
     msg = str(ei.value)
     assert "cannot grow memory of 2 page(s) by 3 page(s)" in msg
@@ -378,10 +379,10 @@ def test_float_writes_accept_ints(mem):
 
 
 OVERFLOWS = [
-    ("u8", 256), ("u8", -1), ("i8", -129), ("i8", 128),
-    ("u16", 65536), ("u16", -1), ("i16", 32768), ("i16", -32769),
-    ("u32", -1), ("u32", 2**32), ("i32", 2**31), ("i32", -2**31 - 1),
-    ("u64", -1), ("u64", 2**64), ("i64", 2**63), ("i64", -2**63 - 1), ("i64", 2**64),
+    ("u8", 256), ("u8", -1), ("i8", -129), ("i8", 256),
+    ("u16", 65536), ("u16", -1), ("i16", 65536), ("i16", -32769),
+    ("u32", -1), ("u32", 2**32), ("i32", 2**32), ("i32", -2**31 - 1),
+    ("u64", -1), ("u64", 2**64), ("i64", -2**63 - 1), ("i64", 2**64),
     ("u8", 2**100), ("i32", -2**100),
     ("f32", 1e39), ("f32", -3.5e38), ("f64", 2**1024),
 ]
@@ -520,7 +521,8 @@ def test_write_array_numpy_big_endian_is_stored_little_endian(mem):
 
 
 @pytest.mark.parametrize("t,values", [("u8", [1, 2, 300]), ("i8", [0, -129]), ("u64", [5, -1]),
-                                      ("u32", [2**32]), ("i16", [1, 2, 3, 40000]), ("i64", [2**63])])
+                                      ("u32", [2**32]), ("i16", [1, 2, 3, 70000]), ("i64", [2**64]),
+                                      ("i32", [-2**31 - 1])])
 def test_write_array_out_of_range_list_raises_overflow_error_and_writes_nothing(filled, t, values):
     mem, before = filled
     with pytest.raises(OverflowError):
@@ -1007,3 +1009,179 @@ def test_memory_access_error_is_catchable_as_index_error(mem):
         mem.read(len(mem), 1)
     with pytest.raises(wasmffi.Error):
         mem.write(-1, b"x")
+
+
+# --------------------------------------------------------------------------------------------
+# One meaning per type name: "iN" takes the union of the signed and unsigned range and stores
+# the bit pattern (as call arguments do); "uN" takes only 0..2**N-1; reads of "iN" are signed.
+
+SIGNED_UNION = [("i8", 255, -1), ("i16", 2**16 - 1, -1), ("i32", 2**32 - 1, -1), ("i64", 2**64 - 1, -1),
+                ("i32", 2**31, -2**31), ("i8", -128, -128)]
+
+
+@pytest.mark.parametrize("t,value,read_back", SIGNED_UNION)
+def test_signed_typed_write_accepts_the_unsigned_range_as_bit_pattern(mem, t, value, read_back):
+    getattr(mem, f"write_{t}")(8, value)
+    assert getattr(mem, f"read_{t}")(8) == read_back
+    assert getattr(mem, f"read_u{t[1:]}")(8) == value % 2**int(t[1:])
+
+
+@pytest.mark.parametrize("t,value,read_back", SIGNED_UNION)
+def test_signed_write_array_accepts_the_unsigned_range_as_bit_pattern(mem, t, value, read_back):
+    assert mem.write_array(8, [0, value], t) == 2 * int(t[1:]) // 8
+    assert mem.read_array(8, 2, t).tolist() == [0, read_back]
+
+
+def test_signed_write_array_from_numpy_unsigned_accepts_the_unsigned_range(mem):
+    np = pytest.importorskip("numpy")
+    mem.write_array(0, np.array([2**32 - 1, 1], dtype=np.uint64), "i32")
+    assert mem.read_array(0, 2, "i32").tolist() == [-1, 1]
+    with pytest.raises(OverflowError, match=r"write_array\(\) element 1: 4294967296 is out of range for i32"):
+        mem.write_array(0, np.array([1, 2**32], dtype=np.uint64), "i32")
+
+
+@pytest.mark.parametrize("t,values,index,bad", [
+    ("i32", [1, 2, 2**32], 2, "4294967296"), ("u8", [0, -1], 1, "-1"), ("i8", [300], 0, "300"),
+    ("u64", [1, 2, 3, 2**64], 3, "18446744073709551616"), ("f32", [0.5, 1e39], 1, "1e+39"),
+])
+def test_write_array_overflow_names_the_failing_element(filled, t, values, index, bad):
+    mem, before = filled
+    with pytest.raises(OverflowError, match=rf"write_array\(\) element {index}: {re.escape(bad)} is out of range for {t}"):
+        mem.write_array(0, values, t)
+    assert snapshot(mem) == before
+
+
+def test_write_array_type_error_names_the_failing_element(filled):
+    mem, before = filled
+    with pytest.raises(TypeError, match=r"write_array\(\) element 2 must be int, not str"):
+        mem.write_array(0, [1, 2, "3"], "i32")
+    with pytest.raises(TypeError, match=r"write_array\(\) element 1 must be float or int, not NoneType"):
+        mem.write_array(0, [1.0, None], "f64")
+    assert snapshot(mem) == before
+
+
+def test_write_array_accepts_any_iterable_once(mem):
+    assert mem.write_array(0, (i for i in [1, 2**32 - 1]), "i32") == 8
+    assert mem.read_array(0, 2, "u32").tolist() == [1, 2**32 - 1]
+
+
+# --------------------------------------------------------------------------------------------
+# read_into a view of the same memory: overlapping ranges behave like bytearray slice assignment
+
+
+@pytest.mark.parametrize("src,dst,n", [(100, 104, 64), (104, 100, 64), (0, 1, 255), (1, 0, 255), (50, 50, 10)],
+                         ids=["dst-after-src", "dst-before-src", "shift-up-1", "shift-down-1", "same"])
+def test_read_into_overlapping_view_of_same_memory_matches_bytearray(filled, src, dst, n):
+    mem, before = filled
+    model = bytearray(before)
+    model[dst:dst + n] = model[src:src + n]
+    assert mem.read_into(src, mem.view(dst, n)) == n
+    assert snapshot(mem) == bytes(model)
+
+
+@pytest.mark.parametrize("src,dst,n", [(100, 104, 64), (104, 100, 64), (0, 1, 255), (1, 0, 255)])
+def test_write_from_overlapping_view_of_same_memory_matches_bytearray(filled, src, dst, n):
+    mem, before = filled
+    model = bytearray(before)
+    model[dst:dst + n] = model[src:src + n]
+    assert mem.write(dst, mem.view(src, n)) == n
+    assert snapshot(mem) == bytes(model)
+
+
+# --------------------------------------------------------------------------------------------
+# Bad arguments: a clear TypeError naming the method and argument, never nanobind's dump
+
+INT_ARG_CALLS = [
+    ("read", lambda m, bad: m.read(bad, 4), "address"),
+    ("read", lambda m, bad: m.read(0, bad), "length"),
+    ("read_into", lambda m, bad: m.read_into(bad, bytearray(4)), "address"),
+    ("write", lambda m, bad: m.write(bad, b"x"), "address"),
+    ("view", lambda m, bad: m.view(bad, 4), "address"),
+    ("view", lambda m, bad: m.view(0, bad), "length"),
+    ("read_cstring", lambda m, bad: m.read_cstring(bad), "address"),
+    ("read_cstring", lambda m, bad: m.read_cstring(0, bad), "max_len"),
+    ("grow", lambda m, bad: m.grow(bad), "pages"),
+    ("read_ptr", lambda m, bad: m.read_ptr(bad), "address"),
+    ("write_ptr", lambda m, bad: m.write_ptr(bad, 0), "address"),
+    ("write_ptr", lambda m, bad: m.write_ptr(0, bad), "value"),
+    ("read_u32", lambda m, bad: m.read_u32(bad), "address"),
+    ("write_i64", lambda m, bad: m.write_i64(bad, 1), "address"),
+    ("write_i64", lambda m, bad: m.write_i64(0, bad), "value"),
+    ("write_f64", lambda m, bad: m.write_f64(0, bad), "value"),
+    ("read_array", lambda m, bad: m.read_array(bad, 1), "address"),
+    ("read_array", lambda m, bad: m.read_array(0, bad), "count"),
+    ("write_array", lambda m, bad: m.write_array(bad, [1]), "address"),
+    ("pack_into", lambda m, bad: m.pack_into("<I", bad, 1), "address"),
+    ("unpack_from", lambda m, bad: m.unpack_from("<I", bad), "address"),
+]
+
+
+@pytest.mark.parametrize("bad", [None, "0", 1.0, b"0"], ids=["None", "str", "float", "bytes"])
+@pytest.mark.parametrize("name,call,arg", INT_ARG_CALLS, ids=[f"{c[0]}-{c[2]}" for c in INT_ARG_CALLS])
+def test_bad_int_argument_type_names_method_and_argument(filled, name, call, arg, bad):
+    mem, before = filled
+    if name == "read_cstring" and arg == "max_len" and bad is None:
+        mem.write_u8(5, 0)
+        assert call(mem, bad) == before[:5]  # None means "no limit" there
+        return
+    if name == "write_f64" and isinstance(bad, float):
+        return  # a float is the right type there
+    with pytest.raises(TypeError) as ei:
+        call(mem, bad)
+    msg = str(ei.value)
+    assert "incompatible function arguments" not in msg
+    assert msg.startswith((f"{name}(): {arg} must be ", f"{name}() {arg} must be ")), msg
+    assert type(bad).__name__ in msg, msg
+    assert snapshot(mem) == before
+
+
+@pytest.mark.parametrize("call,text", [
+    (lambda m: m.read(0), r"read\(\) missing required argument 'length' \(pos 2\)"),
+    (lambda m: m.read(0, 1, 2), r"read\(\) takes at most 2 arguments \(3 given\)"),
+    (lambda m: m.read_u8(), r"read_u8\(\) missing required argument 'address' \(pos 1\)"),
+    (lambda m: m.write(0, data=b"x", address=1), r"write\(\) got multiple values for argument 'address'"),
+    (lambda m: m.view(0, 1, size=3), r"view\(\) got an unexpected keyword argument 'size'"),
+    (lambda m: m.grow(), r"grow\(\) missing required argument 'pages'"),
+])
+def test_wrong_arity_or_keywords_raise_clear_type_error(mem, call, text):
+    with pytest.raises(TypeError, match=text) as ei:
+        call(mem)
+    assert "incompatible function arguments" not in str(ei.value)
+
+
+def test_keyword_arguments_work(mem):
+    assert mem.write(address=8, data=b"abc\0") == 4
+    assert mem.read(length=3, address=8) == b"abc"
+    mem.write_u16(address=0, value=513)
+    assert mem.read_u16(address=0) == 513
+    assert mem.read_cstring(8, max_len=4) == b"abc"
+
+
+def test_write_bad_buffer_argument_names_method(mem):
+    with pytest.raises(TypeError, match=r"write\(\): data must be a contiguous bytes-like object, not NoneType"):
+        mem.write(0, None)
+    with pytest.raises(TypeError, match=r"read_into\(\): buffer must be a writable"):
+        mem.read_into(0, None)
+
+
+@pytest.mark.parametrize("name,text", [
+    ("read", "(address, length)"), ("write", "(address, data)"), ("read_into", "(address, buffer)"),
+    ("view", "(address, length)"), ("grow", "(pages)"), ("read_u32", "(address)"),
+    ("write_f32", "(address, value)"), ("read_cstring", "(address, max_len=None)"),
+    ("read_ptr", "(address)"), ("write_ptr", "(address, value)"),
+])
+def test_inspect_signature_of_memory_methods(mem, name, text):
+    import inspect
+    assert str(inspect.signature(getattr(mem, name))) == text
+    assert str(inspect.signature(getattr(wasmffi.Memory, name))) == "(self, /, " + text[1:]
+
+
+def test_huge_int_in_error_is_abbreviated(mem):
+    huge = 7 * 10**600 + 3
+    for call in (lambda: mem.read(huge, 1), lambda: mem.read(-huge, 1), lambda: mem.write_u8(0, huge),
+                 lambda: mem.grow(huge)):
+        with pytest.raises((OverflowError, wasmffi.MemoryAccessError, ValueError)) as ei:
+            call()
+        msg = str(ei.value)
+        assert len(msg) < 300, msg
+        assert "601 digits" in msg and "7000" in msg and "0003" in msg, msg
