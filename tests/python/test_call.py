@@ -365,11 +365,44 @@ def test_repr_shows_name_and_signature(ex):
 def test_func_params_results_and_type(ex):
     assert ex.add.params == ("i32", "i32")
     assert ex.add.results == ("i32",)
-    assert ex.add.type == "(i32, i32) -> i32"
+    assert ex.add.type == wasmffi.FuncType(("i32", "i32"), ("i32",))
+    assert str(ex.add.type) == "(i32, i32) -> i32"
     assert ex.multi.params == ("i32", "i64", "f32", "f64")
     assert ex.multi.results == ("f64", "f32", "i64", "i32")
     assert ex.nothing.results == ()
     assert ex.nothing_at_all.params == ()
+
+
+def test_func_type_is_the_same_value_as_the_module_description(ex):
+    inst = wasmffi.load('''(module (func (export "pair") (param i32 i64) (result f32 f64)
+        f32.const 0 f64.const 0))''')
+    (info,) = inst.module.exports
+    f = inst.exports.pair
+    assert isinstance(f.type, wasmffi.FuncType) and f.type == info.type
+    assert str(f.type) == str(info.type) == info.text == "(i32, i64) -> (f32, f64)"
+    assert repr(f) == "<wasmffi.Func pair" + info.text + ">"
+    assert f.typed(params=["ptr", "u64"]).type == wasmffi.FuncType(("u32", "u64"), ("f32", "f64"))
+
+
+@pytest.mark.parametrize("params,results,text", [
+    ((), (), "() -> ()"), (("i32",), (), "(i32) -> ()"), ((), ("f32", "f64"), "() -> (f32, f64)"),
+    (("u32", "i64"), ("u64",), "(u32, i64) -> u64"),
+])
+def test_signature_text_has_one_producer(params, results, text):
+    assert wasmffi._core.signature_text(list(params), list(results)) == text
+    assert str(wasmffi.FuncType(params, results)) == text
+
+
+def test_huge_int_argument_is_abbreviated_in_the_message(ex):
+    with pytest.raises(OverflowError) as ei:
+        ex.add(-(3 * 10**700 + 9), 1)
+    msg = str(ei.value)
+    assert msg.startswith("add() argument 1: -300000000000...000000000009 (701 digits) is out of range for i32")
+    with pytest.raises(OverflowError, match=r"\(1001 digits\)"):
+        ex.gf64.value = 10**1000
+    big = 2**20000  # more digits than int -> str allows by default: still printed abbreviated
+    with pytest.raises(OverflowError, match=r"^add\(\) argument 2: 398027684033\.\.\.\d{12} \(6021 digits\)"):
+        ex.add(1, big)
 
 
 def test_func_name_qualname_and_doc(ex):

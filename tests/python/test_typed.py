@@ -52,7 +52,8 @@ def test_unsigned_params_reject_negative_values(inst):
 def test_typed_keeps_the_original_and_shows_declared_types(inst):
     f = inst.exports.id32
     u = f.typed(params=["u32"], results=["u32"])
-    assert f.type == "(i32) -> i32" and u.type == "(u32) -> u32"
+    assert str(f.type) == "(i32) -> i32" and str(u.type) == "(u32) -> u32"
+    assert u.type == wasmffi.FuncType(("u32",), ("u32",))
     assert "(u32) -> u32" in repr(u)
     assert str(inspect.signature(u)) == "(p0: 'u32', /) -> 'u32'"
     assert f(-1) == -1 and u(2**32 - 1) == 2**32 - 1
@@ -71,7 +72,9 @@ def test_typed_only_params_or_only_results_keeps_the_other(inst):
 @pytest.mark.parametrize("kwargs, exc, text", [
     (dict(results=["f32"]), ValueError, "result 0: f32 does not fit wasm type i32"),
     (dict(results=["u64"]), ValueError, "u64 does not fit wasm type i32"),
-    (dict(results=["u32", "u32"]), ValueError, "2 type(s) declared, the wasm function has 1"),
+    (dict(results=["u32", "u32"]), ValueError, "top.typed(): results: 2 type(s) declared, the wasm function has 1"),
+    (dict(results=[]), ValueError, "top.typed(): results: 0 type(s) declared, the wasm function has 1"),
+    (dict(params=["i32"]), ValueError, "top.typed(): parameters: 1 type(s) declared, the wasm function has 0"),
     (dict(results="ptr"), TypeError, "not a str"),
     (dict(results=["pointer"]), ValueError, "unknown type 'pointer'"),
     (dict(results=[32]), TypeError, "must be a type name str"),
@@ -80,6 +83,27 @@ def test_typed_only_params_or_only_results_keeps_the_other(inst):
 def test_typed_rejects_declarations_that_do_not_fit(inst, kwargs, exc, text):
     with pytest.raises(exc, match=text.replace("(", r"\(").replace(")", r"\)")):
         inst.exports.top.typed(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(params=[]), dict(results=[]), dict(params=[], results=["i64"])])
+def test_empty_declaration_means_none_and_must_match(inst, kwargs):
+    # An empty list declares "no parameters" / "no results", for params and results alike.
+    with pytest.raises(ValueError, match=r"^id64\.typed\(\): .*0 type\(s\) declared.*\(the function is id64\(i64\) -> i64\)"):
+        inst.exports.id64.typed(**kwargs)
+
+
+def test_empty_declaration_fits_a_function_without_params_or_results():
+    inst = wat_instance('''(func (export "nothing")) (func (export "seven") (result i32) i32.const 7)''')
+    f = inst.exports.nothing.typed(params=[], results=[])
+    assert f() is None and f.type == wasmffi.FuncType((), ())
+    g = inst.exports.seven.typed(params=[], results=["u32"])
+    assert g() == 7 and str(g.type) == "() -> u32"
+
+
+def test_typed_none_keeps_the_current_declaration(inst):
+    u = inst.exports.two.typed(results=["u32", "u64"])
+    assert u.typed(params=None, results=None).results == ("u32", "u64")
+    assert u.typed().results == ("u32", "u64")
 
 
 def test_typed_rejects_positional_arguments(inst):
