@@ -33,6 +33,28 @@ TEST(Engine, DefaultConfigCreatesEngineWithFourGiBReservation) {
   EXPECT_EQ((*e)->config().opt_level, 1);
 }
 
+TEST(Instance, AddressSpaceExhaustionIsResourceError) {
+  // 64 TiB per memory: the 128 TiB user address space of x86-64 runs out after one or two.
+  EngineConfig cfg;
+  cfg.memory_reservation = uint64_t{1} << 46;
+  auto engine = Engine::create(cfg);
+  ASSERT_TRUE(engine.ok()) << engine.error().message;
+  auto module = Module::from_wat(*engine, "(module (memory 1))");
+  ASSERT_TRUE(module.ok()) << module.error().message;
+  std::vector<std::unique_ptr<Instance>> live;
+  for (int i = 0; i < 8; ++i) {
+    auto inst = Instance::create(*module);
+    if (!inst.ok()) {
+      EXPECT_EQ(inst.error().kind, ErrorKind::Resource) << inst.error().message;
+      EXPECT_NE(inst.error().message.find("cannot reserve memory"), std::string::npos) << inst.error().message;
+      EXPECT_GE(live.size(), 1u);
+      return;
+    }
+    live.push_back(std::move(inst).value());
+  }
+  FAIL() << "8 instances of 64 TiB each were reserved: the address space did not run out";
+}
+
 TEST(Engine, OptLevelSevenIsArgumentError) {
   EngineConfig cfg;
   cfg.opt_level = 7;
