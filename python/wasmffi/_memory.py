@@ -167,8 +167,10 @@ def ndarray(self, address: int, dtype, shape):
     address = _index_arg("ndarray", "address", address)
     dt = np.dtype(dtype)
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    if any((not isinstance(d, int)) or d < 0 for d in shape):
-        raise ValueError(f"ndarray(): shape must be non-negative ints, got {shape!r}")
+    for i, d in enumerate(shape):
+        if not isinstance(d, int) or d < 0:
+            shown = _core.int_text(d) if isinstance(d, int) else repr(d)
+            raise ValueError(f"ndarray(): shape must be non-negative ints, got {shown} at index {i}")
     count = 1
     for d in shape:
         count *= d

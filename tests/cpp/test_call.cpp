@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,41 @@ TEST(CallPlan, ZeroParamsAndResultsNeedNoSlots) {
   EXPECT_TRUE(p.sig.results.empty());
   EXPECT_EQ(p.raw_len, 0u);
   EXPECT_TRUE(p.all_scalar);
+}
+
+TEST(CallPlan, RetypedNulloptKeepsAndEmptyListDeclaresNone) {
+  Loaded l = load_wat(kMulti);
+  CallPlan p = l.plan("triple");  // () -> (i32, i64, f64)
+  auto kept = p.retyped(std::nullopt, std::nullopt);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->to_string(), "() -> (i32, i64, f64)");
+  auto declared = p.retyped(std::vector<Marshal>{}, std::vector<Marshal>{Marshal::U32, Marshal::U64, Marshal::F64});
+  ASSERT_TRUE(declared.ok()) << declared.error().message;
+  EXPECT_EQ(declared->to_string(), "() -> (u32, u64, f64)");
+  EXPECT_EQ(declared->sig.to_string(), "() -> (i32, i64, f64)");  // the wasm signature is unchanged
+  // An empty result list means "no results": a mismatch here, just like an empty param list would be.
+  auto none = p.retyped(std::nullopt, std::vector<Marshal>{});
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().kind, ErrorKind::Argument);
+  EXPECT_EQ(none.error().message, "results: 0 type(s) declared, the wasm function has 3");
+  auto bad = l.plan("mix").retyped(std::vector<Marshal>{}, std::nullopt);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "parameters: 0 type(s) declared, the wasm function has 4");
+}
+
+TEST(CallPlan, RetypedRejectsAMarshalThatDoesNotFitTheSlot) {
+  Loaded l = load_wat(kMulti);
+  auto r = l.plan("mix").retyped(std::vector<Marshal>{Marshal::U64, Marshal::I64, Marshal::F32, Marshal::F64},
+                                 std::nullopt);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "parameter 0: u64 does not fit wasm type i32");
+}
+
+TEST(Types, SignatureTextHasOneShape) {
+  EXPECT_EQ(signature_text({}, {}), "() -> ()");
+  EXPECT_EQ(signature_text({"i32", "i64"}, {"f32"}), "(i32, i64) -> f32");
+  EXPECT_EQ(signature_text({"u32"}, {"f32", "f64"}), "(u32) -> (f32, f64)");
+  EXPECT_EQ((FuncSig{{ValKind::I32}, {}}).to_string(), "(i32) -> ()");
 }
 
 TEST(CallPlan, FuncrefParamMakesPlanNonScalar) {

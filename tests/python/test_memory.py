@@ -808,8 +808,10 @@ def test_ndarray_accepts_int_shape_and_dtype_strings(mem):
 
 def test_ndarray_negative_shape_raises_value_error(mem):
     np = pytest.importorskip("numpy")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"got -1 at index 1"):
         mem.ndarray(0, np.uint8, (2, -1))
+    with pytest.raises(ValueError, match=r"got -100000000000\.\.\.000000000000 \(601 digits\) at index 0"):
+        mem.ndarray(0, np.uint8, (-10**600,))
 
 
 def test_ndarray_past_end_raises_memory_access_error(mem):
