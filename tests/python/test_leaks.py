@@ -51,3 +51,14 @@ def test_typical_session_exits_without_leak_report(mode):
     assert r.stdout.strip() == "done"
     assert "leak" not in r.stderr.lower(), r.stderr
     assert r.stderr == "", r.stderr
+
+
+def test_leak_checker_is_switched_on():
+    # A deliberately leaked reference must be reported: proves the test above can see leaks
+    # (the extension used to switch nanobind's leak warnings off).
+    script = ("import ctypes, wasmffi\n"
+              "inst = wasmffi.load('(module (memory (export \"memory\") 1))')\n"
+              "ctypes.pythonapi.Py_IncRef(ctypes.py_object(inst.memory))\n")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "nanobind: leaked" in r.stderr and "wasmffi._core.Memory" in r.stderr, r.stderr
