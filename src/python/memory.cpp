@@ -25,7 +25,15 @@ namespace wasmffi::py {
 
 namespace {
 
-PyMemory& memory_of(PyObject* self) { return *nb::inst_ptr<PyMemory>(self); }
+// The Memory behind `self`, or nullptr with TypeError for an instance made by Memory.__new__
+// and never initialised (nanobind's own methods refuse those the same way).
+PyMemory* memory_of(PyObject* self) {
+  if (!nb::inst_ready(self)) [[unlikely]] {
+    PyErr_SetString(PyExc_TypeError, "this wasmffi.Memory was never initialised: get memories from an instance");
+    return nullptr;
+  }
+  return nb::inst_ptr<PyMemory>(self);
+}
 
 // Fills `out[0..n)` from positional and keyword arguments with CPython's own wording; optional
 // trailing parameters (index >= nreq) are left null when absent.
@@ -83,10 +91,15 @@ struct GuestBuffer {
 };
 
 int guest_buffer_get(PyObject* self, Py_buffer* view, int flags) {
-  GuestBuffer* gb = nb::inst_ptr<GuestBuffer>(self);
-  PyMemory& m = memory_of(gb->memory.ptr());
+  PyMemory* m = nb::inst_ready(self) ? memory_of(nb::inst_ptr<GuestBuffer>(self)->memory.ptr()) : nullptr;
+  if (m == nullptr) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "this buffer exporter was never initialised");
+    view->obj = nullptr;
+    return -1;
+  }
+  const GuestBuffer* gb = nb::inst_ptr<GuestBuffer>(self);
   // Re-checked on every export: cheap, and a belt to the non-moving-memory braces.
-  auto s = m.mem.span(gb->addr, gb->len, "view");
+  auto s = m->mem.span(gb->addr, gb->len, "view");
   if (!s) {
     raise(s.error());
     view->obj = nullptr;
@@ -126,7 +139,10 @@ class Buffer {
 
 // ---- methods -------------------------------------------------------------------------------
 
+// Every method starts here: the Memory (or a TypeError), then the arguments by name.
 #define WASMFFI_PARSE(fname, nreq, ...)                                                             \
+  PyMemory* const mem = memory_of(self);                                                           \
+  if (mem == nullptr) [[unlikely]] return nullptr;                                                 \
   static const char* const names[] = {__VA_ARGS__};                                                \
   constexpr Py_ssize_t n = sizeof(names) / sizeof(names[0]);                                       \
   PyObject* a[n];                                                                                  \
@@ -142,7 +158,7 @@ PyObject* mem_grow(PyObject* self, PyObject* const* args, size_t nargsf, PyObjec
   }
   uint64_t delta;
   if (!to_address(a[0], delta, "grow", "pages")) return nullptr;
-  auto r = memory_of(self).mem.grow(delta);
+  auto r = mem->mem.grow(delta);
   if (!r) return raise(r.error());
   return PyLong_FromUnsignedLongLong(*r);
 }
@@ -152,7 +168,7 @@ PyObject* mem_read(PyObject* self, PyObject* const* args, size_t nargsf, PyObjec
   uint64_t addr, len;
   std::span<uint8_t> s;
   if (!to_address(a[0], addr, "read", "address") || !to_address(a[1], len, "read", "length") ||
-      !checked(memory_of(self), addr, len, "read", s))
+      !checked(*mem, addr, len, "read", s))
     return nullptr;
   return PyBytes_FromStringAndSize(reinterpret_cast<const char*>(s.data()), static_cast<Py_ssize_t>(s.size()));
 }
@@ -164,7 +180,7 @@ PyObject* mem_read_into(PyObject* self, PyObject* const* args, size_t nargsf, Py
   std::span<uint8_t> s;
   if (!to_address(a[0], addr, "read_into", "address") ||
       !b.get(a[1], PyBUF_WRITABLE | PyBUF_C_CONTIGUOUS, "read_into", "buffer") ||
-      !checked(memory_of(self), addr, b.size(), "read", s))
+      !checked(*mem, addr, b.size(), "read", s))
     return nullptr;
   // memmove: the buffer may be a view of this same memory, overlapping the source either way.
   if (!s.empty()) std::memmove(b.data(), s.data(), s.size());
@@ -177,7 +193,7 @@ PyObject* mem_write(PyObject* self, PyObject* const* args, size_t nargsf, PyObje
   Buffer b;
   std::span<uint8_t> s;
   if (!to_address(a[0], addr, "write", "address") || !b.get(a[1], PyBUF_C_CONTIGUOUS, "write", "data") ||
-      !checked(memory_of(self), addr, b.size(), "write", s))
+      !checked(*mem, addr, b.size(), "write", s))
     return nullptr;
   if (!s.empty()) std::memmove(s.data(), b.data(), s.size());  // data may be a view of this memory
   return PyLong_FromUnsignedLongLong(b.size());
@@ -185,7 +201,7 @@ PyObject* mem_write(PyObject* self, PyObject* const* args, size_t nargsf, PyObje
 
 PyObject* mem_read_cstring(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
   WASMFFI_PARSE("read_cstring", 1, "address", "max_len");
-  PyMemory& m = memory_of(self);
+  PyMemory& m = *mem;
   uint64_t addr;
   if (!to_address(a[0], addr, "read_cstring", "address")) return nullptr;
   const uint64_t size = m.mem.size();
@@ -225,7 +241,7 @@ PyObject* mem_view(PyObject* self, PyObject* const* args, size_t nargsf, PyObjec
   uint64_t addr, len;
   std::span<uint8_t> s;
   if (!to_address(a[0], addr, "view", "address") || !to_address(a[1], len, "view", "length") ||
-      !checked(memory_of(self), addr, len, "view", s))
+      !checked(*mem, addr, len, "view", s))
     return nullptr;
   try {
     nb::object exporter = nb::cast(GuestBuffer{nb::borrow(self), addr, len}, nb::rv_policy::move);
@@ -242,14 +258,14 @@ PyObject* mem_read_ptr(PyObject* self, PyObject* const* args, size_t nargsf, PyO
   WASMFFI_PARSE("read_ptr", 1, "address");
   uint64_t addr;
   if (!to_address(a[0], addr, "read_ptr", "address")) return nullptr;
-  auto r = memory_of(self).mem.load_pointer(addr);
+  auto r = mem->mem.load_pointer(addr);
   if (!r) return raise(r.error());
   return PyLong_FromUnsignedLongLong(*r);
 }
 
 PyObject* mem_write_ptr(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
   WASMFFI_PARSE("write_ptr", 2, "address", "value");
-  PyMemory& m = memory_of(self);
+  PyMemory& m = *mem;
   uint64_t addr, v;
   if (!to_address(a[0], addr, "write_ptr", "address") || !to_address(a[1], v, "write_ptr", "value"))
     return nullptr;
@@ -332,7 +348,7 @@ PyObject* typed_read(PyObject* self, PyObject* const* args, size_t nargsf, PyObj
   WASMFFI_PARSE(Typed<T>::read, 1, "address");
   uint64_t addr;
   std::span<uint8_t> s;
-  if (!to_address(a[0], addr, Typed<T>::read, "address") || !checked(memory_of(self), addr, sizeof(T), "read", s))
+  if (!to_address(a[0], addr, Typed<T>::read, "address") || !checked(*mem, addr, sizeof(T), "read", s))
     return nullptr;
   T v;
   std::memcpy(&v, s.data(), sizeof(T));
@@ -348,7 +364,7 @@ PyObject* typed_write(PyObject* self, PyObject* const* args, size_t nargsf, PyOb
   T v;
   std::span<uint8_t> s;
   if (!to_address(a[0], addr, Typed<T>::write, "address") || !typed_value<T>(a[1], v) ||
-      !checked(memory_of(self), addr, sizeof(T), "write", s))
+      !checked(*mem, addr, sizeof(T), "write", s))
     return nullptr;
   std::memcpy(s.data(), &v, sizeof(T));
   Py_RETURN_NONE;
