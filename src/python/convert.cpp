@@ -14,9 +14,6 @@ namespace wasmffi::py {
 
 namespace {
 Registry g_registry;  // written only by init_registry (see the comment on Registry)
-
-// A new reference to module.name, or nullptr with the error set.
-PyObject* attr_of(PyObject* module, const char* name) { return PyObject_GetAttrString(module, name); }
 }  // namespace
 
 const Registry& registry() noexcept { return g_registry; }
@@ -50,7 +47,7 @@ bool init_registry(PyObject* module) {
       {&r.func_type_info, types, "FuncType"},
   };
   for (Slot& sl : slots)
-    if (ok) ok = (*sl.dst = attr_of(sl.from, sl.name)) != nullptr;
+    if (ok) ok = (*sl.dst = PyObject_GetAttrString(sl.from, sl.name)) != nullptr;
   // Every named trap kind needs its class: a missing one is a packaging error, caught here.
   for (size_t k = 0; ok && k < std::size(r.traps); ++k) {
     auto kind = static_cast<TrapKind>(k);
@@ -59,7 +56,7 @@ bool init_registry(PyObject* module) {
       r.traps[k] = Py_NewRef(r.trap);
       continue;
     }
-    ok = (r.traps[k] = attr_of(errors, name)) != nullptr;
+    ok = (r.traps[k] = PyObject_GetAttrString(errors, name)) != nullptr;
   }
   Py_XDECREF(errors);
   Py_XDECREF(types);
