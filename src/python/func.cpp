@@ -185,7 +185,9 @@ PyMethodDef func_methods[] = {
      "typed($self, /, *, params=None, results=None)\n--\n\n"
      "The same function with declared integer signedness: names from i32, u32, i64, u64, f32, f64\n"
      "and ptr (an unsigned address). Declared u32/u64/ptr results come back as unsigned ints, and\n"
-     "such parameters reject negative values. Resolved once; the returned callable is as fast."},
+     "such parameters reject negative values. None keeps the current declaration; a list, an empty\n"
+     "one included, declares every slot and must match the wasm signature (else ValueError).\n"
+     "Resolved once; the returned callable is as fast."},
     {nullptr, nullptr, 0, nullptr},
 };
 
