@@ -293,7 +293,9 @@ struct Typed;
     static constexpr const char* read_doc = "read_" NAME "($self, address)\n--\n\n"             \
                                             "Reads a little-endian " NAME " at an unsigned address.";  \
     static constexpr const char* write_doc = "write_" NAME "($self, address, value)\n--\n\n"    \
-                                             "Writes a little-endian " NAME " at an unsigned address."; \
+                                             "Writes a little-endian " NAME " at an unsigned address; a value " \
+                                             "outside the type's range (see the Memory class) raises "  \
+                                             "OverflowError and writes nothing.";                       \
   };
 WASMFFI_TYPED(int8_t, "i8")
 WASMFFI_TYPED(uint8_t, "u8")
@@ -373,12 +375,12 @@ PyObject* typed_write(PyObject* self, PyObject* const* args, size_t nargsf, PyOb
 #undef WASMFFI_PARSE
 
 template <class T>
-constexpr PyMethodDef read_def() {
+PyMethodDef read_def() {
   return {Typed<T>::read, reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&typed_read<T>)),
           METH_FASTCALL | METH_KEYWORDS, Typed<T>::read_doc};
 }
 template <class T>
-constexpr PyMethodDef write_def() {
+PyMethodDef write_def() {
   return {Typed<T>::write, reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&typed_write<T>)),
           METH_FASTCALL | METH_KEYWORDS, Typed<T>::write_doc};
 }
