@@ -57,8 +57,9 @@ class Store {
 // call only enters wasm when the thread has max_wasm_stack + kHostStackMargin left.
 namespace detail {
 // Lowest usable address of the calling thread's stack; UINTPTR_MAX until first looked up.
-// initial-exec: one %fs-relative load, no __tls_get_addr call on the hot path.
-extern thread_local uintptr_t t_stack_low [[gnu::tls_model("initial-exec")]];
+// initial-exec: one %fs-relative load, no __tls_get_addr call on the hot path; constinit: no
+// per-access check for a dynamic initialiser.
+extern thread_local constinit uintptr_t t_stack_low [[gnu::tls_model("initial-exec")]];
 bool native_stack_fits_slow(wasmtime_context_t* ctx, uintptr_t sp) noexcept;
 }  // namespace detail
 

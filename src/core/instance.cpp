@@ -50,7 +50,7 @@ Result<void> Store::set_epoch_deadline(uint64_t ticks) {
 
 namespace detail {
 
-thread_local uintptr_t t_stack_low [[gnu::tls_model("initial-exec")]] = UINTPTR_MAX;
+constinit thread_local uintptr_t t_stack_low [[gnu::tls_model("initial-exec")]] = UINTPTR_MAX;
 
 // The calling thread's stack bounds from pthread (the main thread's come from its rlimit).
 static uintptr_t lookup_stack_low() noexcept {
