@@ -1,6 +1,8 @@
 // Engine: one compilation environment (wasm_engine_t) and the memory policy every store inherits.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -23,12 +25,24 @@ struct EngineConfig {
   bool epoch_interruption = false;
   // Cranelift optimisation level: 0 none, 1 speed, 2 speed_and_size.
   int opt_level = 1;
+  // Native stack a wasm call may use below the point where it enters wasm; deeper recursion
+  // traps with StackOverflow. wasmtime's own default: plenty for real guests (their deep data
+  // lives on the shadow stack in linear memory), and it fits every default thread stack.
+  // A call is only started when the calling thread has this much plus kHostStackMargin left
+  // (see native_stack_fits in instance.hpp), so a small thread gets a clear error, not SIGSEGV.
+  size_t max_wasm_stack = size_t{512} << 10;
 };
+
+// Native stack kept free below wasm's limit for what runs there: wasmtime's libcalls (memory
+// growth, trap bookkeeping) and the host frames between the binding and the first wasm frame.
+inline constexpr size_t kHostStackMargin = size_t{64} << 10;
 
 class Engine {
  public:
   // Always created with memory_may_move = false: a memory's base address is fixed for its
   // whole life, which is what makes zero-copy views (Memory::view) impossible to leave dangling.
+  // A configuration wasmtime rejects is an ErrorKind::Argument carrying wasmtime's reason
+  // (never an abort: see wasmffi_engine_new in engine/src/lib.rs).
   static Result<std::shared_ptr<Engine>> create(const EngineConfig& config = {});
 
   wasm_engine_t* capi() const noexcept { return engine_.capi(); }
@@ -45,4 +59,13 @@ class Engine {
 // Turns an owned wasmtime_error_t into an Error (and deletes it).
 Error take_error(wasmtime_error_t* err, ErrorKind kind);
 
+namespace detail {
+// The largest max_wasm_stack + kHostStackMargin of any engine created so far: a thread with
+// more native stack left than this can enter any engine's wasm without a closer look.
+extern std::atomic<size_t> g_largest_stack_need;
+}  // namespace detail
+
 }  // namespace wasmffi
+
+// wasmtime's C API has no fallible engine constructor; the shim crate adds one (engine/src/lib.rs).
+extern "C" wasmtime_error_t* wasmffi_engine_new(wasm_config_t* config, wasm_engine_t** out);

@@ -2,6 +2,7 @@
 // that store's context; the Instance owns the store, so it outlives every export handed out.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -19,24 +20,61 @@ namespace wasmffi {
 
 class Store {
  public:
+  // On an epoch engine the store starts with no effective deadline (kEpochNever): wasmtime's
+  // own default, a deadline of "now", would make every call trap until one is set.
   explicit Store(std::shared_ptr<Engine> engine);
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
   wasmtime_context_t* context() const noexcept { return context_; }
   wasmtime_store_t* capi() const noexcept { return store_.capi(); }
+  const Engine& engine() const noexcept { return *engine_; }
+  // The Store a context belongs to (every Store registers itself as its wasmtime store data).
+  static Store& of(wasmtime_context_t* ctx) noexcept;
 
   // Fuel (engines with consume_fuel): a new store has none, so calls trap with OutOfFuel until
-  // fuel is added. Errors if the engine does not consume fuel.
+  // fuel is added. On any other engine both are an ErrorKind::Engine naming the fix.
   Result<void> set_fuel(uint64_t fuel);
   Result<uint64_t> fuel() const;
-  // Epoch deadline (engines with epoch_interruption), in ticks from the engine's current epoch.
-  void set_epoch_deadline(uint64_t ticks_beyond_current);
+  // Epoch deadline (engines with epoch_interruption), in ticks from the engine's current epoch;
+  // kEpochNever or more means no deadline. Other engines: an ErrorKind::Engine naming the fix.
+  Result<void> set_epoch_deadline(uint64_t ticks_beyond_current);
+
+  // wasmtime stores current_epoch + ticks unchecked, so 2**64 - 1 ticks after one increment
+  // would wrap to a deadline in the past and every call would trap. Ticks are capped here: an
+  // epoch counter never gets near 2**63 (292 years at a billion ticks a second), so the sum
+  // cannot wrap and a deadline 2**63 ticks away is never reached.
+  static constexpr uint64_t kEpochNever = uint64_t{1} << 63;
 
  private:
   std::shared_ptr<Engine> engine_;
   Owned<wasmtime_store_t, wasmtime_store_delete> store_;
   wasmtime_context_t* context_;  // cached: wasmtime_store_context is an FFI call
 };
+
+// Native stack guard. wasm runs on the calling thread's native stack, and wasmtime puts the
+// stack limit max_wasm_stack below the stack pointer at entry. If the thread has less stack left
+// than that, deep recursion runs into the thread's guard page first: SIGSEGV, not a trap. So a
+// call only enters wasm when the thread has max_wasm_stack + kHostStackMargin left.
+namespace detail {
+// Lowest usable address of the calling thread's stack; UINTPTR_MAX until first looked up.
+// initial-exec: one %fs-relative load, no __tls_get_addr call on the hot path; constinit: no
+// per-access check for a dynamic initialiser.
+extern thread_local constinit uintptr_t t_stack_low [[gnu::tls_model("initial-exec")]];
+bool native_stack_fits_slow(wasmtime_context_t* ctx, uintptr_t sp) noexcept;
+}  // namespace detail
+
+// Whether a call into `ctx`'s store may start on this thread. Costs a TLS load and two compares
+// when the thread has more stack left than any engine needs (always so on default stacks).
+inline bool native_stack_fits(wasmtime_context_t* ctx) noexcept {
+  const auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  const uintptr_t low = detail::t_stack_low;
+  if (sp > low && sp - low >= detail::g_largest_stack_need.load(std::memory_order_relaxed)) [[likely]]
+    return true;
+  return detail::native_stack_fits_slow(ctx, sp);
+}
+
+// The StackOverflow error for a call native_stack_fits refused (cold path).
+Error native_stack_error(wasmtime_context_t* ctx);
 
 struct Export {
   std::string name;

@@ -142,8 +142,9 @@ class Instance:
 
     @property
     def fuel(self) -> int:
-        """Fuel left in this instance's store (engines made with consume_fuel=True). A new store
-        has none: set it before calling, e.g. ``inst.fuel = 10_000_000``."""
+        """Fuel left in this instance's store (engines made with consume_fuel=True; on any other
+        engine reading or setting it raises wasmffi.Error naming the fix). A new store has none:
+        set it before calling, e.g. ``inst.fuel = 10_000_000`` (an int in 0..2**64-1)."""
         return self._i.fuel
 
     @fuel.setter
@@ -152,7 +153,10 @@ class Instance:
 
     def set_epoch_deadline(self, ticks: int) -> None:
         """Calls trap with wasmffi.Interrupt once the engine's epoch has advanced `ticks` past its
-        current value (engines made with epoch_interruption=True; see Engine.increment_epoch)."""
+        current value (engines made with epoch_interruption=True; see Engine.increment_epoch).
+
+        A new store has no deadline; 0 means already due; 2**63 or more means never. On an engine
+        without epoch_interruption this raises wasmffi.Error (a deadline there would never fire)."""
         self._i.set_epoch_deadline(ticks)
 
     @property

@@ -5,6 +5,10 @@
 
 namespace wasmffi {
 
+namespace detail {
+std::atomic<size_t> g_largest_stack_need{0};
+}  // namespace detail
+
 Error take_error(wasmtime_error_t* err, ErrorKind kind) {
   wasm_name_t msg;
   wasmtime_error_message(err, &msg);
@@ -27,11 +31,17 @@ Result<std::shared_ptr<Engine>> Engine::create(const EngineConfig& config) {
   wasmtime_config_wasm_multi_memory_set(cfg, config.multi_memory);
   wasmtime_config_consume_fuel_set(cfg, config.consume_fuel);
   wasmtime_config_epoch_interruption_set(cfg, config.epoch_interruption);
+  wasmtime_config_max_wasm_stack_set(cfg, config.max_wasm_stack);
   static constexpr wasmtime_opt_level_t kLevels[] = {WASMTIME_OPT_LEVEL_NONE, WASMTIME_OPT_LEVEL_SPEED,
                                                      WASMTIME_OPT_LEVEL_SPEED_AND_SIZE};
   wasmtime_config_cranelift_opt_level_set(cfg, kLevels[config.opt_level]);
-  wasm_engine_t* raw = wasm_engine_new_with_config(cfg);  // consumes cfg
-  if (raw == nullptr) return make_error(ErrorKind::Engine, "wasmtime rejected the engine configuration");
+  wasm_engine_t* raw = nullptr;
+  if (wasmtime_error_t* err = wasmffi_engine_new(cfg, &raw))  // consumes cfg
+    return take_error(err, ErrorKind::Argument);
+  const size_t need = config.max_wasm_stack + kHostStackMargin;
+  size_t seen = detail::g_largest_stack_need.load(std::memory_order_relaxed);
+  while (seen < need && !detail::g_largest_stack_need.compare_exchange_weak(seen, need, std::memory_order_relaxed)) {
+  }
   return std::shared_ptr<Engine>(new Engine(raw, config));
 }
 

@@ -1,6 +1,9 @@
 // Store ownership, instantiation and export lookup.
 #include "wasmffi/instance.hpp"
 
+#include <pthread.h>
+
+#include <cstdint>
 #include <string>
 
 #include "wasmffi/call.hpp"
@@ -9,21 +12,81 @@ namespace wasmffi {
 
 Store::Store(std::shared_ptr<Engine> engine)
     : engine_(std::move(engine)),
-      store_(wasmtime_store_new(engine_->capi(), nullptr, nullptr)),
-      context_(wasmtime_store_context(store_.capi())) {}
+      store_(wasmtime_store_new(engine_->capi(), this, nullptr)),
+      context_(wasmtime_store_context(store_.capi())) {
+  if (engine_->config().epoch_interruption) wasmtime_context_set_epoch_deadline(context_, kEpochNever);
+}
+
+Store& Store::of(wasmtime_context_t* ctx) noexcept { return *static_cast<Store*>(wasmtime_context_get_data(ctx)); }
+
+static Error fuel_not_configured() {
+  return make_error(ErrorKind::Engine,
+                    "fuel is not configured: this instance's engine was created without consume_fuel=True; "
+                    "use an engine made with wasmffi.Engine(consume_fuel=True)");
+}
 
 Result<void> Store::set_fuel(uint64_t fuel) {
+  if (!engine_->config().consume_fuel) return fuel_not_configured();
   if (wasmtime_error_t* err = wasmtime_context_set_fuel(context_, fuel)) return take_error(err, ErrorKind::Engine);
   return {};
 }
 
 Result<uint64_t> Store::fuel() const {
+  if (!engine_->config().consume_fuel) return fuel_not_configured();
   uint64_t fuel = 0;
   if (wasmtime_error_t* err = wasmtime_context_get_fuel(context_, &fuel)) return take_error(err, ErrorKind::Engine);
   return fuel;
 }
 
-void Store::set_epoch_deadline(uint64_t ticks) { wasmtime_context_set_epoch_deadline(context_, ticks); }
+Result<void> Store::set_epoch_deadline(uint64_t ticks) {
+  if (!engine_->config().epoch_interruption)
+    return make_error(ErrorKind::Engine,
+                      "epoch interruption is not configured: this instance's engine was created without "
+                      "epoch_interruption=True, so a deadline would never fire; use an engine made with "
+                      "wasmffi.Engine(epoch_interruption=True)");
+  wasmtime_context_set_epoch_deadline(context_, ticks < kEpochNever ? ticks : kEpochNever);
+  return {};
+}
+
+namespace detail {
+
+constinit thread_local uintptr_t t_stack_low [[gnu::tls_model("initial-exec")]] = UINTPTR_MAX;
+
+// The calling thread's stack bounds from pthread (the main thread's come from its rlimit).
+static uintptr_t lookup_stack_low() noexcept {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
+  void* addr = nullptr;
+  size_t size = 0;
+  const int rc = pthread_attr_getstack(&attr, &addr, &size);
+  pthread_attr_destroy(&attr);
+  return rc == 0 ? reinterpret_cast<uintptr_t>(addr) : 0;
+}
+
+bool native_stack_fits_slow(wasmtime_context_t* ctx, uintptr_t sp) noexcept {
+  if (t_stack_low == UINTPTR_MAX) t_stack_low = lookup_stack_low();
+  const uintptr_t low = t_stack_low;
+  // Unknown bounds (0), or a stack pointer outside them (a coroutine's own stack): nothing to
+  // compare against, so leave it to wasmtime as before.
+  if (low == 0 || sp <= low) return true;
+  const EngineConfig& cfg = Store::of(ctx).engine().config();
+  return sp - low >= cfg.max_wasm_stack + kHostStackMargin;
+}
+
+}  // namespace detail
+
+Error native_stack_error(wasmtime_context_t* ctx) {
+  const auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  const size_t left = sp > detail::t_stack_low ? (sp - detail::t_stack_low) >> 10 : 0;
+  const EngineConfig& cfg = Store::of(ctx).engine().config();
+  Error e{ErrorKind::Trap, {}, TrapKind::StackOverflow};
+  e.message = "native stack too small, wasm not entered: the calling thread has " + std::to_string(left) +
+              " KiB of stack left, and wasm on this engine needs max_wasm_stack (" +
+              std::to_string(cfg.max_wasm_stack >> 10) + " KiB) + " + std::to_string(kHostStackMargin >> 10) +
+              " KiB; call from a thread with a bigger stack (threading.stack_size) or use an engine with a "
+              "smaller max_wasm_stack";
+  return e;
+}
 
 static ExternKind kind_of(const wasmtime_extern_t& item) {
   switch (item.kind) {
@@ -49,6 +112,8 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<const Module>
     return make_error(ErrorKind::Link, std::move(msg));
   }
   std::unique_ptr<Instance> inst(new Instance(std::move(module), std::move(store)));
+  // Instantiation runs the module's start function, if any: wasm code like any call.
+  if (!native_stack_fits(inst->context())) return native_stack_error(inst->context());
   wasm_trap_t* trap = nullptr;
   wasmtime_error_t* err = wasmtime_instance_new(inst->context(), inst->module_->capi(),
                                                 imports.data(), imports.size(), &inst->instance_, &trap);

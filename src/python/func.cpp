@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "convert.hpp"
+#include "wasmffi/instance.hpp"
 
 namespace wasmffi::py {
 
@@ -70,6 +71,9 @@ PyObject* call_with(FuncObject* self, PyObject* const* args, wasmtime_val_raw_t*
   // 2. One unchecked call: the plan already proved the signature, so wasmtime need not re-check.
   //    The GIL stays held: a store is not thread-safe and releasing it would cost more than
   //    most calls take.
+  //    Refused, as a StackOverflow, on a thread without room for the engine's max_wasm_stack.
+  if (!native_stack_fits(self->ctx)) [[unlikely]]
+    return raise_in(native_stack_error(self->ctx), self->name);
   Result<void> r = call_unchecked(self->ctx, self->func, raw, static_cast<size_t>(self->plan->raw_len));
   if (!r) [[unlikely]]
     return raise_in(r.error(), self->name);

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "args.hpp"
 #include "binding.hpp"
 #include "func.hpp"
 
@@ -45,13 +46,25 @@ void bind_instance(nb::module_& m) {
         return export_object(self, pi, *e);
       })
       .def_prop_rw(
-          "fuel", [](PyInstance& pi) { return unwrap(pi.inst->store().fuel()); },
-          [](PyInstance& pi, uint64_t fuel) {
-            if (auto r = pi.inst->store().set_fuel(fuel); !r) throw_error(r.error());
-          })
+          "fuel",
+          [](PyInstance& pi) {
+            Result<uint64_t> r = pi.inst->store().fuel();
+            if (!r) throw_error_in("Instance.fuel", std::move(r).error());
+            return *r;
+          },
+          [](PyInstance& pi, nb::handle value) {
+            const uint64_t fuel = parse_u64(value, "Instance.fuel");
+            if (auto r = pi.inst->store().set_fuel(fuel); !r) throw_error_in("Instance.fuel", std::move(r).error());
+          },
+          nb::for_setter(nb::arg("value").none()))
       .def(
-          "set_epoch_deadline", [](PyInstance& pi, uint64_t ticks) { pi.inst->store().set_epoch_deadline(ticks); },
-          nb::arg("ticks"))
+          "set_epoch_deadline",
+          [](PyInstance& pi, nb::handle ticks) {
+            const uint64_t t = parse_u64(ticks, "Instance.set_epoch_deadline() argument 'ticks'");
+            if (auto r = pi.inst->store().set_epoch_deadline(t); !r)
+              throw_error_in("Instance.set_epoch_deadline()", std::move(r).error());
+          },
+          nb::arg("ticks").none())
       .def("export_names", [](PyInstance& pi) {
         nb::list out;
         for (const auto& e : pi.inst->exports()) out.append(nb::str(e.name.data(), e.name.size()));

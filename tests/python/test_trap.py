@@ -149,6 +149,8 @@ def _trap_in_child(engine_kwargs: str) -> tuple:
         import wasmffi
         engine = wasmffi.Engine({engine_kwargs})
         inst = wasmffi.Module('(module (func (export "spin") (loop (br 0))))', engine=engine).instantiate()
+        if engine.epoch_interruption:
+            inst.set_epoch_deadline(0)  # a new store has no deadline; zero ticks is already due
         try:
             inst.exports.spin()
         except wasmffi.Trap as e:

@@ -1,0 +1,328 @@
+"""Engine settings and store limits: validation, repr/signature, fuel and epoch misuse, native stack."""
+
+import inspect
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import wasmffi
+from conftest import wat_instance
+
+KIB = 1 << 10
+MIB = 1 << 20
+
+CONST = '(func (export "seven") (result i32) i32.const 7)'
+LOOP = '(func (export "spin") (loop $l br $l))'
+# Recursion n deep: each level is a real wasm frame on the native stack.
+RECURSE = """(func $r (export "recurse") (param i32) (result i32)
+  local.get 0 i32.eqz
+  if (result i32) i32.const 0
+  else local.get 0 i32.const 1 i32.sub call $r i32.const 1 i32.add end)"""
+
+DEFAULTS = dict(memory_reservation=4 << 30, memory_guard_size=32 << 20, memory64=True, consume_fuel=False,
+                epoch_interruption=False, opt_level=1, max_wasm_stack=512 * KIB)
+
+
+def run_child(code: str) -> subprocess.CompletedProcess:
+    """Runs `code` in a fresh interpreter, so a crash shows as a return code, not a dead test run."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
+
+
+# ---------------------------------------------------------------------------------------------
+# Settings: defaults, repr, signature, read-only
+# ---------------------------------------------------------------------------------------------
+
+
+def test_defaults_are_readable_settings():
+    engine = wasmffi.Engine()
+    for name, value in DEFAULTS.items():
+        assert getattr(engine, name) == value, name
+        assert type(getattr(engine, name)) is type(value), name
+
+
+def test_repr_shows_every_setting_and_rebuilds_the_engine():
+    engine = wasmffi.Engine(memory_reservation=8 << 30, consume_fuel=True, opt_level=2, max_wasm_stack=256 * KIB)
+    text = repr(engine)
+    assert text.startswith("wasmffi.Engine(")
+    for name in DEFAULTS:
+        assert f"{name}=" in text, name
+    again = eval(text, {"wasmffi": wasmffi})
+    for name in DEFAULTS:
+        assert getattr(again, name) == getattr(engine, name), name
+    assert again.memory_reservation == 8 << 30 and again.consume_fuel and again.opt_level == 2
+
+
+def test_signature_lists_keyword_only_settings_with_their_defaults():
+    sig = inspect.signature(wasmffi.Engine)
+    assert list(sig.parameters) == list(DEFAULTS)
+    for name, p in sig.parameters.items():
+        assert p.kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert p.default == DEFAULTS[name], name
+    # The signature accepts exactly what the constructor accepts.
+    sig.bind(memory64=False, max_wasm_stack=1)
+    with pytest.raises(TypeError):
+        sig.bind(bogus=1)
+
+
+@pytest.mark.parametrize("name", list(DEFAULTS))
+def test_settings_are_read_only(name):
+    engine = wasmffi.Engine()
+    with pytest.raises(AttributeError):
+        setattr(engine, name, DEFAULTS[name])
+    assert getattr(engine, name) == DEFAULTS[name]
+
+
+def test_unknown_attributes_cannot_be_added():
+    with pytest.raises(AttributeError):
+        wasmffi.Engine().fuel = 5
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad arguments: TypeError / ValueError naming Engine() and the argument
+# ---------------------------------------------------------------------------------------------
+
+
+def test_unknown_keyword_names_it_and_the_accepted_ones():
+    with pytest.raises(TypeError, match=r"Engine\(\) got an unexpected keyword argument 'bogus' \(accepted: "
+                                        r"memory_reservation, .*max_wasm_stack\)"):
+        wasmffi.Engine(bogus=1)
+
+
+def test_positional_arguments_are_refused():
+    with pytest.raises(TypeError, match=r"Engine\(\) takes keyword arguments only, got 1 positional"):
+        wasmffi.Engine(1 << 30)
+
+
+@pytest.mark.parametrize("name, value, cls, pattern", [
+    ("memory_reservation", -1, TypeError, r"'memory_reservation' must be an int in 0\.\.2\*\*64-1, not -1"),
+    ("memory_reservation", 2**64, TypeError, r"'memory_reservation' must be an int in 0\.\.2\*\*64-1, not 18446"),
+    ("memory_reservation", 1.5, TypeError, r"'memory_reservation' must be an int .*, not float"),
+    ("memory_reservation", True, TypeError, r"'memory_reservation' must be an int .*, not bool"),
+    ("memory_reservation", "4G", TypeError, r"'memory_reservation' must be an int .*, not str"),
+    ("memory_reservation", 2**64 - 1, ValueError, r"'memory_reservation' must be at most 2\*\*48"),
+    ("memory_guard_size", 2**63, ValueError, r"'memory_guard_size' must be at most 2\*\*48"),
+    ("max_wasm_stack", -5, TypeError, r"'max_wasm_stack' must be an int in 0\.\.2\*\*64-1, not -5"),
+    ("memory64", 1, TypeError, r"'memory64' must be True or False, not 1"),
+    ("consume_fuel", "yes", TypeError, r"'consume_fuel' must be True or False, not str"),
+    ("epoch_interruption", None, TypeError, r"'epoch_interruption' must be True or False, not NoneType"),
+    ("opt_level", 3, ValueError, r"'opt_level' must be 0, 1 or 2, not 3"),
+    ("opt_level", -1, ValueError, r"'opt_level' must be 0, 1 or 2, not -1"),
+    ("opt_level", 2**80, ValueError, r"'opt_level' must be 0, 1 or 2, not 1208"),
+    ("opt_level", "fast", TypeError, r"'opt_level' must be 0, 1 or 2, not str"),
+])
+def test_bad_values_name_engine_and_the_argument(name, value, cls, pattern):
+    with pytest.raises(cls, match=r"^Engine\(\) argument " + pattern):
+        wasmffi.Engine(**{name: value})
+
+
+def test_index_types_are_accepted_as_sizes():
+    class Size:
+        def __index__(self):
+            return 2 << 30
+
+    assert wasmffi.Engine(memory_reservation=Size()).memory_reservation == 2 << 30
+
+
+# ---------------------------------------------------------------------------------------------
+# Configurations wasmtime rejects: an exception, never an abort
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs, reason", [
+    (dict(max_wasm_stack=0), "max_wasm_stack size cannot be zero"),
+    # Without async support wasmtime still caps the wasm stack at its async stack size (2 MiB).
+    (dict(max_wasm_stack=4 * MIB), "max_wasm_stack size cannot exceed the async_stack_size"),
+    (dict(max_wasm_stack=2 * MIB + 1), "cannot exceed"),
+])
+def test_configurations_wasmtime_rejects_raise_value_error(kwargs, reason):
+    with pytest.raises(ValueError, match=r"^Engine\(\): wasmtime rejected the configuration: .*" + reason):
+        wasmffi.Engine(**kwargs)
+
+
+def test_rejected_configuration_in_a_child_does_not_abort():
+    # The C API's own constructor unwraps wasmtime's error (an abort); the child proves ours does not.
+    proc = run_child("""
+        import wasmffi
+        for stack in (0, 3 << 20):
+            try:
+                wasmffi.Engine(max_wasm_stack=stack)
+            except ValueError as e:
+                print("refused")
+        print(wasmffi.Engine(max_wasm_stack=2 << 20).max_wasm_stack)
+    """)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["refused", "refused", str(2 << 20)]
+
+
+def test_largest_accepted_wasm_stack_runs():
+    inst = wat_instance(RECURSE, engine=wasmffi.Engine(max_wasm_stack=2 * MIB))
+    assert inst.exports.recurse(1000) == 1000
+
+
+# ---------------------------------------------------------------------------------------------
+# Fuel
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fuel_without_consume_fuel_names_the_fix():
+    inst = wat_instance(CONST)
+    with pytest.raises(wasmffi.Error, match=r"^Instance\.fuel: fuel is not configured: .*consume_fuel=True"):
+        inst.fuel
+    with pytest.raises(wasmffi.Error, match=r"^Instance\.fuel: fuel is not configured: .*Engine\(consume_fuel=True\)"):
+        inst.fuel = 5
+    assert inst.exports.seven() == 7
+
+
+@pytest.mark.parametrize("value, pattern", [
+    (-1, r"not -1"), (2**64, r"not 18446744073709551616"), (1.0, r"not float"), (None, r"not NoneType"),
+    (True, r"not bool"), ("10", r"not str"),
+])
+def test_bad_fuel_values_are_type_errors_naming_instance_fuel(value, pattern):
+    inst = wat_instance(CONST, engine=wasmffi.Engine(consume_fuel=True))
+    inst.fuel = 100
+    with pytest.raises(TypeError, match=r"^Instance\.fuel must be an int in 0\.\.2\*\*64-1, " + pattern):
+        inst.fuel = value
+    assert inst.fuel == 100  # unchanged
+
+
+def test_fuel_at_the_u64_limit_round_trips():
+    inst = wat_instance(CONST, engine=wasmffi.Engine(consume_fuel=True))
+    inst.fuel = 2**64 - 1
+    assert inst.exports.seven() == 7
+    assert 0 < inst.fuel < 2**64 - 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Epoch deadlines
+# ---------------------------------------------------------------------------------------------
+
+
+def test_new_store_on_an_epoch_engine_has_no_deadline():
+    engine = wasmffi.Engine(epoch_interruption=True)
+    inst = wat_instance(CONST, engine=engine)
+    assert inst.exports.seven() == 7
+    for _ in range(3):
+        engine.increment_epoch()
+    assert inst.exports.seven() == 7
+
+
+def test_deadline_set_then_passed_interrupts():
+    engine = wasmffi.Engine(epoch_interruption=True)
+    inst = wat_instance(CONST, engine=engine)
+    inst.set_epoch_deadline(2)
+    engine.increment_epoch()
+    assert inst.exports.seven() == 7
+    engine.increment_epoch()
+    with pytest.raises(wasmffi.Interrupt):
+        inst.exports.seven()
+    inst.set_epoch_deadline(0)  # zero ticks: already due
+    with pytest.raises(wasmffi.Interrupt):
+        inst.exports.seven()
+
+
+@pytest.mark.parametrize("ticks", [2**64 - 1, 2**64 - 2, 2**63, 2**63 - 1, 2**62])
+def test_huge_deadline_after_ticks_never_fires(ticks):
+    # wasmtime adds the ticks to the current epoch unchecked: 2**64-1 after one tick used to
+    # wrap to a deadline in the past, so every call trapped.
+    engine = wasmffi.Engine(epoch_interruption=True)
+    inst = wat_instance(CONST, engine=engine)
+    for _ in range(5):
+        engine.increment_epoch()
+    inst.set_epoch_deadline(ticks)
+    assert inst.exports.seven() == 7
+    engine.increment_epoch()
+    assert inst.exports.seven() == 7
+
+
+def test_set_epoch_deadline_without_epoch_interruption_names_the_fix():
+    inst = wat_instance(CONST)
+    with pytest.raises(wasmffi.Error, match=r"^Instance\.set_epoch_deadline\(\): epoch interruption is not "
+                                            r"configured: .*Engine\(epoch_interruption=True\)"):
+        inst.set_epoch_deadline(5)
+
+
+@pytest.mark.parametrize("value, pattern", [
+    (-1, "not -1"), (2**64, "not 18446744073709551616"), (1.5, "not float"), ("1", "not str"), (None, "not NoneType"),
+])
+def test_bad_deadlines_are_type_errors_naming_the_argument(value, pattern):
+    inst = wat_instance(CONST, engine=wasmffi.Engine(epoch_interruption=True))
+    with pytest.raises(TypeError, match=r"^Instance\.set_epoch_deadline\(\) argument 'ticks' must be an int in "
+                                        r"0\.\.2\*\*64-1, " + pattern):
+        inst.set_epoch_deadline(value)
+    assert inst.exports.seven() == 7  # still no deadline
+
+
+# ---------------------------------------------------------------------------------------------
+# Native stack: StackOverflow, never SIGSEGV
+# ---------------------------------------------------------------------------------------------
+
+SMALL_THREAD = """
+    import threading, wasmffi
+    RECURSE = {recurse!r}
+    inst = wasmffi.load("(module " + RECURSE + ")", engine=wasmffi.Engine({engine}))
+    out = []
+    def run():
+        for n in {depths}:
+            try:
+                out.append(str(inst.exports.recurse(n)))
+            except wasmffi.Error as e:
+                out.append(type(e).__name__ + ": " + str(e).splitlines()[0])
+    threading.stack_size({stack})
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    print("\\n".join(out))
+"""
+
+
+def small_thread(engine: str, depths: list, stack: int = 256 * KIB) -> list:
+    proc = run_child(SMALL_THREAD.format(recurse=RECURSE, engine=engine, depths=depths, stack=stack))
+    assert proc.returncode == 0, f"child died with {proc.returncode}: {proc.stderr[-2000:]}"
+    return proc.stdout.splitlines()
+
+
+def test_small_thread_with_default_engine_raises_stack_overflow_not_sigsegv():
+    # 256 KiB of thread stack cannot hold the default 512 KiB wasm stack: the call is refused
+    # before entering wasm, even a shallow one, instead of running into the guard page.
+    out = small_thread("", [10**9, 3])
+    assert len(out) == 2
+    for line in out:
+        assert line.startswith("StackOverflow: recurse(): native stack too small, wasm not entered"), line
+        assert "max_wasm_stack (512 KiB) + 64 KiB" in line and "threading.stack_size" in line
+
+
+def test_small_thread_with_small_wasm_stack_traps_deep_recursion():
+    out = small_thread(f"max_wasm_stack={64 * KIB}", [10**9, 100, 10**9])
+    assert out[0].startswith("StackOverflow: recurse(): wasm trap: call stack exhausted"), out[0]
+    assert out[1] == "100"
+    assert out[2].startswith("StackOverflow: recurse(): wasm trap"), out[2]
+
+
+def test_main_thread_deep_recursion_is_a_stack_overflow_trap():
+    inst = wat_instance(RECURSE)
+    with pytest.raises(wasmffi.StackOverflow, match=r"^recurse\(\): wasm trap: call stack exhausted"):
+        inst.exports.recurse(10**9)
+    assert inst.exports.recurse(5000) == 5000
+
+
+def test_start_function_on_a_small_thread_is_refused_too():
+    code = """
+        import threading, wasmffi
+        out = []
+        def run():
+            try:
+                wasmffi.load('(module (func $s) (start $s))')
+                out.append("entered")
+            except wasmffi.StackOverflow as e:
+                out.append("StackOverflow: " + str(e))
+        threading.stack_size(256 * 1024)
+        t = threading.Thread(target=run)
+        t.start()
+        t.join()
+        print(out[0])
+    """
+    proc = run_child(code)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("StackOverflow: native stack too small, wasm not entered"), proc.stdout
