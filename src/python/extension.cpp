@@ -5,6 +5,7 @@
 
 #include "binding.hpp"
 #include "convert.hpp"
+#include "exports.hpp"
 #include "func.hpp"
 
 namespace wasmffi::py {
@@ -23,6 +24,7 @@ NB_MODULE(_core, m) {
   m.doc() = "wasmffi's compiled core (use the wasmffi package, not this module)";
 
   if (!init_func_type(m.ptr())) throw nb::python_error();
+  if (!init_exports_type(m.ptr())) throw nb::python_error();
   // The package keeps a process-wide default Engine in a module global; interpreter shutdown
   // may clear it after nanobind's leak check runs, which would print a false alarm.
   nb::set_leak_warnings(false);
