@@ -253,3 +253,24 @@ def test_module_attributes_are_read_only(attr):
 def test_instance_memory_is_the_cached_memory_export():
     inst = wasmffi.load('(module (memory (export "heap") 1))')
     assert inst.memory is inst.exports.heap is inst.memory
+
+
+def test_alternating_names_and_spellings_each_return_their_own_export():
+    ex = _named("a", "b", "c").exports
+    for _ in range(3):
+        assert (ex.a(), ex["b"](), ex.c(), ex["a"](), ex.b(), ex["c"]()) == (1, 2, 3, 1, 2, 3)
+
+
+def test_looking_up_a_dunder_export_with_brackets_does_not_make_it_an_attribute():
+    ex = _named("__custom__").exports
+    assert ex["__custom__"]() == 1
+    with pytest.raises(AttributeError, match="is an export"):
+        ex.__custom__
+    assert ex["__custom__"]() == 1
+
+
+def test_equal_but_distinct_name_strings_find_the_same_export():
+    ex = _named("name").exports
+    built = "".join(["na", "me"])  # not the interned literal
+    assert built is not "name"  # noqa: F632 (distinct objects on purpose)
+    assert getattr(ex, built) is ex.name is ex[built]
