@@ -56,3 +56,24 @@ def test_missing_pywasm3_gives_null_rows_with_a_reason(monkeypatch):
     report = calls.format_report(ns, targets, env, calls.Settings.for_mode(True))
     assert "pywasm3_add" in report and "(pywasm3 not installed)" in report
     assert "N/A   pywasm3_add >= 2 x wasmffi_add" in report
+
+
+def test_readme_comparison_rows_hold_for_the_installed_peers():
+    # README.md "Comparison with other Python wasm runtimes": what add(2**32, 1) and add("2", 1) do.
+    with pytest.raises(OverflowError):
+        wasmffi.load(calls.ADD_WAT).exports.add(2**32, 1)
+    with pytest.raises(TypeError):
+        wasmffi.load(calls.ADD_WAT).exports.add("2", 1)
+    w3 = calls.pywasm3_export(calls.ADD_WASM, "add")
+    if w3 is not None:
+        assert w3[0](2**32, 1) == 1
+        with pytest.raises(SystemError):
+            w3[0]("2", 1)
+    from wasmffi.bench._timing import wasmtime_py_export
+
+    wt = wasmtime_py_export(calls.ADD_WAT, "add")
+    if wt is not None:
+        f, store = wt
+        assert f(store, 2**32, 1) == 1
+        with pytest.raises(TypeError):
+            f(store, "2", 1)
