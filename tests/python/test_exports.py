@@ -274,3 +274,37 @@ def test_equal_but_distinct_name_strings_find_the_same_export():
     built = "".join(["na", "me"])  # not the interned literal
     assert built is not "name"  # noqa: F632 (distinct objects on purpose)
     assert getattr(ex, built) is ex.name is ex[built]
+
+
+# ---------------------------------------------------------------------------------------------
+# Any export name (property test)
+# ---------------------------------------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+def _wat_name(name: str) -> str:
+    """A WAT string literal for any name: every UTF-8 byte as a \\hh escape."""
+    return '"' + "".join(f"\\{b:02x}" for b in name.encode("utf-8")) + '"'
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(st.characters(exclude_categories=("Cs",)), max_size=12), min_size=1, max_size=6,
+                unique=True))
+def test_any_export_name_is_reachable_with_brackets_and_as_attribute_when_python_allows(names):
+    body = " ".join(f"(func (export {_wat_name(n)}) (result i32) i32.const {i})" for i, n in enumerate(names))
+    ex = wasmffi.load(f"(module {body})").exports
+    assert list(ex) == names and len(ex) == len(names)
+    for i, name in enumerate(names):
+        assert name in ex
+        assert ex[name]() == i
+        dunder = len(name) >= 4 and name.startswith("__") and name.endswith("__")
+        if dunder:
+            assert name not in dir(ex)
+        else:
+            assert getattr(ex, name) is ex[name]
+            assert (name in dir(ex)) == name.isidentifier()
+    missing = "".join(names) + "x"
+    assert missing not in ex
+    with pytest.raises(KeyError):
+        ex[missing]
