@@ -53,7 +53,7 @@ def _str_is_path(text: str) -> bool:
         return True
     if "(" not in text:
         return True
-    if _looks_like_wat(text.encode("utf-8", "surrogatepass")):
+    if text.lstrip()[:1] == "(" or text.lstrip()[:2] == ";;":
         return False
     try:
         return os.path.isfile(text)
@@ -69,6 +69,7 @@ def _abbrev(text: str, limit: int = 40) -> str:
 
 
 def _read_file(path, who: str) -> bytes:
+    """The file's bytes; errors keep their OSError class and name the caller and the path."""
     try:
         with open(path, "rb") as f:
             return f.read()
@@ -76,6 +77,10 @@ def _read_file(path, who: str) -> bytes:
         raise FileNotFoundError(
             errno.ENOENT, f"{who}: no such file (a str ending in .wasm or .wat, or without '(', is a path)",
             os.fspath(path)) from None
+    except ValueError:  # open() refuses NUL characters in paths
+        raise ValueError(f"{who}: a path cannot contain a NUL character: {_abbrev(os.fspath(path))}") from None
+    except OSError as e:
+        raise type(e)(e.errno, f"{who}: {e.strerror}", os.fspath(path)) from None
 
 
 def _compile(source: Source, engine: _core.Engine, who: str) -> "_core._Module":
@@ -85,7 +90,11 @@ def _compile(source: Source, engine: _core.Engine, who: str) -> "_core._Module":
     elif isinstance(source, str):
         if _str_is_path(source):
             source = _read_file(source, who)
-        elif _looks_like_wat(source.encode("utf-8", "surrogatepass")):
+        elif source.lstrip()[:1] == "(" or source.lstrip()[:2] == ";;":
+            try:
+                source.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise ValueError(f"{who}: WAT text is not valid Unicode: {e.reason} at index {e.start}") from None
             return _core._Module.from_wat(engine, source)
         else:
             raise ValueError(f"{who}: a str is either a file path (ending in .wasm or .wat) or WAT text "

@@ -567,3 +567,21 @@ def test_reference_typed_global_is_refused_not_crashed():
     assert g.type == "funcref"
     with pytest.raises(ValueError, match="global of type funcref is not supported"):
         g.value
+
+
+@pytest.mark.parametrize("who", COMPILERS)
+def test_path_with_nul_character_raises_value_error_naming_the_caller(who):
+    with pytest.raises(ValueError, match=f"{who}\\(\\): a path cannot contain a NUL character"):
+        COMPILERS[who]("guest\x00.wasm")
+
+
+@pytest.mark.parametrize("who", COMPILERS)
+def test_directory_path_raises_is_a_directory_naming_the_caller(tmp_path, who):
+    with pytest.raises(IsADirectoryError, match=f"{who}\\(\\): Is a directory") as info:
+        COMPILERS[who](str(tmp_path))
+    assert info.value.filename == str(tmp_path)
+
+
+def test_wat_text_with_a_lone_surrogate_raises_value_error():
+    with pytest.raises(ValueError, match=r"load\(\): WAT text is not valid Unicode: surrogates not allowed at index 8"):
+        wasmffi.load("(module)\ud800")
