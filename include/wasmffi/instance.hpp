@@ -91,7 +91,9 @@ class Instance {
   // Convenience for import-free modules: a fresh store, no imports.
   static Result<std::unique_ptr<Instance>> create(std::shared_ptr<const Module> module);
 
+  // One export by name (a hash lookup), or nullopt when the module exports no such name.
   std::optional<Export> export_get(std::string_view name) const;
+  // Every export, in module order: O(n), names taken from module().exports().
   std::vector<Export> exports() const;
   wasmtime_context_t* context() const noexcept { return store_->context(); }
   Store& store() const noexcept { return *store_; }

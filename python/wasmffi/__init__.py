@@ -13,11 +13,12 @@ from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, Compil
                       HeapMisaligned, IndirectCallToNull, IntegerDivisionByZero, IntegerOverflow,
                       Interrupt, LinkError, MemoryAccessError, MemoryOutOfBounds, OutOfFuel,
                       ResourceError, StackOverflow, TableOutOfBounds, Trap, Unreachable)
-from ._api import Exports, Instance, Module, default_engine, load
+from ._api import Instance, Module, default_engine, load
 from ._types import ExternInfo, FuncType, GlobalType, MemoryType, TableType
 from . import _memory  # noqa: F401  (attaches the Python-written Memory methods)
 
 Engine = _core.Engine
+Exports = _core.Exports
 Func = _core.Func
 Global = _core.Global
 Memory = _core.Memory

@@ -1,10 +1,11 @@
-"""Module, Instance and Exports: the Python-side shape of the API. Nothing here is on a call path:
-`inst.exports.NAME` returns the compiled callable once and caches it."""
+"""Module, Instance and load(): the Python-side shape of the API. Nothing here is on a call path:
+`inst.exports` is the C type wasmffi.Exports, which resolves each export once and caches it."""
 
 from __future__ import annotations
 
+import errno
 import os
-from typing import Iterator, Optional, Union
+from typing import Optional, Union
 
 from . import _core
 from ._types import ExternInfo, extern_info
@@ -32,100 +33,157 @@ def _looks_like_wat(raw: bytes) -> bool:
     return True
 
 
-class Module:
-    """A compiled WebAssembly module: immutable, compiled once per Engine, cheap to instantiate."""
+_PATH_SUFFIXES = (".wasm", ".wat")
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 
-    __slots__ = ("_m", "engine", "_imports", "_exports")
 
-    def __init__(self, data: Union[bytes, bytearray, memoryview, str], *, engine: Optional[_core.Engine] = None):
-        self.engine = engine or default_engine()
-        if isinstance(data, str):
-            self._m = _core._Module.from_wat(self.engine, data)
-        elif isinstance(data, (bytes, bytearray, memoryview)):
-            raw = bytes(data)
-            if _looks_like_wat(raw):
-                self._m = _core._Module.from_wat(self.engine, raw.decode("utf-8"))
-            else:
-                # Binary, or neither: the engine names the problem ("magic header not detected").
-                self._m = _core._Module.compile(self.engine, raw)
+def _str_is_path(text: str) -> bool:
+    """A str names a file when it ends in .wasm/.wat (on one line), contains no "(" (no module
+    text can), or names an existing file; WAT text always contains "("."""
+    if "\n" not in text and text.lower().endswith(_PATH_SUFFIXES):
+        return True
+    if "(" not in text:
+        return True
+    if text.lstrip()[:1] == "(" or text.lstrip()[:2] == ";;":
+        return False
+    try:
+        return os.path.isfile(text)
+    except (OSError, ValueError):
+        return False
+
+
+def _abbrev(text: str, limit: int = 40) -> str:
+    """repr of the start of `text`: error messages never quote hundreds of characters of input."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def _read_file(path, who: str) -> bytes:
+    """The file's bytes; errors keep their OSError class and name the caller and the path."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            errno.ENOENT, f"{who}: no such file (a str ending in .wasm or .wat, or without '(', is a path)",
+            os.fspath(path)) from None
+    except ValueError:  # open() refuses NUL characters in paths
+        raise ValueError(f"{who}: a path cannot contain a NUL character: {_abbrev(os.fspath(path))}") from None
+    except OSError as e:
+        raise type(e)(e.errno, f"{who}: {e.strerror}", os.fspath(path)) from None
+
+
+def _compile(source: Source, engine: _core.Engine, who: str) -> "_core._Module":
+    """Compiles a path, wasm bytes, or WAT text; `who` names the caller in error messages."""
+    if isinstance(source, os.PathLike):
+        source = _read_file(source, who)
+    elif isinstance(source, str):
+        if _str_is_path(source):
+            source = _read_file(source, who)
+        elif source.lstrip()[:1] == "(" or source.lstrip()[:2] == ";;":
+            try:
+                source.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise ValueError(f"{who}: WAT text is not valid Unicode: {e.reason} at index {e.start}") from None
+            return _core._Module.from_wat(engine, source)
         else:
-            raise TypeError(f"Module() takes wasm bytes or WAT text, not {type(data).__name__}")
-        self._imports = tuple(extern_info(t) for t in self._m.imports)
-        self._exports = tuple(extern_info(t) for t in self._m.exports)
+            raise ValueError(f"{who}: a str is either a file path (ending in .wasm or .wat) or WAT text "
+                             f"(starting with '(' or a ';;' comment); {_abbrev(source)} is neither and "
+                             f"names no existing file")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        raw = bytes(source)
+        if _looks_like_wat(raw):
+            return _core._Module.from_wat(engine, raw.decode("utf-8"))
+        # Binary, or neither: the engine names the problem ("magic header not detected").
+        return _core._Module.compile(engine, raw)
+    raise TypeError(f"{who} takes a path, wasm bytes or WAT text, not {type(source).__name__}")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+class Module:
+    """A compiled WebAssembly module: immutable, compiled once per Engine, cheap to instantiate.
+
+    ``Module(source, *, engine=None)``: `source` is a path (str or os.PathLike; a str ending in
+    .wasm or .wat, or without "(", is a path), wasm bytes (bytes, bytearray, memoryview), or WAT
+    text. A missing file raises FileNotFoundError; invalid wasm or WAT raises CompileError.
+    """
+
+    __slots__ = ("_m", "_engine", "_imports", "_exports", "_export_names", "_export_name_set",
+                 "_memory_name", "_name")
+
+    def __init__(self, source: Source, *, engine: Optional[_core.Engine] = None):
+        self._setup(source, engine, "Module()")
+
+    def _setup(self, source: Source, engine: Optional[_core.Engine], who: str) -> None:
+        engine = engine or default_engine()
+        m = _compile(source, engine, who)
+        is_path = isinstance(source, os.PathLike) or (isinstance(source, str) and _str_is_path(source))
+        setattr_ = object.__setattr__
+        setattr_(self, "_engine", engine)
+        setattr_(self, "_m", m)
+        setattr_(self, "_name", os.path.basename(os.fspath(source)) if is_path else None)
+        setattr_(self, "_imports", tuple(extern_info(t) for t in m.imports))
+        exports = tuple(extern_info(t) for t in m.exports)
+        setattr_(self, "_exports", exports)
+        # Shared by every instance's Exports mapping: computed once here, not per instance.
+        names = tuple(e.name for e in exports)
+        setattr_(self, "_export_names", names)
+        setattr_(self, "_export_name_set", frozenset(names))
+        memories = [e.name for e in exports if e.kind == "memory"]
+        setattr_(self, "_memory_name", "memory" if "memory" in memories else memories[0] if memories else None)
 
     @classmethod
-    def from_file(cls, path: Union[str, os.PathLike], *, engine: Optional[_core.Engine] = None) -> "Module":
-        """Loads a .wasm (binary) or .wat (text) file."""
-        with open(path, "rb") as f:
-            return cls(f.read(), engine=engine)
+    def from_file(cls, path: Union[str, "os.PathLike[str]"], *, engine: Optional[_core.Engine] = None) -> "Module":
+        """Loads a .wasm (binary) or .wat (text) file, whatever its name; the content decides."""
+        self = cls.__new__(cls)
+        self._setup(_read_file(path, "Module.from_file()"), engine, "Module.from_file()")
+        object.__setattr__(self, "_name", os.path.basename(os.fspath(path)))
+        return self
+
+    @property
+    def engine(self) -> _core.Engine:
+        """The Engine this module was compiled for; its instances run there."""
+        return self._engine
 
     @property
     def imports(self) -> tuple[ExternInfo, ...]:
+        """What the module needs, in order: ExternInfo(module, name, kind, type, text) per import."""
         return self._imports
 
     @property
     def exports(self) -> tuple[ExternInfo, ...]:
+        """What the module provides, in order: ExternInfo(module="", name, kind, type, text) per
+        export, e.g. ``add: func (i32, i32) -> i32``. The usable objects are on an Instance."""
         return self._exports
 
     def instantiate(self, imports=None) -> "Instance":
+        """A new Instance in a store of its own (its own memory and globals). Modules that import
+        anything cannot be instantiated yet: LinkError lists what they need."""
         return Instance(self, imports)
 
-    def __repr__(self) -> str:
-        return f"<wasmffi.Module {len(self._exports)} exports, {len(self._imports)} imports>"
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"Module attributes are read-only: cannot set {name!r}")
 
-
-class Exports:
-    """`inst.exports.NAME` / `inst.exports["NAME"]`: callables and objects bound to their store."""
-
-    __slots__ = ("_inst", "_cache")
-
-    def __init__(self, inst: "_core._Instance"):
-        self._inst = inst
-        self._cache: dict = {}
-
-    def __getitem__(self, name: str):
-        try:
-            return self._cache[name]
-        except KeyError:
-            pass
-        if not isinstance(name, str):
-            raise TypeError(f"export names are str, not {type(name).__name__}")
-        obj = self._inst.export(name)
-        if obj is None:
-            raise KeyError(f"no export named {name!r}; exports are: {', '.join(self._names()) or '(none)'}")
-        self._cache[name] = obj
-        return obj
-
-    def __getattr__(self, name: str):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        try:
-            return self[name]
-        except KeyError as e:
-            raise AttributeError(e.args[0]) from None
-
-    def _names(self) -> list:
-        return self._inst.export_names()
-
-    def __contains__(self, name) -> bool:
-        return name in self._names()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names())
-
-    def __len__(self) -> int:
-        return len(self._names())
-
-    def __dir__(self):
-        return self._names()
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Module attributes are read-only: cannot delete {name!r}")
 
     def __repr__(self) -> str:
-        return f"<wasmffi.Exports {', '.join(self._names())}>"
+        name = f"{self._name}: " if self._name else ""
+        return (f"<wasmffi.Module {name}{_plural(len(self._exports), 'export')}, "
+                f"{_plural(len(self._imports), 'import')}>")
 
 
 class Instance:
-    """A module instantiated in its own store. Exports stay bound to that store: no store argument."""
+    """A module instantiated in its own store: ``inst.exports.NAME`` (or ``inst.exports["NAME"]``)
+    are callables and objects bound to that store, so no call takes a store argument.
+    ``inst.module``, ``inst.exports`` and ``inst.memory`` are read-only; ``inst.fuel`` is settable."""
 
+    # `exports` is a plain slot, read through its member descriptor: `inst.exports.add(1, 2)` is
+    # the idiom users write, and a property would add a Python-level call to every such call.
     __slots__ = ("module", "_i", "exports", "__weakref__")
 
     def __init__(self, module: Module, imports=None):
@@ -136,9 +194,11 @@ class Instance:
 
             raise LinkError("imports of Python callables are not supported yet; the module needs: "
                             + ", ".join(str(i) for i in module.imports))
-        self.module = module
-        self._i = _core._Instance(module._m)
-        self.exports = Exports(self._i)
+        inst = _core._Instance(module._m)
+        setattr_ = object.__setattr__
+        setattr_(self, "module", module)
+        setattr_(self, "_i", inst)
+        setattr_(self, "exports", inst.exports(module._export_names, module._export_name_set))
 
     @property
     def fuel(self) -> int:
@@ -162,23 +222,32 @@ class Instance:
     @property
     def memory(self) -> Optional[_core.Memory]:
         """The exported memory: the one named "memory", else the first exported memory, else None."""
-        names = [e.name for e in self.module.exports if e.kind == "memory"]
-        if not names:
-            return None
-        return self.exports["memory" if "memory" in names else names[0]]
+        name = self.module._memory_name
+        return None if name is None else self.exports[name]
+
+    def __setattr__(self, name: str, value) -> None:
+        if name == "fuel":
+            object.__setattr__(self, name, value)
+            return
+        raise AttributeError(f"Instance.{name} is read-only" if hasattr(Instance, name)
+                             else f"Instance has no attribute {name!r} (and takes no new ones)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Instance attributes cannot be deleted: {name!r}")
 
     def __repr__(self) -> str:
-        return f"<wasmffi.Instance of {self.module!r}>"
+        mem = self.memory
+        pages = f"; memory {_plural(mem.pages, 'page')}" if mem is not None else ""
+        return f"<wasmffi.Instance of {self.module!r}{pages}>"
 
 
-def load(source: Union[str, os.PathLike, bytes, bytearray, memoryview], imports=None, *,
-         engine: Optional[_core.Engine] = None) -> Instance:
-    """Compiles and instantiates in one step. `source` is a path, wasm bytes, or WAT text.
+def load(source: Source, imports=None, *, engine: Optional[_core.Engine] = None) -> Instance:
+    """Compiles and instantiates in one step: ``Module(source, engine=engine).instantiate(imports)``.
 
-    A str is a path if such a file exists, else WAT text.
+    `source` is a path (str or os.PathLike), wasm bytes, or WAT text. A str is a path when it ends
+    in .wasm or .wat, contains no "(", or names an existing file; a missing file raises
+    FileNotFoundError, and a str that is neither a path nor WAT text raises ValueError.
     """
-    if isinstance(source, os.PathLike) or (isinstance(source, str) and os.path.isfile(source)):
-        module = Module.from_file(source, engine=engine)
-    else:
-        module = Module(source, engine=engine)
+    module = Module.__new__(Module)
+    module._setup(source, engine, "load()")
     return module.instantiate(imports)

@@ -139,12 +139,13 @@ std::optional<Export> Instance::export_get(std::string_view name) const {
 }
 
 std::vector<Export> Instance::exports() const {
+  // Names come from the module's export list, described once at compile time; each lookup by
+  // name is a hash lookup in wasmtime. wasmtime_instance_export_nth would walk (and build) the
+  // first n exports again for every n: O(n^2) for a module with thousands of exports.
   std::vector<Export> out;
-  char* name = nullptr;
-  size_t len = 0;
-  wasmtime_extern_t item;
-  for (size_t i = 0; wasmtime_instance_export_nth(context(), &instance_, i, &name, &len, &item); ++i)
-    out.push_back(Export{std::string(name, len), kind_of(item), item});
+  out.reserve(module_->exports().size());
+  for (const auto& desc : module_->exports())
+    if (auto e = export_get(desc.name)) out.push_back(std::move(*e));
   return out;
 }
 

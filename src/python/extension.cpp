@@ -9,6 +9,7 @@
 
 #include "binding.hpp"
 #include "convert.hpp"
+#include "exports.hpp"
 #include "func.hpp"
 
 namespace wasmffi::py {
@@ -28,6 +29,7 @@ NB_MODULE(_core, m) {
 
   // First, before any type can raise or build a Func: see Registry in convert.hpp.
   if (!init_registry(m.ptr())) throw nb::python_error();
+  if (!init_exports_type(m.ptr())) throw nb::python_error();
 
   m.def(
       "signature_text",

@@ -7,6 +7,7 @@
 
 #include "args.hpp"
 #include "binding.hpp"
+#include "exports.hpp"
 #include "func.hpp"
 
 namespace wasmffi::py {
@@ -28,23 +29,45 @@ nb::object export_object(nb::handle self, PyInstance& pi, const Export& e) {
     default: {
       std::string msg = "export '" + e.name + "' is a " + extern_kind_name(e.kind) +
                         "; only functions, globals and memories can be used from Python so far";
-      throw nb::type_error(msg.c_str());
+      PyErr_SetString(PyExc_TypeError, msg.c_str());
+      throw nb::python_error();
     }
   }
 }
 
 }  // namespace
 
+PyObject* resolve_export(PyObject* instance, PyObject* name) {
+  try {
+    nb::handle self(instance);
+    PyInstance& pi = nb::cast<PyInstance&>(self);
+    Py_ssize_t len = 0;
+    const char* utf8 = PyUnicode_AsUTF8AndSize(name, &len);
+    if (utf8 == nullptr) return nullptr;
+    auto e = pi.inst->export_get(std::string_view(utf8, static_cast<size_t>(len)));
+    if (!e) return PyErr_Format(PyExc_KeyError, "no export named %R", name);
+    return export_object(self, pi, *e).release().ptr();
+  } catch (nb::python_error& err) {
+    err.restore();
+  } catch (const std::exception& err) {
+    PyErr_SetString(PyExc_RuntimeError, err.what());
+  }
+  return nullptr;
+}
+
 void bind_instance(nb::module_& m) {
   nb::class_<PyInstance>(m, "_Instance")
       .def("__init__",
            [](PyInstance* self, PyModule& pm) { new (self) PyInstance{unwrap(Instance::create(pm.module))}; })
-      .def("export", [](nb::handle self, std::string_view name) -> nb::object {
-        PyInstance& pi = nb::cast<PyInstance&>(self);
-        auto e = pi.inst->export_get(name);
-        if (!e) return nb::none();
-        return export_object(self, pi, *e);
-      })
+      .def(
+          "exports",
+          [](nb::handle self, nb::tuple names, nb::frozenset name_set) {
+            PyObject* ex = make_exports(self.ptr(), names.ptr(), name_set.ptr());
+            if (ex == nullptr) throw nb::python_error();
+            return nb::steal(ex);
+          },
+          nb::arg("names"), nb::arg("name_set"),
+          "A new Exports mapping over this instance (names: the module's export names, built once per Module).")
       .def_prop_rw(
           "fuel",
           [](PyInstance& pi) {
@@ -64,12 +87,7 @@ void bind_instance(nb::module_& m) {
             if (auto r = pi.inst->store().set_epoch_deadline(t); !r)
               throw_error_in("Instance.set_epoch_deadline()", std::move(r).error());
           },
-          nb::arg("ticks").none())
-      .def("export_names", [](PyInstance& pi) {
-        nb::list out;
-        for (const auto& e : pi.inst->exports()) out.append(nb::str(e.name.data(), e.name.size()));
-        return out;
-      });
+          nb::arg("ticks").none());
 }
 
 }  // namespace wasmffi::py

@@ -123,8 +123,90 @@ def test_module_uses_the_default_engine_unless_given_one():
 
 
 def test_module_repr_counts_exports_and_imports():
-    assert repr(wasmffi.Module(ADD_WAT)) == "<wasmffi.Module 1 exports, 0 imports>"
+    assert repr(wasmffi.Module(ADD_WAT)) == "<wasmffi.Module 1 export, 0 imports>"
     assert repr(wasmffi.Module(IMPORTS_WAT)) == "<wasmffi.Module 0 exports, 4 imports>"
+
+
+def test_module_repr_names_the_file_it_came_from():
+    assert repr(wasmffi.Module(guest_path("arith"))).startswith("<wasmffi.Module arith.wasm: ")
+    assert repr(wasmffi.Module.from_file(str(guest_path("arith")))).startswith("<wasmffi.Module arith.wasm: ")
+
+
+# ---------------------------------------------------------------------------------------------
+# What a str means: a path or WAT text (load() and Module() alike)
+# ---------------------------------------------------------------------------------------------
+
+COMPILERS = {"load": wasmffi.load, "Module": wasmffi.Module}
+
+
+@pytest.mark.parametrize("who", COMPILERS)
+@pytest.mark.parametrize("name", ["arihtm.wasm", "add.wat", "ADD.WASM", "no_such_file", "dir/sub/file.bin"])
+def test_str_naming_a_missing_file_raises_file_not_found(tmp_path, who, name):
+    path = str(tmp_path / name)
+    with pytest.raises(FileNotFoundError) as info:
+        COMPILERS[who](path)
+    assert info.value.filename == path
+    assert f"{who}(): no such file" in str(info.value)
+
+
+@pytest.mark.parametrize("who", COMPILERS)
+def test_pathlib_path_to_a_missing_file_raises_file_not_found(tmp_path, who):
+    with pytest.raises(FileNotFoundError, match=f"{who}\\(\\): no such file"):
+        COMPILERS[who](tmp_path / "absent.wasm")
+
+
+def test_typo_in_a_relative_guest_path_is_file_not_found_not_a_compile_error(monkeypatch):
+    monkeypatch.chdir(guest_path("arith").parent)
+    assert wasmffi.load("arith.wasm").exports.add(1, 2) == 3
+    with pytest.raises(FileNotFoundError, match="arihtm.wasm"):
+        wasmffi.load("arihtm.wasm")
+
+
+@pytest.mark.parametrize("path_type", [str, pathlib.Path], ids=["str", "Path"])
+def test_module_accepts_a_path(path_type):
+    module = wasmffi.Module(path_type(guest_path("arith")))
+    assert module.instantiate().exports.gcd(12, 18) == 6
+
+
+def test_wat_file_path_given_as_str_to_module(tmp_path):
+    path = tmp_path / "add.wat"
+    path.write_text(ADD_WAT)
+    assert wasmffi.Module(str(path)).instantiate().exports.add(2, 2) == 4
+
+
+def test_existing_file_with_parenthesis_in_its_name_and_no_suffix_is_a_path(tmp_path):
+    path = tmp_path / "guest (copy)"
+    path.write_bytes(guest_path("arith").read_bytes())
+    assert wasmffi.load(str(path)).exports.add(1, 1) == 2
+
+
+def test_wat_text_ending_in_a_comment_that_mentions_a_wat_file_is_text():
+    assert wasmffi.load(ADD_WAT + "\n;; see add.wat").exports.add(1, 2) == 3
+
+
+@pytest.mark.parametrize("who", COMPILERS)
+def test_str_that_is_neither_path_nor_wat_raises_value_error_without_quoting_it_all(who):
+    text = "this is not (wasm) " * 50
+    with pytest.raises(ValueError) as info:
+        COMPILERS[who](text)
+    msg = str(info.value)
+    assert msg.startswith(f"{who}(): a str is either a file path")
+    assert "is neither" in msg and f"({len(text)} characters)" in msg
+    assert len(msg) < 250
+
+
+def test_bytes_are_never_taken_as_a_path():
+    with pytest.raises(wasmffi.CompileError, match="magic header not detected"):
+        wasmffi.Module(b"build/guest/arith.wasm")
+
+
+@pytest.mark.parametrize("obj", [wasmffi.Module, wasmffi.Module.exports, wasmffi.Module.imports,
+                                 wasmffi.Module.instantiate, wasmffi.Module.engine, wasmffi.Instance,
+                                 wasmffi.load, wasmffi.Exports],
+                         ids=["Module", "exports", "imports", "instantiate", "engine", "Instance", "load",
+                              "Exports"])
+def test_public_api_has_docstrings(obj):
+    assert obj.__doc__ and len(obj.__doc__) > 40
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,7 +457,7 @@ def test_missing_export_item_raises_key_error_listing_names(arith):
         arith.exports["nope"]
     msg = info.value.args[0]
     assert "'nope'" in msg
-    assert "add" in msg and "divide" in msg
+    assert "memory, add, gcd" in msg and "(2 more)" in msg  # the first ten names, then a count
 
 
 def test_missing_export_on_empty_module_says_none():
@@ -450,9 +532,13 @@ def test_instance_without_memory_has_memory_none():
     assert wasmffi.load("(module)").memory is None
 
 
-def test_instance_repr_names_its_module():
+def test_instance_repr_names_its_module_and_memory_size():
     inst = wasmffi.load(ADD_WAT)
-    assert repr(inst) == "<wasmffi.Instance of <wasmffi.Module 1 exports, 0 imports>>"
+    assert repr(inst) == "<wasmffi.Instance of <wasmffi.Module 1 export, 0 imports>>"
+    inst = wasmffi.load(guest_path("arith"))
+    pages = inst.memory.pages
+    assert repr(inst) == f"<wasmffi.Instance of {inst.module!r}; memory {pages} pages>"
+    assert repr(inst).startswith("<wasmffi.Instance of <wasmffi.Module arith.wasm: 12 exports, 0 imports>")
 
 
 def test_exports_work_for_wat_file_on_disk(tmp_path: pathlib.Path):
@@ -481,3 +567,21 @@ def test_reference_typed_global_is_refused_not_crashed():
     assert g.type == "funcref"
     with pytest.raises(ValueError, match="global of type funcref is not supported"):
         g.value
+
+
+@pytest.mark.parametrize("who", COMPILERS)
+def test_path_with_nul_character_raises_value_error_naming_the_caller(who):
+    with pytest.raises(ValueError, match=f"{who}\\(\\): a path cannot contain a NUL character"):
+        COMPILERS[who]("guest\x00.wasm")
+
+
+@pytest.mark.parametrize("who", COMPILERS)
+def test_directory_path_raises_is_a_directory_naming_the_caller(tmp_path, who):
+    with pytest.raises(IsADirectoryError, match=f"{who}\\(\\): Is a directory") as info:
+        COMPILERS[who](str(tmp_path))
+    assert info.value.filename == str(tmp_path)
+
+
+def test_wat_text_with_a_lone_surrogate_raises_value_error():
+    with pytest.raises(ValueError, match=r"load\(\): WAT text is not valid Unicode: surrogates not allowed at index 8"):
+        wasmffi.load("(module)\ud800")

@@ -10,7 +10,7 @@ import timeit
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional
 
-__all__ = ["Case", "Settings", "measure", "environment", "wasmtime_version", "format_targets", "wasmtime_py_export", "write_json", "FOOTER"]
+__all__ = ["Case", "Settings", "measure", "environment", "wasmtime_version", "package_version", "format_targets", "wasmtime_py_export", "write_json", "FOOTER"]
 
 FOOTER = ("ns per call: minimum over {repeats} interleaved repeats of a compiled timeit loop "
           "(~{target:.2g} s each); nothing subtracted (the figures include the loop's own overhead).")
@@ -79,10 +79,10 @@ def measure(cases: List[Case], settings: Settings,
     return {c.name: b * 1e9 for c, b in zip(cases, best)}
 
 
-def wasmtime_version() -> Optional[str]:
-    """The installed wasmtime-py version, or None when it is not installed (or cannot load)."""
+def package_version(distribution: str, module: str) -> Optional[str]:
+    """The installed version of a comparison package, or None when it is absent or cannot load."""
     try:
-        import wasmtime  # noqa: F401
+        __import__(module)
     except ImportError:
         return None
     try:
@@ -90,9 +90,14 @@ def wasmtime_version() -> Optional[str]:
     except ImportError:  # pragma: no cover
         return None
     try:
-        return version("wasmtime")
+        return version(distribution)
     except PackageNotFoundError:
         return None
+
+
+def wasmtime_version() -> Optional[str]:
+    """The installed wasmtime-py version, or None when it is not installed (or cannot load)."""
+    return package_version("wasmtime", "wasmtime")
 
 
 def _cpu_model() -> str:
@@ -115,6 +120,7 @@ def environment() -> Dict[str, object]:
     return {
         "python": sys.version.replace("\n", " "),
         "wasmtime": wasmtime_version(),
+        "pywasm3": package_version("pywasm3", "wasm3"),
         "machine": {
             "processor": _cpu_model(),
             "uname": f"{u.system} {u.release} {u.machine}",
@@ -129,6 +135,8 @@ def print_environment(env: Mapping[str, object], out=None) -> None:
     m = env["machine"]
     print(f"python:   {env['python']}", file=out)
     print(f"wasmtime: {env['wasmtime'] or 'wasmtime-py not installed'} (wasmtime-py)", file=out)
+    if "pywasm3" in env:
+        print(f"pywasm3:  {env['pywasm3'] or 'pywasm3 not installed'}", file=out)
     print(f"machine:  {m['processor']}; {m['uname']}; {m['cpu_count']} CPUs", file=out)
     print(f"date:     {env['date']}", file=out)
 
@@ -138,7 +146,7 @@ def format_targets(targets: Mapping[str, dict], width: int) -> List[str]:
     lines = ["targets:"]
     for label, t in targets.items():
         if t["pass"] is None:
-            lines.append(f"  N/A   {label:<{width}} (wasmtime-py not installed)")
+            lines.append(f"  N/A   {label:<{width}} ({t.get('reason', 'wasmtime-py not installed')})")
         else:
             status = "PASS" if t["pass"] else "FAIL"
             lines.append(f"  {status}  {label:<{width}} measured {t['ratio']:.2f}x (need {t['required']})")
@@ -162,8 +170,8 @@ def write_json(path: str, data: dict, env: Mapping[str, object], quick: bool, ou
     import json
 
     data = dict(data)
-    data.update(python=env["python"], wasmtime=env["wasmtime"], machine=env["machine"],
-                date=env["date"], quick=quick)
+    data.update(python=env["python"], wasmtime=env["wasmtime"], pywasm3=env.get("pywasm3"),
+                machine=env["machine"], date=env["date"], quick=quick)
     with open(path, "w", encoding="utf-8") as f:
         json.dump(data, f, indent=2)
         f.write("\n")

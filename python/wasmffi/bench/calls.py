@@ -1,4 +1,4 @@
-"""`python -m wasmffi bench calls`: per-call overhead of wasmffi against wasmtime-py, Python and C."""
+"""`python -m wasmffi bench calls`: per-call overhead of wasmffi against wasmtime-py, pywasm3, Python and C."""
 
 from __future__ import annotations
 
@@ -45,15 +45,40 @@ GCD_WAT = """(module
     local.get 2)
   (export "gcd" (func $gcd)))"""
 
+# The same two modules as binaries, for pywasm3 (which takes no text). Assembled by wasmtime-py's
+# wat2wasm from ADD_WAT and GCD_WAT above; tests/python/test_bench.py checks they still match.
+ADD_WASM = bytes.fromhex(
+    "0061736d0100000001070160027f7f017f030201000707010361646400000a09010700200020016a0b")
+GCD_WASM = bytes.fromhex(
+    "0061736d0100000001070160027f7f017f030201000707010367636400000a2c012a01017f0240024020000d0020"
+    "0121020c010b03402001200022027021002002210120000d000b0b20020b000d046e616d650106010003676364")
+
 A, B = 16516842, 154654684
 
-NAMES = ["wasmffi_add", "wasmffi_gcd", "wasmtime_py_gcd", "wasmtime_py_partial_gcd",
-         "python_gcd", "math_gcd", "c_call_floor"]
-WASMTIME_ROWS = ("wasmtime_py_gcd", "wasmtime_py_partial_gcd")
+NAMES = ["wasmffi_add", "wasmffi_add_inline", "wasmffi_add_item", "wasmffi_gcd", "pywasm3_add",
+         "pywasm3_gcd", "wasmtime_py_gcd", "wasmtime_py_partial_gcd", "python_gcd", "math_gcd",
+         "c_call_floor"]
+# Rows of optional comparison packages, and what to say when one is not installed.
+OPTIONAL_ROWS = {
+    "wasmtime_py_gcd": "wasmtime-py not installed",
+    "wasmtime_py_partial_gcd": "wasmtime-py not installed",
+    "pywasm3_add": "pywasm3 not installed",
+    "pywasm3_gcd": "pywasm3 not installed",
+}
+# What each row times, printed under the table.
+STATEMENTS = {
+    "wasmffi_add": "add(1, 2) with add = inst.exports.add bound once",
+    "wasmffi_add_inline": "inst.exports.add(1, 2) written out in the timed statement",
+    "wasmffi_add_item": 'inst.exports["add"](1, 2)',
+    "pywasm3_add": "f(1, 2) with f = runtime.find_function(\"add\")",
+}
 
 # (name, numerator, factor, denominator, op): the check is  numerator op factor x denominator.
 TARGETS = [
     ("wasmffi_add <= 3 x c_call_floor", "wasmffi_add", "<=", 3.0, "c_call_floor"),
+    ("wasmffi_add_inline <= 1.5 x wasmffi_add", "wasmffi_add_inline", "<=", 1.5, "wasmffi_add"),
+    ("wasmffi_add_item <= 1.5 x wasmffi_add", "wasmffi_add_item", "<=", 1.5, "wasmffi_add"),
+    ("pywasm3_add >= 2 x wasmffi_add", "pywasm3_add", ">=", 2.0, "wasmffi_add"),
     ("wasmtime_py_gcd >= 100 x wasmffi_gcd", "wasmtime_py_gcd", ">=", 100.0, "wasmffi_gcd"),
     ("python_gcd >= 2 x wasmffi_gcd", "python_gcd", ">=", 2.0, "wasmffi_gcd"),
     ("wasmffi_gcd <= 2.5 x math_gcd", "wasmffi_gcd", "<=", 2.5, "math_gcd"),
@@ -66,10 +91,24 @@ def python_gcd(a, b):
     return b
 
 
+def pywasm3_export(wasm: bytes, name: str):
+    """(function, runtime) for `name` of a module run by pywasm3, or None when it is not installed.
+    The runtime must stay referenced while the function is used."""
+    try:
+        import wasm3
+    except ImportError:
+        return None
+    env = wasm3.Environment()
+    runtime = env.new_runtime(64 * 1024)
+    runtime.load(env.parse_module(bytes(wasm)))
+    return runtime.find_function(name), (env, runtime)
+
+
 def build_cases() -> List[Case]:
     import wasmffi
 
-    add = wasmffi.load(ADD_WAT).exports.add
+    inst = wasmffi.load(ADD_WAT)
+    add = inst.exports.add
     gcd = wasmffi.load(GCD_WAT).exports.gcd
     expected = math.gcd(A, B)
     if add(1, 2) != 3:
@@ -79,9 +118,20 @@ def build_cases() -> List[Case]:
 
     cases = [
         Case("wasmffi_add", "f(1, 2)", {"f": add}),
+        Case("wasmffi_add_inline", "inst.exports.add(1, 2)", {"inst": inst}),
+        Case("wasmffi_add_item", 'inst.exports["add"](1, 2)', {"inst": inst}),
         Case("wasmffi_gcd", "f(16516842, 154654684)", {"f": gcd}),
     ]
     got = {"wasmffi_gcd": gcd(A, B), "python_gcd": python_gcd(A, B), "math_gcd": math.gcd(A, B)}
+    w3_add, w3_gcd = pywasm3_export(ADD_WASM, "add"), pywasm3_export(GCD_WASM, "gcd")
+    if w3_add is not None and w3_gcd is not None:
+        if w3_add[0](1, 2) != 3:
+            raise AssertionError(f"pywasm3 add(1, 2) returned {w3_add[0](1, 2)!r}, expected 3")
+        got["pywasm3_gcd"] = w3_gcd[0](A, B)
+        cases += [
+            Case("pywasm3_add", "f(1, 2)", {"f": w3_add[0], "keep": w3_add[1]}),
+            Case("pywasm3_gcd", "f(16516842, 154654684)", {"f": w3_gcd[0], "keep": w3_gcd[1]}),
+        ]
     wt = wasmtime_py_export(GCD_WAT, "gcd")
     if wt is not None:
         f, store = wt
@@ -108,7 +158,8 @@ def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, dict]:
     for label, num, op, factor, den in TARGETS:
         a, b = ns.get(num), ns.get(den)
         if a is None or b is None:
-            out[label] = {"pass": None, "ratio": None, "required": f"{op} {factor:g}"}
+            reason = OPTIONAL_ROWS.get(num if a is None else den, "not measured")
+            out[label] = {"pass": None, "ratio": None, "required": f"{op} {factor:g}", "reason": reason}
             continue
         ratio = a / b
         ok = ratio <= factor if op == "<=" else ratio >= factor
@@ -125,10 +176,11 @@ def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, dict], env:
     for name in NAMES:
         v = ns.get(name)
         if v is None:
-            lines.append(f"{name:<26}{'n/a':>12}{'':>17}  (wasmtime-py not installed)")
+            lines.append(f"{name:<26}{'n/a':>12}{'':>17}  ({OPTIONAL_ROWS.get(name, 'not measured')})")
         else:
             lines.append(f"{name:<26}{v:>12.1f}{v / floor:>16.2f}x")
     lines.append("-" * 55)
+    lines.extend(f"{name}: {text}" for name, text in STATEMENTS.items())
     lines.append(textwrap.fill(FOOTER.format(repeats=settings.repeats, target=settings.target)
                                + " c_call_floor is operator.add(1, 2): a C function call from the "
                                "same loop.", 78))
@@ -143,8 +195,10 @@ def run(json_path: Optional[str] = None, quick: bool = False, out=None) -> int:
     settings = Settings.for_mode(quick)
     env = environment()
     cases = build_cases()
-    if env["wasmtime"] is None or not any(c.name in WASMTIME_ROWS for c in cases):
-        print("wasmtime-py is not installed: the wasmtime_py_* rows are unavailable (null).", file=out)
+    measured = {c.name for c in cases}
+    for package, prefix in (("wasmtime-py", "wasmtime_py_"), ("pywasm3", "pywasm3_")):
+        if not any(name.startswith(prefix) for name in measured):
+            print(f"{package} is not installed: the {prefix}* rows are unavailable (null).", file=out)
     ns: Dict[str, Optional[float]] = dict.fromkeys(NAMES)
     ns.update(measure(cases, settings))
     targets = evaluate_targets(ns)
