@@ -1,4 +1,4 @@
-"""Command line: `python -m wasmffi bench {calls,memory} [--json FILE] [--quick]` and `inspect FILE`."""
+"""Command line: `python -m wasmffi bench {calls,memory,marshal} [--json FILE] [--quick]`, `inspect FILE` and `build SRC.c... -o OUT.wasm`."""
 
 from __future__ import annotations
 
@@ -26,6 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     insp = sub.add_parser("inspect", help="print a module's imports and exports with their types",
                           description="Prints the imports and exports of a .wasm or .wat file.")
     insp.add_argument("file", metavar="FILE", help="a .wasm (binary) or .wat (text) module")
+
+    from . import _build
+
+    bld = sub.add_parser("build", help="compile C sources to a guest module with clang (SDK allocator linked)",
+                         description="Compiles C sources with Debian's clang for wasm32 (no libc unless "
+                                     "--libc) or wasm64, with the guest SDK headers on the include path "
+                                     "and its bump allocator linked and exported.")
+    _build.add_arguments(bld)
     return p
 
 
@@ -52,6 +60,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 1
         print("\n".join(lines))
         return 0
+    if args.command == "build":
+        from . import _build
+
+        return _build.run(args)
     raise AssertionError(args.command)  # pragma: no cover  (argparse rejects other commands)
 
 
