@@ -253,6 +253,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="define a preprocessor macro")
     p.add_argument("--export", dest="exports", action="append", default=[], metavar="NAME",
                    help="export a function that is not marked WASMFFI_EXPORT (repeatable)")
+    p.add_argument("--cflag", dest="cflags", action="append", default=[], metavar="FLAG",
+                   help="pass FLAG to clang, e.g. --cflag=-Wall (repeatable)")
+    p.add_argument("--ldflag", dest="ldflags", action="append", default=[], metavar="FLAG",
+                   help="pass FLAG to wasm-ld, e.g. --ldflag=--max-memory=1048576 (repeatable)")
     p.add_argument("--no-alloc", dest="alloc", action="store_false",
                    help="do not link the bump allocator (bump_alloc/bump_reset/bump_mark/bump_release)")
     p.add_argument("--clang", metavar="PATH", help="the clang to run (default: $WASMFFI_CLANG or clang)")
@@ -274,7 +278,8 @@ def run(args: argparse.Namespace, out=None, err=None) -> int:
             raise BuildError("no output file given: add -o OUT.wasm")
         result = build(args.sources, args.output, libc=args.libc, target=args.target, opt=args.opt,
                        include_dirs=args.include_dirs, defines=args.defines, exports=args.exports,
-                       alloc=args.alloc, clang=args.clang)
+                       alloc=args.alloc, clang=args.clang,
+                       extra_args=[*args.cflags, *(f"-Wl,{f}" for f in args.ldflags)])
     except BuildError as e:
         print(f"wasmffi build: error: {e}", file=err)
         return 1
