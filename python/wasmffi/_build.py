@@ -175,7 +175,7 @@ def build(sources: Sequence[os.PathLike | str], output: os.PathLike | str, *, li
         result.warnings.append(
             f"{output} imports {names}: wasmffi instantiates it only if these are supplied as "
             "imports (WASI is not provided); in --libc builds they come from libc functions that "
-            "do I/O, such as printf or fopen")
+            "use stdio or the system, such as printf, snprintf (stdio's formatting), fopen or time")
     if proc.stderr.strip():
         result.warnings.insert(0, proc.stderr.strip())
     return result
