@@ -74,5 +74,12 @@ bench: build guest
 	$(PY) -m wasmffi bench calls --json build/bench-calls.json
 	$(PY) -m wasmffi bench memory --json build/bench-memory.json
 
+# `make bench` also runs the marshalling benchmark on the guests `make guest` built.
+.PHONY: bench-marshal
+bench-marshal: build guest
+	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) -m wasmffi bench marshal --json build/bench-marshal.json
+
+bench: bench-marshal
+
 clean:
 	rm -rf build

@@ -17,7 +17,9 @@ def _parser() -> argparse.ArgumentParser:
                            description="Runs a benchmark in this process and prints ns per operation "
                                        "and the performance targets (reported, never asserted).")
     which = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
-    for name, text in BENCHMARKS.items():
+    from .bench.marshal import HELP as MARSHAL_HELP
+
+    for name, text in {**BENCHMARKS, "marshal": MARSHAL_HELP}.items():
         b = which.add_parser(name, help=text, description=text)
         b.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
         b.add_argument("--quick", action="store_true",
@@ -40,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "bench":
+        if args.benchmark == "marshal":
+            from .bench import marshal
+
+            return marshal.run(json_path=args.json, quick=args.quick)
         from .bench import run
 
         return run(args.benchmark, json_path=args.json, quick=args.quick)
