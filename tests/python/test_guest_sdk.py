@@ -270,6 +270,29 @@ def test_growth_failure_returns_zero_and_keeps_the_heap(capped):
     assert g.mem.read(top, 3 * PAGE - top) == bytes(3 * PAGE - top)
 
 
+@pytest.mark.parametrize("flags", [[], ["-mno-bulk-memory"]], ids=["memory.fill", "store-loop"])
+@pytest.mark.parametrize("target", ["wasm32", "wasm64"])
+def test_both_wipe_implementations_zero_exactly_the_released_range(tmp_path, flags, target):
+    out = tmp_path / "alloc.wasm"
+    src = tmp_path / "alloc.c"
+    src.write_text('#include "wasmffi_alloc.h"\n')
+    _build.build([src], out, target=target, extra_args=flags)
+    g = Guest(wasmffi.load(out))
+    settle(g)
+    base = g.mark()
+    a = g.put(pattern(80))
+    mark = g.mark()
+    b = g.put(pattern(3 * PAGE, 3))  # grows the memory
+    top = g.mark()
+    after = g.mem.read(top, 256)
+    g.release(mark)
+    assert g.mem.read(a, 80) == pattern(80)
+    assert g.mem.read(b, top - b) == bytes(top - b)
+    assert g.mem.read(top, 256) == after
+    g.x.bump_reset()
+    assert g.mem.read(base, mark - base) == bytes(mark - base)
+
+
 # --------------------------------------------------------------------------------------------
 # Strings
 
