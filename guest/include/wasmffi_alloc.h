@@ -51,8 +51,10 @@ void bump_release(size_t mark);
 extern "C" {
 #endif
 
-/* Provided by wasm-ld: the first address after static data and the stack. */
+/* Provided by wasm-ld: the first address after static data and the stack, and (LLVM 15 and
+   later; weak, so 0 with older linkers) the end of the initial memory. */
 extern unsigned char __heap_base;
+extern unsigned char __heap_end __attribute__((weak));
 
 /* Whether the heap starts with [__heap_base, end of the initial memory). Not with wasi-libc,
    whose malloc claims that range itself; then the heap starts with the first page it grows. */
@@ -87,7 +89,18 @@ static inline uint64_t wasmffi_memory_end_(void) {
 static inline void wasmffi_bump_init_(void) {
   if (wasmffi_bump_nseg != 0) return;
   uint64_t end = wasmffi_memory_end_();
-  uint64_t start = WASMFFI_ALLOC_USE_HEAP_BASE ? WASMFFI_ALIGN_UP_((uint64_t)(uintptr_t)&__heap_base) : end;
+  uint64_t start = end;
+  if (WASMFFI_ALLOC_USE_HEAP_BASE) {
+    /* Only the initial memory is the heap's: pages the host grew before this first use are
+       not. Without __heap_end, the page holding __heap_base is the part of the initial memory
+       known to be free (wasm-ld's default initial size ends there; a larger --initial-memory
+       is then left unused rather than risked). */
+    uint64_t base = (uint64_t)(uintptr_t)&__heap_base;
+    uint64_t initial = (uintptr_t)&__heap_end ? (uint64_t)(uintptr_t)&__heap_end
+                                              : (base + WASMFFI_PAGE_SIZE - 1) / WASMFFI_PAGE_SIZE * WASMFFI_PAGE_SIZE;
+    if (initial < end) end = initial;
+    start = WASMFFI_ALIGN_UP_(base);
+  }
   if (start > end) start = end;
   wasmffi_bump_seg[0][0] = start;
   wasmffi_bump_seg[0][1] = end;

@@ -225,6 +225,18 @@ def test_pages_grown_by_someone_else_are_never_handed_out_or_wiped(g):
     assert g.mem.read(old_end, 2 * PAGE) == host
 
 
+def test_pages_the_host_grew_before_the_first_allocation_are_not_the_heaps(g):
+    old_end = len(g.mem)
+    g.mem.grow(1)
+    host = pattern(PAGE, 4)
+    g.mem.write(old_end, host)
+    p = g.alloc(PAGE)  # more than the initial memory has left after __heap_base
+    assert p >= old_end + PAGE or p + PAGE <= old_end
+    g.mem.write(p, pattern(PAGE, 6))
+    g.x.bump_reset()
+    assert g.mem.read(old_end, PAGE) == host
+
+
 @pytest.mark.parametrize("name", ["cstr", "cstr_libc"])
 def test_wasm32_sizes_that_cannot_fit_return_zero_and_change_nothing(name):
     g = Guest(wasmffi.load(guest_path(name)))
