@@ -15,8 +15,8 @@
  *   size_t bump_mark(void)            the current top, for bump_release.
  *   void   bump_release(size_t mark)  zeroes and frees everything allocated after `mark`.
  *
- * The heap starts at the linker's __heap_base (above static data and the stack) and grows the
- * memory with memory.grow when it runs out. It only uses memory it owns: pages that other code
+ * The heap starts at the linker's __heap_base (above static data and the stack), owns the rest
+ * of the initial memory, and grows the memory with memory.grow when it runs out. It only uses memory it owns: pages that other code
  * grew (a libc malloc, the host through Memory.grow) are skipped, never handed out or wiped.
  * With wasi-libc (__wasi__), whose malloc uses the space after __heap_base, the heap starts at
  * the end of memory instead (override with -DWASMFFI_ALLOC_USE_HEAP_BASE=0/1).
