@@ -177,7 +177,7 @@ def _why_missing(key: str, have_wasmtime: bool) -> str:
 
 def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, dict], settings: Settings,
                   have_wasmtime: bool) -> str:
-    width = 52
+    width = max(len(r.label) for r in ROWS) + 2
     add = ns.get("wasmffi_add_ns")
     lines = [f"{'benchmark':<{width}}{'key':<28}{'ns/op':>10}{'x add':>9}", "-" * (width + 47)]
     for row in ROWS:
