@@ -154,7 +154,9 @@ def build(sources: Sequence[os.PathLike | str], output: os.PathLike | str, *, li
     if alloc:
         cmd.append(str(sdk / ALLOC_UNIT))
     if not libc:
-        rt = _builtins(cc, triple)
+        # Debian packages the wasm32 builtins for the wasi triple only; they hold no libc code,
+        # so a libc-free wasm32 module links them just the same (128-bit and long double math).
+        rt = _builtins(cc, triple) or (_builtins(cc, "wasm32-wasi") if target == "wasm32" else None)
         if rt:
             cmd.append(rt)
 

@@ -131,6 +131,20 @@ def test_libc_stdio_builds_with_a_warning_naming_the_wasi_imports(src, tmp_path,
     assert ("wasi_snapshot_preview1", "fd_write") in imports
 
 
+def test_no_libc_wasm32_links_compiler_rt_for_128_bit_and_long_double_math(src, tmp_path):
+    code = ('#include "wasmffi_guest.h"\n'
+            'WASMFFI_EXPORT(mulhi) uint64_t mulhi(uint64_t a, uint64_t b) '
+            '{ return (uint64_t)(((unsigned __int128)a * b) >> 64); }\n'
+            'WASMFFI_EXPORT(ld3) double ld3(double a) { long double x = a; return (double)(x * 3); }\n')
+    out = tmp_path / "rt.wasm"
+    r = run_cli(src(code), "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert wasmffi.Module.from_file(out).imports == ()
+    x = wasmffi.load(out).exports
+    assert x.mulhi.typed(params=["u64", "u64"], results=["u64"])(2**63, 6) == 3
+    assert x.ld3(1.5) == 4.5
+
+
 def test_no_alloc_leaves_the_allocator_out(src, tmp_path):
     out = tmp_path / "bare.wasm"
     r = run_cli(src("#include \"wasmffi_guest.h\"\nWASMFFI_EXPORT(one) int one(void) { return 1; }\n"),
