@@ -38,6 +38,24 @@ $(GUEST_DIR)/%.wasm: guest/examples/%.c $(wildcard guest/include/*.h) Makefile
 	@mkdir -p $(GUEST_DIR)
 	clang $(GUEST_CFLAGS) -o $@ $<
 
+# The guest SDK's example library, built through `wasmffi build` (its module runs as a plain
+# script, so this needs no compiled extension) three ways: wasm32, wasm64 (memory64), and wasm32
+# with wasi-libc (exports malloc/free). These explicit rules take precedence over the pattern
+# rule above for cstr.wasm.
+SDK_BUILD := $(PY) python/wasmffi/_build.py
+SDK_DEPS := $(wildcard guest/include/*) python/wasmffi/_build.py Makefile
+
+$(GUEST_DIR)/cstr.wasm: guest/examples/cstr.c $(SDK_DEPS) | $(VENV)/.deps-stamp
+	$(SDK_BUILD) $< -o $@
+
+$(GUEST_DIR)/cstr64.wasm: guest/examples/cstr.c $(SDK_DEPS) | $(VENV)/.deps-stamp
+	$(SDK_BUILD) --target wasm64 $< -o $@
+
+$(GUEST_DIR)/cstr_libc.wasm: guest/examples/cstr.c $(SDK_DEPS) | $(VENV)/.deps-stamp
+	$(SDK_BUILD) --libc $< -o $@
+
+guest: $(GUEST_DIR)/cstr64.wasm $(GUEST_DIR)/cstr_libc.wasm
+
 cpp-test: deps guest
 	@cmake -S . -B $(CTEST_DIR) -G Ninja -DWASMFFI_TESTS=ON -DWASMFFI_PYTHON=OFF \
 		-DWASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) > /dev/null
@@ -55,6 +73,13 @@ demo: build guest
 bench: build guest
 	$(PY) -m wasmffi bench calls --json build/bench-calls.json
 	$(PY) -m wasmffi bench memory --json build/bench-memory.json
+
+# `make bench` also runs the marshalling benchmark on the guests `make guest` built.
+.PHONY: bench-marshal
+bench-marshal: build guest
+	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) -m wasmffi bench marshal --json build/bench-marshal.json
+
+bench: bench-marshal
 
 clean:
 	rm -rf build

@@ -12,6 +12,10 @@ have ninja || need+=(ninja-build)
 have g++ || need+=(g++)
 have make || need+=(make)
 [ -f /usr/include/gtest/gtest.h ] || need+=(libgtest-dev)
+# `wasmffi build --libc` (and build/guest/cstr_libc.wasm): wasi-libc in Debian's multiarch layout,
+# and compiler-rt's wasm32 builtins that clang links with it.
+[ -f /usr/lib/wasm32-wasi/libc.a ] || need+=(wasi-libc)
+{ have clang && [ -f "$(clang --target=wasm32-wasi -print-libgcc-file-name)" ]; } || need+=(libclang-rt-dev-wasm32)
 have python3 || need+=(python3)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m wasmffi bench {calls,memory} [--json FILE] [--quick]` and `inspect FILE`."""
+"""Command line: `python -m wasmffi bench {calls,memory,marshal} [--json FILE] [--quick]`, `inspect FILE` and `build SRC.c... -o OUT.wasm`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ def _parser() -> argparse.ArgumentParser:
                            description="Runs a benchmark in this process and prints ns per operation "
                                        "and the performance targets (reported, never asserted).")
     which = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
-    for name, text in BENCHMARKS.items():
+    from .bench.marshal import HELP as MARSHAL_HELP
+
+    for name, text in {**BENCHMARKS, "marshal": MARSHAL_HELP}.items():
         b = which.add_parser(name, help=text, description=text)
         b.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
         b.add_argument("--quick", action="store_true",
@@ -26,12 +28,24 @@ def _parser() -> argparse.ArgumentParser:
     insp = sub.add_parser("inspect", help="print a module's imports and exports with their types",
                           description="Prints the imports and exports of a .wasm or .wat file.")
     insp.add_argument("file", metavar="FILE", help="a .wasm (binary) or .wat (text) module")
+
+    from . import _build
+
+    bld = sub.add_parser("build", help="compile C sources to a guest module with clang (SDK allocator linked)",
+                         description="Compiles C sources with Debian's clang for wasm32 (no libc unless "
+                                     "--libc) or wasm64, with the guest SDK headers on the include path "
+                                     "and its bump allocator linked and exported.")
+    _build.add_arguments(bld)
     return p
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "bench":
+        if args.benchmark == "marshal":
+            from .bench import marshal
+
+            return marshal.run(json_path=args.json, quick=args.quick)
         from .bench import run
 
         return run(args.benchmark, json_path=args.json, quick=args.quick)
@@ -52,6 +66,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 1
         print("\n".join(lines))
         return 0
+    if args.command == "build":
+        from . import _build
+
+        return _build.run(args)
     raise AssertionError(args.command)  # pragma: no cover  (argparse rejects other commands)
 
 
