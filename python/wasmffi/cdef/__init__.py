@@ -73,6 +73,14 @@ class CDef:
         self._enums = {}
         self._lowered = {}
         self._lock = threading.Lock()
+        # Lowering checks annotations and length links, which do not depend on the target:
+        # doing it now makes a bad declaration fail here rather than when a module is bound.
+        for name in self._d.functions:
+            try:
+                self.lower(name)
+            except CDefError as e:
+                line = self._d.function_coords.get(name, (0, 0))[0]
+                raise CDefError(f"cdef line {line}: {e}" if line else str(e)) from None
         with _cache_lock:
             return _cache.setdefault(source, self)
 

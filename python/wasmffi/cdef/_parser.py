@@ -483,13 +483,13 @@ class _Reader:
                                 f"no variadic calling convention wasmffi could fill")
             if isinstance(p, c_ast.ID):
                 raise CDefError(f"{where}: old-style parameter list; declare parameter types")
-            ptype, _ = self.type_of(p.type, f"{where}, parameter {i + 1}")
-            if isinstance(ptype, Primitive) and ptype.name == "void":
-                if len(plist) == 1 and p.name is None:
-                    break
-                raise CDefError(f"{where}: parameter {i + 1} has type void")
             pname = getattr(p, "name", None)
             pwhere = f"{where}, parameter {pname or i + 1}"
+            ptype, _ = self.type_of(p.type, pwhere)
+            if isinstance(ptype, Primitive) and ptype.name == "void":
+                if len(plist) == 1 and pname is None:
+                    break
+                raise CDefError(f"{pwhere} has type void")
             if isinstance(ptype, FunctionType):
                 ptype = Pointer(ptype)  # a function parameter means a pointer to one, as in C
             if not isinstance(ptype, (Array, Pointer)):
@@ -532,7 +532,8 @@ class _Reader:
             if not (isinstance(t, Primitive) and t.kind == builtin.kind and t.size == builtin.size) \
                     and not (name == "bool" and isinstance(t, Primitive) and t.name == "_Bool"):
                 raise CDefError(f"{where}: typedef {t.spell(name)} conflicts with the standard "
-                                f"{name} ({builtin.kind}, {builtin.size or 'pointer'}-sized)")
+                                f"{name} ({builtin.kind}, "
+                                f"{f'{builtin.size} bytes' if builtin.size else 'pointer-sized'})")
             return
         old = self.d.typedefs.get(name)
         if old is not None and old != t:
@@ -653,6 +654,10 @@ def parse_type(text: str, decls: Declarations) -> CType:
     if src.defines or src.annotations or "\n" in text.strip() or ";" in text:
         raise CDefError(f"{text!r} is not a C type name")
     names = tuple(HEADER_TYPE_NAMES) + tuple(decls.typedefs)
+    known = set(names) | set(PRIMITIVES) | _C_WORDS
+    first = re.match(r"\s*(?:(?:const|volatile)\s+)*([A-Za-z_]\w*)", src.text)
+    if first and first.group(1) not in known:
+        raise CDefError(f"unknown type name {first.group(1)!r} in {text!r}")
     try:
         ast = _parse_c(f"void __wasmffi_type({src.text});", names)
     except CDefError as e:
