@@ -276,6 +276,10 @@ def _syntax_error(msg: str, text: str, parser, type_names) -> CDefError:
         return CDefError(f"{_where(uline, ucol)}: unknown type name {name!r}")
     where = _where(line, col) if line else "cdef"
     what = what.strip()
+    if what.startswith(f"{_FILE}:"):
+        what = what[len(_FILE) + 1:].strip()
+    if what == "At end of input":
+        what = "syntax error at the end of the declarations (a missing ';' or '}'?)"
     if what.startswith("before: "):
         what = f"syntax error before {what[8:]!r}"
     src_line = text.split("\n")[line - 1].strip() if line and line <= text.count("\n") + 1 else ""
@@ -549,7 +553,7 @@ class _Reader:
         if isinstance(node.type, c_ast.FuncDecl):
             t = self.function_type(node.type, f"{where}: {node.name}()")
             old = self.d.functions.get(node.name)
-            if old is not None and old != t:
+            if old is not None and _signature_key(old) != _signature_key(t):
                 raise CDefError(f"{where}: {node.name}() is declared twice with different types")
             self.d.functions[node.name] = t
             c = node.coord
@@ -582,6 +586,11 @@ class _Reader:
         for table in (self.d.structs, self.d.unions, self.d.enums, self.d.typedefs, self.d.functions):
             for t in table.values():
                 walk(t)
+
+
+def _signature_key(ft: FunctionType):
+    # Parameter names may differ between two declarations of one function, as in C.
+    return ft.result, tuple(p.type for p in ft.params)
 
 
 def _innermost(node):
