@@ -187,6 +187,25 @@ def test_records_are_unhashable_values(cd):
     assert Point(x=1)._asdict() == {"x": 1, "y": 0}
 
 
+def test_member_and_enum_names_python_cannot_hold_are_refused_clearly():
+    cd = wasmffi.CDef("struct s { int _buf; }; struct t { int from_bytes; }; "
+                      "enum e { mro }; enum f { _missing_ };")
+    with pytest.raises(wasmffi.CDefError, match="struct s member '_buf' has the name of an attribute"):
+        cd.pytype("struct s")
+    with pytest.raises(wasmffi.CDefError, match="struct t member 'from_bytes'"):
+        cd.pytype("struct t")
+    assert cd.sizeof("struct s") == 4  # the layout is still usable
+    with pytest.raises(wasmffi.CDefError, match="enum e cannot become a Python IntEnum"):
+        cd.pytype("enum e")
+    with pytest.raises(wasmffi.CDefError, match="_missing_ are reserved by the enum module"):
+        cd.pytype("enum f")
+
+
+def test_pytype_of_a_scalar_is_an_error(cd):
+    with pytest.raises(wasmffi.CDefError, match="uint8_t is not a struct, union or enum"):
+        cd.pytype("uint8_t")
+
+
 # --- round trip against Python's struct module ---------------------------------------------------
 # On x86-64 and aarch64 hosts, struct's native ("@") alignment of fixed-width types equals
 # wasm32's, so struct.calcsize/pack give an independent statement of the layout.

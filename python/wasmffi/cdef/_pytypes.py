@@ -316,6 +316,10 @@ def make_record_class(t: Struct, target: Target, classes: dict, enums: dict):
     label = t.spell()
     accessors = {}
     for f in lay.fields:
+        if hasattr(CRecord, f.name):
+            raise CDefError(f"{label} member {f.name!r} has the name of an attribute of the Python "
+                            f"class (from_bytes, from_buffer and names starting with '_' are taken); "
+                            f"its layout is still known to sizeof/offsetof")
         accessors[f.name] = _accessor(f.type, f.offset, target, f"{label} member {f.name!r}", classes, enums)
     ns = {"__slots__": (), "_ctype": t, "_target": target, "_size": lay.size, "_align": lay.align,
           "_fields": accessors, "__doc__": f"{label} ({lay.size} bytes on {target})"}
@@ -343,6 +347,13 @@ def make_enum_class(t: Enum, enums: dict):
     cls = enums.get(t)
     if cls is None:
         name = t.name or t.display or "anonymous_enum"
-        cls = enum.IntEnum(name, list(t.members), module="wasmffi.cdef")
+        try:
+            cls = enum.IntEnum(name, list(t.members), module="wasmffi.cdef")
+        except (ValueError, TypeError) as e:
+            raise CDefError(f"{t.spell()} cannot become a Python IntEnum: {e}") from None
+        missing = [m for m, _ in t.members if m not in cls.__members__]
+        if missing:  # enum drops _sunder_ names such as _missing_ without a word
+            raise CDefError(f"{t.spell()} cannot become a Python IntEnum: member names "
+                            f"{', '.join(missing)} are reserved by the enum module")
         enums[t] = cls
     return cls
