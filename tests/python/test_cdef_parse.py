@@ -132,6 +132,7 @@ def test_defines_and_constant_expressions_size_arrays():
     """)
     assert cd.constants["EXPR"] == 19 and cd.constants["HEX"] == 16 and cd.constants["OCT"] == 8
     assert cd.constants["BIN"] == 3 and cd.constants["LONG_SUFFIX"] == 7 and cd.constants["NEG"] == -3
+    assert wasmffi.CDef("#define SAME 1\n#define SAME (2 - 1)").constants["SAME"] == 1
     assert cd.constants["CH"] == 97 and cd.constants["TERN"] == 2 and cd.constants["CONT"] == 3
     assert [f.type.length for f in cd.structs["s"].fields] == [4, 19, 9, 32]
 
@@ -220,6 +221,7 @@ def test_cdef_error_is_a_wasmffi_error_and_a_value_error():
     ("#define Y (1 << -1)", "negative shift count"),
     ("#define Z (1 / 0)", "division by zero"),
     ("#define W UNDEFINED", "unknown constant 'UNDEFINED'"),
+    ("#define R 1\n#define R 2", "cdef line 2: #define R redefines R \\(1\\) with a different value \\(2\\)"),
     ("int a;\n#ifdef X\n#endif", "cdef line 2: #ifdef is not supported"),
     ("#pragma once", "#pragma is not supported"),
     ("#include <stdio.h>", "#include <stdio.h> is not supported"),

@@ -175,6 +175,9 @@ def test_from_bytes_and_from_buffer_copy(cd):
         Point.from_bytes(raw[:7])
     with pytest.raises(ValueError, match="8 bytes at offset 5 do not fit in a buffer of 12 bytes"):
         Point.from_buffer(buf, offset=5)
+    with pytest.raises(TypeError, match=r"point.from_bytes\(\) takes a bytes-like object, not str"):
+        Point.from_bytes("12345678")
+    assert Point.from_bytes(memoryview(raw)).y == -4
     with pytest.raises(ValueError, match="at offset -1"):
         Point.from_buffer(buf, offset=-1)
 

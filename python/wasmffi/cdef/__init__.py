@@ -188,13 +188,24 @@ def _target(t, target) -> Target:
     return target_of(target)
 
 
+_standard: "CDef | None" = None
+
+
+def _standard_names() -> "CDef":
+    # Kept alive here: the cache holds CDefs weakly, and standard names are asked for often.
+    global _standard
+    if _standard is None:
+        _standard = CDef("")
+    return _standard
+
+
 def _type_and_target(t, target, fn: str):
     if isinstance(t, type) and issubclass(t, CRecord):
         return t._ctype, _target(t, target)
     if isinstance(t, CType):
         return t, target_of(target)
     if isinstance(t, str):
-        return CDef("").type(t), target_of(target)
+        return _standard_names().type(t), target_of(target)
     raise TypeError(f"{fn}() takes a C type, a struct class or a standard type name, "
                     f"not {type(t).__name__}")
 

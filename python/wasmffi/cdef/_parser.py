@@ -131,7 +131,11 @@ def _directive(d: str, line: int, defines: Dict[str, int]) -> None:
         if not body:
             raise CDefError(f"{_where(line)}: #define {name} has no value "
                             f"(only #define NAME <integer constant>)")
-        defines[name] = _eval_define(name, body, line, defines)
+        value = _eval_define(name, body, line, defines)
+        if defines.get(name, value) != value:
+            raise CDefError(f"{_where(line)}: #define {name} redefines {name} "
+                            f"({defines[name]}) with a different value ({value})")
+        defines[name] = value
         return
     word = re.match(r"#\s*(\w*)", d).group(1) or d
     raise CDefError(f"{_where(line)}: #{word} is not supported: cdef has no preprocessor, only "

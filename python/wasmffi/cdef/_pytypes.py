@@ -262,8 +262,11 @@ class CRecord:
     @classmethod
     def from_bytes(cls, data) -> "CRecord":
         """A new instance from exactly sizeof bytes of guest layout."""
-        raw = memoryview(data).cast("B") if isinstance(data, memoryview) else memoryview(bytes(data)) \
-            if not isinstance(data, (bytes, bytearray)) else data
+        try:
+            raw = memoryview(data).cast("B")
+        except TypeError:
+            raise TypeError(f"{cls.__name__}.from_bytes() takes a bytes-like object, not "
+                            f"{type(data).__name__}") from None
         if len(raw) != cls._size:
             raise ValueError(f"{cls.__name__}.from_bytes() needs {cls._size} bytes "
                              f"(sizeof {cls._ctype.spell()} on {cls._target}), got {len(raw)}")
