@@ -170,6 +170,7 @@ def test_out_and_in_annotations():
     ("void f(const uint16_t *items, int flag, size_t nbytes /* sizeof(items) */);",
      {"nbytes": ("items", BYTES)}),
     ("void f(const uint8_t key[32], size_t k /* len(key) */);", {"k": ("key", ELEMENTS)}),
+    ("void f(const uint8_t *p, size_t n, size_t m /* sizeof(p) */);", {"m": ("p", BYTES)}),
 ])
 def test_length_links(decl, links):
     spec = wasmffi.CDef(decl).lower("f")

@@ -268,11 +268,12 @@ def _link_lengths(specs, ft: FunctionType, where: str):
                     raise CDefError(f"{where} parameter {s.name!r}: /* {note} */: {target!r} is "
                                     f"not a pointer or array parameter")
                 links[s.index] = (buf.index, unit)
+    annotated_buffers = {bi for bi, _ in links.values()}  # an explicit link beats the naming rule
     for s, p in zip(specs, ft.params):
         if s.index in links or "nolen" in p.annotations or s.index == 0:
             continue
         prev = specs[s.index - 1]
-        if not prev.is_buffer or prev.byval or prev.count is not None or prev.direction == VALUE:
+        if prev.index in annotated_buffers or not prev.is_buffer or prev.byval or prev.count is not None or prev.direction == VALUE:
             continue
         if not _is_int(s.type):
             continue
