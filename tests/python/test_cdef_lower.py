@@ -140,6 +140,22 @@ def test_parameter_plans():
     assert cd.lower("v_void").result.kind == "void"
 
 
+def test_scalar_codes_name_the_marshaller():
+    cd = wasmffi.CDef(ABI)
+    codes = lambda n, t="wasm32": [s.code for s in cd.lower(n, t).params]
+    assert codes("v_char") == ["i8", "i8", "u8"] and codes("v_bool") == ["bool", "bool"]
+    assert codes("v_long") == ["i32", "u32"] and codes("v_long", "wasm64") == ["i64", "u64"]
+    assert codes("v_fixed64") == ["i64", "u64"] and codes("v_enum") == ["u32", "i32"]
+    assert codes("v_float") == ["f32"] and codes("v_double") == ["f64"]
+    assert codes("fnptr") == ["ptr", "ptr"] and codes("r_one_ptr") == ["ptr"]
+    assert cd.lower("v_size").result.code == "u32" and cd.lower("v_enum_wide").result.code == "u64"
+    assert cd.lower("r_one_double").result.code == "f64" and cd.lower("r_big").result.code is None
+    p = {s.name: s for s in cd.lower("v_ptr").params}
+    assert (p["p"].elem_code, p["u8"].elem_code, p["s"].elem_code, p["t"].elem_code) == ("u8", "u8", "i8", None)
+    assert [s.elem_code for s in cd.lower("arr").params] == ["u8", "u32", "f64"]
+    assert [s.code for s in cd.lower("arr").params] == [None, None, None]
+
+
 def test_out_and_in_annotations():
     cd = wasmffi.CDef("void f(uint8_t digest[32] /* out */, uint8_t *sloppy /* in */, "
                       "uint32_t *acc /* inout */, uint8_t *plain);")

@@ -47,7 +47,9 @@ class ParamSpec:
     the N of `T name[N]` (None: any length), `cstring` marks `const char *` (str -> UTF-8 + NUL),
     `byval` a record passed by value through a pointer to a copy. `length_param` names the
     parameter filled from this buffer's length; on that parameter, `length_of` names the buffer
-    and `length_unit` says whether it counts elements or bytes."""
+    and `length_unit` says whether it counts elements or bytes. `code` (of `scalar`) and
+    `elem_code` (of a scalar `elem`; None for records) name the scalar marshaller: see
+    scalar_code()."""
 
     index: int
     name: str
@@ -65,6 +67,8 @@ class ParamSpec:
     length_param: Optional[str] = None
     length_of: Optional[str] = None
     length_unit: Optional[str] = None
+    code: Optional[str] = None
+    elem_code: Optional[str] = None
 
     @property
     def is_buffer(self) -> bool:
@@ -87,6 +91,7 @@ class ResultSpec:
     scalar: Optional[CType] = None
     size: int = 0
     align: int = 0
+    code: Optional[str] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +156,26 @@ def wasm_scalar(t: CType, target: Target) -> str:
     raise CDefError(f"{t.spell()} is not a scalar")
 
 
+def scalar_code(t: CType, target: Target) -> str:
+    """The scalar marshaller a C scalar needs, named as Func.typed() and the typed memory methods
+    name them: "i8".."u64", "f32", "f64", "bool", or "ptr" (an unsigned address of the target's
+    width). Plain char is "i8" (signed on wasm); an enum is its base type's code."""
+    if isinstance(t, Enum):
+        t = t.base
+    if isinstance(t, (Pointer, Array)):
+        return "ptr"
+    if isinstance(t, Primitive):
+        if t.kind == VOID:
+            raise CDefError("void is not a value")
+        if t.kind == BOOL:
+            return "bool"
+        size = target.pointer_size if t.size is None else t.size
+        if t.kind == FLOAT:
+            return f"f{size * 8}"
+        return f"{'u' if t.kind == 'unsigned' else 'i'}{size * 8}"
+    raise CDefError(f"{t.spell()} is not a scalar")
+
+
 def single_scalar(t: Struct, target: Target) -> Optional[CType]:
     """The scalar a record is passed as, if it has exactly one (clang's isSingleElementStruct)."""
     found = None
@@ -188,13 +213,14 @@ def lower(name: str, ft: FunctionType, target: Target) -> FunctionSpec:
     elif isinstance(res, Struct):
         scalar = single_scalar(res, target)
         if scalar is not None:
-            result = ResultSpec(res, "value", (wasm_scalar(scalar, target),), scalar)
+            result = ResultSpec(res, "value", (wasm_scalar(scalar, target),), scalar,
+                                code=scalar_code(scalar, target))
         else:
             size, align = size_align(res, target)
             result = ResultSpec(res, "sret", (), None, size, align)
             wasm_params.append(wasm_scalar(Pointer(res), target))
     else:
-        result = ResultSpec(res, "value", (wasm_scalar(res, target),), res)
+        result = ResultSpec(res, "value", (wasm_scalar(res, target),), res, code=scalar_code(res, target))
 
     specs = []
     for i, p in enumerate(ft.params):
@@ -215,7 +241,8 @@ def _param(i, name, t, notes, wasm_index, target, where) -> ParamSpec:
     if isinstance(t, Struct):
         scalar = single_scalar(t, target)
         if scalar is not None:
-            spec = ParamSpec(i, name, t, VALUE, (wasm_scalar(scalar, target),), wasm_index, scalar=scalar)
+            spec = ParamSpec(i, name, t, VALUE, (wasm_scalar(scalar, target),), wasm_index, scalar=scalar,
+                             code=scalar_code(scalar, target))
         else:
             spec = ParamSpec(i, name, t, IN, ptr_wasm, wasm_index, elem=t,
                              elem_size=size_align(t, target)[0], count=1, const=True, byval=True)
@@ -224,7 +251,7 @@ def _param(i, name, t, notes, wasm_index, target, where) -> ParamSpec:
         count = t.length if isinstance(t, Array) else None
         opaque = isinstance(elem, FunctionType) or (isinstance(elem, Struct) and not elem.complete)
         if opaque:
-            spec = ParamSpec(i, name, t, VALUE, ptr_wasm, wasm_index, scalar=Pointer(elem, t.const))
+            spec = ParamSpec(i, name, t, VALUE, ptr_wasm, wasm_index, scalar=Pointer(elem, t.const), code="ptr")
         else:
             is_void = isinstance(elem, Primitive) and elem.kind == VOID
             elem_size = 1 if is_void else size_align(elem, target)[0]
@@ -235,10 +262,13 @@ def _param(i, name, t, notes, wasm_index, target, where) -> ParamSpec:
                     raise CDefError(f"{where}: /* {direction_notes[0]} */ on a const pointer: "
                                     f"the callee cannot write through it")
                 direction = direction_notes[0]
+            elem_code = "u8" if is_void else None if isinstance(elem, Struct) else scalar_code(elem, target)
             spec = ParamSpec(i, name, t, direction, ptr_wasm, wasm_index, elem=elem,
-                             elem_size=elem_size, count=count, const=t.const, cstring=cstring)
+                             elem_size=elem_size, count=count, const=t.const, cstring=cstring,
+                             elem_code=elem_code)
     else:
-        spec = ParamSpec(i, name, t, VALUE, (wasm_scalar(t, target),), wasm_index, scalar=t)
+        spec = ParamSpec(i, name, t, VALUE, (wasm_scalar(t, target),), wasm_index, scalar=t,
+                         code=scalar_code(t, target))
     if direction_notes and spec.direction == VALUE:
         raise CDefError(f"{where}: /* {direction_notes[0]} */ applies to pointer or array "
                         f"parameters, not {t.spell()}")
