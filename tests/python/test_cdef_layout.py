@@ -67,6 +67,9 @@ FIXED = """
 #include <stddef.h>
 #include <stdbool.h>
 #define NAME_LEN 13
+#define EXPR ((1 << 3) + 0x10 / 3 - (-7 % 4) + (NAME_LEN > 10 ? 2 : 100))
+enum sizes { SZ_A = EXPR, SZ_B, SZ_C = SZ_B * 2 };
+struct sized { char a[EXPR]; char b[SZ_C]; char c[NAME_LEN - 1]; };
 enum small { S0, S1, S2 };
 enum neg { N_MIN = -5, N_MAX = 7 };
 enum wide { W_BIG = 0x100000000 };

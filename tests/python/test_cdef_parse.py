@@ -4,7 +4,7 @@ refusal is a CDefError that names the line, the name and what is wrong."""
 import pytest
 
 import wasmffi
-from wasmffi.cdef import Array, Enum, FunctionType, Pointer, Primitive, Struct, Union
+from wasmffi.cdef import Array, Enum, FunctionType, Pointer, Struct, Union
 from wasmffi.cdef._model import PRIMITIVES
 
 

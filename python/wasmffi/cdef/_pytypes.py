@@ -14,7 +14,7 @@ import struct
 from typing import Dict, Optional
 
 from ._layout import Target, record_layout, size_align
-from ._model import BOOL, CHAR, FLOAT, SIGNED, UNSIGNED, Array, CDefError, CType, Enum, Pointer, Primitive, Struct, Union
+from ._model import BOOL, CHAR, FLOAT, SIGNED, Array, CDefError, CType, Enum, Pointer, Primitive, Struct
 
 _INT_CODES = {1: "b", 2: "h", 4: "i", 8: "q"}
 
