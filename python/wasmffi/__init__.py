@@ -16,6 +16,7 @@ from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, Compil
 from ._api import Instance, Module, default_engine, load
 from ._types import ExternInfo, FuncType, GlobalType, MemoryType, TableType
 from . import _memory  # noqa: F401  (attaches the Python-written Memory methods)
+from .cdef import CDef, CDefError, alignof, offsetof, out, sizeof
 
 Engine = _core.Engine
 Exports = _core.Exports
@@ -29,4 +30,5 @@ __all__ = [
     "Engine", "Module", "Instance", "Exports", "Func", "Global", "Memory", "load", "default_engine",
     "ExternInfo", "FuncType", "GlobalType", "MemoryType", "TableType",
     "Error", "CompileError", "LinkError", "MemoryAccessError", "ResourceError", "Trap", *TRAP_CLASSES,
+    "CDef", "CDefError", "sizeof", "alignof", "offsetof", "out",
 ]

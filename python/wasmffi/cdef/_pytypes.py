@@ -1,0 +1,362 @@
+"""Python classes for declared structs and unions (one per type and target) and IntEnums for enums.
+
+An instance owns a bytearray holding the guest layout (little-endian, as wasm), so `bytes(obj)`
+is a copy and `from_bytes` one slice. Fields are descriptors, each with a `struct.Struct`
+compiled once per class. A nested struct or array read from a field is a view sharing its
+parent's bytes (as in ctypes): `p.inner.x = 1` changes `p`.
+"""
+
+from __future__ import annotations
+
+import enum
+import operator
+import struct
+from typing import Dict, Optional
+
+from ._layout import Target, record_layout, size_align
+from ._model import BOOL, CHAR, FLOAT, SIGNED, Array, CDefError, CType, Enum, Pointer, Primitive, Struct
+
+_INT_CODES = {1: "b", 2: "h", 4: "i", 8: "q"}
+
+
+def scalar_range(t: CType, target: Target):
+    """(lo, hi) of the integers a C integer, pointer or enum type holds on `target`."""
+    if isinstance(t, Enum):
+        t = t.base
+    if isinstance(t, Pointer):
+        return 0, 2 ** (8 * target.pointer_size) - 1
+    size = target.pointer_size if t.size is None else t.size
+    if t.kind == BOOL:
+        return 0, 1
+    if t.kind in (SIGNED, CHAR):
+        return -(2 ** (8 * size - 1)), 2 ** (8 * size - 1) - 1
+    return 0, 2 ** (8 * size) - 1
+
+
+def scalar_codec(t: CType, target: Target) -> struct.Struct:
+    """The little-endian struct.Struct that reads and writes one scalar of type `t`."""
+    base = t.base if isinstance(t, Enum) else t
+    if isinstance(base, Pointer):
+        return struct.Struct("<I" if target.pointer_size == 4 else "<Q")
+    size = target.pointer_size if base.size is None else base.size
+    if base.kind == FLOAT:
+        return struct.Struct("<f" if size == 4 else "<d")
+    if base.kind == BOOL:
+        return struct.Struct("<B")
+    code = _INT_CODES[size]
+    return struct.Struct("<" + (code if base.kind in (SIGNED, CHAR) else code.upper()))
+
+
+class _Scalar:
+    """Reads and writes one scalar at a fixed offset, range-checked by its C type."""
+
+    __slots__ = ("codec", "offset", "ctype", "label", "lo", "hi", "is_float", "enum_cls", "is_char")
+
+    def __init__(self, ctype: CType, offset: int, target: Target, label: str, enum_cls=None):
+        self.codec = scalar_codec(ctype, target)
+        self.offset = offset
+        self.ctype = ctype
+        self.label = label
+        base = ctype.base if isinstance(ctype, Enum) else ctype
+        self.is_float = isinstance(base, Primitive) and base.kind == FLOAT
+        self.is_char = isinstance(base, Primitive) and base.kind == CHAR
+        self.lo, self.hi = (None, None) if self.is_float else scalar_range(ctype, target)
+        self.enum_cls = enum_cls
+
+    def get(self, buf, base: int = 0):
+        v = self.codec.unpack_from(buf, base + self.offset)[0]
+        if self.enum_cls is not None:
+            try:
+                return self.enum_cls(v)
+            except ValueError:
+                return v
+        return v
+
+    def convert(self, value, label: Optional[str] = None):
+        """The value to pack, or TypeError/OverflowError naming the field."""
+        label = label or self.label
+        if self.is_float:
+            if isinstance(value, (int, float)) and not isinstance(value, bool) or _is_real(value):
+                return float(value)
+            raise TypeError(f"{label} must be a float or int, not {type(value).__name__}")
+        if self.is_char and isinstance(value, (bytes, bytearray)) and len(value) == 1:
+            value = value[0] - 256 if value[0] > 127 else value[0]
+        try:
+            v = operator.index(value)
+        except TypeError:
+            raise TypeError(f"{label} must be an int ({self.ctype.spell()}), not "
+                            f"{type(value).__name__}") from None
+        if not self.lo <= v <= self.hi:
+            raise OverflowError(f"{label}: {v} is out of range for {self.ctype.spell()} "
+                                f"({self.lo}..{self.hi})")
+        return v
+
+    def set(self, buf, value, base: int = 0, label: Optional[str] = None):
+        v = self.convert(value, label)
+        try:
+            self.codec.pack_into(buf, base + self.offset, v)
+        except (OverflowError, struct.error):
+            raise OverflowError(f"{label or self.label}: {value!r} is out of range for "
+                                f"{self.ctype.spell()}") from None
+
+
+def _is_real(v) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(v, (str, bytes, bytearray))
+
+
+class CArray:
+    """A view of a fixed-size C array inside a struct's bytes: indexing, len, iteration, ==."""
+
+    __slots__ = ("_buf", "_base", "_elem", "_n", "_step", "_label")
+
+    def __init__(self, buf, base: int, elem, n: int, step: int, label: str):
+        self._buf, self._base, self._elem, self._n, self._step, self._label = buf, base, elem, n, step, label
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _index(self, i: int) -> int:
+        i = operator.index(i)
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(f"{self._label}: index {i} out of range for {self._n} elements")
+        return i
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(self._n))]
+        return self._elem.get(self._buf, self._base + self._index(i) * self._step)
+
+    def __setitem__(self, i, value):
+        k = self._index(i)
+        self._elem.set(self._buf, value, self._base + k * self._step, f"{self._label}[{k}]")
+
+    def __iter__(self):
+        for k in range(self._n):
+            yield self[k]
+
+    def __eq__(self, other):
+        if isinstance(other, CArray):
+            return list(self) == list(other)
+        if isinstance(other, (list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None
+
+    def __bytes__(self) -> bytes:
+        return bytes(self._buf[self._base:self._base + self._n * self._step])
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+class _ArrayField:
+    """A fixed-size array at an offset: read as a CArray view, written from a sequence of the
+    right length or from bytes of exactly N * sizeof(T)."""
+
+    __slots__ = ("elem", "offset", "n", "step", "label", "ctype")
+
+    def __init__(self, ctype: Array, elem, offset: int, step: int, label: str):
+        self.ctype, self.elem, self.offset, self.n, self.step, self.label = ctype, elem, offset, ctype.length, step, label
+
+    def get(self, buf, base: int = 0):
+        return CArray(buf, base + self.offset, self.elem, self.n, self.step, self.label)
+
+    def set(self, buf, value, base: int = 0, label: Optional[str] = None):
+        label = label or self.label
+        start = base + self.offset
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            raw = memoryview(value).cast("B") if isinstance(value, memoryview) else value
+            if len(raw) != self.n * self.step:
+                raise ValueError(f"{label} ({self.ctype.spell()}) needs {self.n * self.step} bytes, "
+                                 f"got {len(raw)}")
+            buf[start:start + len(raw)] = raw
+            return
+        if isinstance(value, (str, dict)) or not hasattr(value, "__len__"):
+            raise TypeError(f"{label} ({self.ctype.spell()}) takes a sequence of {self.n} values "
+                            f"or {self.n * self.step} bytes, not {type(value).__name__}")
+        if len(value) != self.n:
+            raise ValueError(f"{label} ({self.ctype.spell()}) needs {self.n} values, got {len(value)}")
+        # Convert everything first so a bad element leaves the field unchanged.
+        scratch = bytearray(self.n * self.step)
+        for k, v in enumerate(value):
+            self.elem.set(scratch, v, k * self.step, f"{label}[{k}]")
+        buf[start:start + len(scratch)] = scratch
+
+
+class _RecordField:
+    """A nested struct or union at an offset: read as a view of the nested class, written from an
+    instance of it or a dict of its fields."""
+
+    __slots__ = ("cls", "offset", "label", "size")
+
+    def __init__(self, cls, offset: int, label: str):
+        self.cls, self.offset, self.label, self.size = cls, offset, label, cls._size
+
+    def get(self, buf, base: int = 0):
+        start = base + self.offset
+        return self.cls._view(memoryview(buf)[start:start + self.size])
+
+    def set(self, buf, value, base: int = 0, label: Optional[str] = None):
+        label = label or self.label
+        if isinstance(value, self.cls):
+            src = value._buf
+        elif isinstance(value, dict):
+            src = self.cls(**value)._buf
+        else:
+            raise TypeError(f"{label} must be a {self.cls.__name__} or a dict of its fields, "
+                            f"not {type(value).__name__}")
+        start = base + self.offset
+        buf[start:start + self.size] = src
+
+
+class _Descriptor:
+    __slots__ = ("acc", "name")
+
+    def __init__(self, acc, name):
+        self.acc, self.name = acc, name
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        return self.acc.get(obj._buf)
+
+    def __set__(self, obj, value):
+        self.acc.set(obj._buf, value)
+
+
+class CRecord:
+    """Base of the classes made for declared structs and unions.
+
+    Class attributes: `_ctype` (the Struct/Union), `_target`, `_size`, `_align`, `_fields`
+    (name -> accessor, in declaration order)."""
+
+    __slots__ = ("_buf",)
+    _ctype: Struct
+    _target: Target
+    _size: int
+    _align: int
+    _fields: Dict[str, object]
+
+    def __init__(self, **fields):
+        self._buf = bytearray(self._size)
+        for name, value in fields.items():
+            acc = self._fields.get(name)
+            if acc is None:
+                raise TypeError(f"{self._ctype.spell()} has no member {name!r} "
+                                f"(members: {', '.join(self._fields)})")
+            acc.set(self._buf, value)
+
+    @classmethod
+    def _view(cls, buf):
+        obj = cls.__new__(cls)
+        obj._buf = buf
+        return obj
+
+    @classmethod
+    def from_bytes(cls, data) -> "CRecord":
+        """A new instance from exactly sizeof bytes of guest layout."""
+        try:
+            raw = memoryview(data).cast("B")
+        except TypeError:
+            raise TypeError(f"{cls.__name__}.from_bytes() takes a bytes-like object, not "
+                            f"{type(data).__name__}") from None
+        if len(raw) != cls._size:
+            raise ValueError(f"{cls.__name__}.from_bytes() needs {cls._size} bytes "
+                             f"(sizeof {cls._ctype.spell()} on {cls._target}), got {len(raw)}")
+        return cls._view(bytearray(raw))
+
+    @classmethod
+    def from_buffer(cls, buf, offset: int = 0) -> "CRecord":
+        """A new instance copied from `buf` at `offset` (a copy: guest memory may move on grow)."""
+        mv = memoryview(buf).cast("B")
+        offset = operator.index(offset)
+        if offset < 0 or offset + cls._size > len(mv):
+            raise ValueError(f"{cls.__name__}.from_buffer(): {cls._size} bytes at offset {offset} "
+                             f"do not fit in a buffer of {len(mv)} bytes")
+        return cls._view(bytearray(mv[offset:offset + cls._size]))
+
+    def __bytes__(self) -> bytes:
+        return bytes(self._buf)
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return bytes(self._buf) == bytes(other._buf)
+
+    __hash__ = None  # mutable
+
+    def _asdict(self) -> dict:
+        out = {}
+        for name in self._fields:
+            v = getattr(self, name)
+            out[name] = v._asdict() if isinstance(v, CRecord) else list(v) if isinstance(v, CArray) else v
+        return out
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._fields)
+        return f"{type(self).__name__}({inner})"
+
+
+def _class_name(t) -> str:
+    name = t.name or t.display or f"anonymous_{t.keyword}"
+    return name
+
+
+def make_record_class(t: Struct, target: Target, classes: dict, enums: dict):
+    """The Python class for struct/union `t` on `target`; `classes` caches by (type, target) so
+    nested types are built once, `enums` caches IntEnum classes."""
+    key = (t, target)
+    if key in classes:
+        return classes[key]
+    lay = record_layout(t, target)
+    label = t.spell()
+    accessors = {}
+    for f in lay.fields:
+        if hasattr(CRecord, f.name):
+            raise CDefError(f"{label} member {f.name!r} has the name of an attribute of the Python "
+                            f"class (from_bytes, from_buffer and names starting with '_' are taken); "
+                            f"its layout is still known to sizeof/offsetof")
+        accessors[f.name] = _accessor(f.type, f.offset, target, f"{label} member {f.name!r}", classes, enums)
+    ns = {"__slots__": (), "_ctype": t, "_target": target, "_size": lay.size, "_align": lay.align,
+          "_fields": accessors, "__doc__": f"{label} ({lay.size} bytes on {target})"}
+    for name, acc in accessors.items():
+        ns[name] = _Descriptor(acc, name)
+    cls = type(_class_name(t), (CRecord,), ns)
+    cls.__module__ = "wasmffi.cdef"
+    classes[key] = cls
+    return cls
+
+
+def _accessor(ft: CType, offset: int, target: Target, label: str, classes, enums):
+    if isinstance(ft, Struct):
+        return _RecordField(make_record_class(ft, target, classes, enums), offset, label)
+    if isinstance(ft, Array):
+        step = size_align(ft.of, target)[0]
+        elem = _accessor(ft.of, 0, target, label, classes, enums)
+        return _ArrayField(ft, elem, offset, step, label)
+    enum_cls = make_enum_class(ft, enums) if isinstance(ft, Enum) else None
+    return _Scalar(ft, offset, target, label, enum_cls)
+
+
+def make_enum_class(t: Enum, enums: dict):
+    """An enum.IntEnum with the declared members (cached per Enum in `enums`)."""
+    cls = enums.get(t)
+    if cls is None:
+        name = t.name or t.display or "anonymous_enum"
+        try:
+            cls = enum.IntEnum(name, list(t.members), module="wasmffi.cdef")
+        except (ValueError, TypeError) as e:
+            raise CDefError(f"{t.spell()} cannot become a Python IntEnum: {e}") from None
+        missing = [m for m, _ in t.members if m not in cls.__members__]
+        if missing:  # enum drops _sunder_ names such as _missing_ without a word
+            raise CDefError(f"{t.spell()} cannot become a Python IntEnum: member names "
+                            f"{', '.join(missing)} are reserved by the enum module")
+        enums[t] = cls
+    return cls
