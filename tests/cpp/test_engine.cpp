@@ -222,3 +222,23 @@ TEST(NativeStack, StartFunctionOnSmallThreadIsRefused) {
   EXPECT_EQ(err->trap, TrapKind::StackOverflow);
   EXPECT_NE(err->message.find("wasm not entered"), std::string::npos) << err->message;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reference types (the engine is built with wasmtime's gc feature)
+
+TEST(ReferenceTypes, ExternrefModuleCompilesDescribesAndRuns) {
+  auto module = Module::from_wat(default_engine(), R"((module
+    (table $t 2 externref)
+    (func (export "is_null") (param externref) (result i32) local.get 0 ref.is_null)
+    (func (export "nulls") (result i32)
+      (i32.add (ref.is_null (table.get $t (i32.const 0))) (ref.is_null (table.get $t (i32.const 1)))))))");
+  ASSERT_TRUE(module.ok()) << module.error().message;
+  const auto& exports = (*module)->exports();
+  ASSERT_EQ(exports.size(), 2u);
+  EXPECT_EQ(exports[0].name, "is_null");
+  ASSERT_EQ(exports[0].func.params.size(), 1u);
+  EXPECT_EQ(exports[0].func.params[0], ValKind::ExternRef);
+  Loaded l = load_module(*module);
+  EXPECT_FALSE(l.plan("is_null").all_scalar);  // refused by the binding, never called with raw slots
+  EXPECT_EQ(l.i32("nulls"), 2);
+}

@@ -326,3 +326,62 @@ def test_start_function_on_a_small_thread_is_refused_too():
     proc = run_child(code)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith("StackOverflow: native stack too small, wasm not entered"), proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference types (the engine is built with wasmtime's `gc` feature and the DRC collector)
+# ---------------------------------------------------------------------------------------------
+
+EXTERNREF = """
+  (global $g (export "ref_global") (mut externref) (ref.null extern))
+  (table (export "refs") 2 externref)
+  (func (export "is_null") (param externref) (result i32) local.get 0 ref.is_null)
+  (func (export "make_null") (result externref) ref.null extern)
+  (func (export "pass") (param funcref externref) (result externref) local.get 1)
+  (func (export "count") (result i32) i32.const 3)"""
+
+
+def test_externref_module_compiles_and_describes():
+    module = wasmffi.Module(f"(module {EXTERNREF})")
+    types = {e.name: e.text for e in module.exports}
+    assert types["is_null"] == "(externref) -> i32"
+    assert types["make_null"] == "() -> externref"
+    assert types["pass"] == "(funcref, externref) -> externref"
+
+
+@pytest.mark.parametrize("name", ["is_null", "make_null", "pass"])
+def test_functions_with_reference_types_are_a_clear_type_error(name):
+    inst = wat_instance(EXTERNREF)
+    with pytest.raises(TypeError, match=rf"export '{name}' has signature .*ref.*: only i32, i64, f32 and f64"):
+        inst.exports[name]
+    assert inst.exports.count() == 3  # the instance is unharmed
+
+
+def test_externref_global_is_refused_before_reading():
+    inst = wat_instance(EXTERNREF)
+    with pytest.raises(ValueError, match="global of type externref is not supported"):
+        inst.exports.ref_global.value
+
+
+def test_module_using_references_internally_runs():
+    # A guest may use externref tables and ref.null internally while exporting scalar functions.
+    inst = wat_instance("""
+      (table $t 4 externref)
+      (func (export "nulls") (result i32)
+        (local $i i32) (local $n i32)
+        (loop $l
+          (if (ref.is_null (table.get $t (local.get $i))) (then (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 4))))
+        local.get $n)""")
+    assert inst.exports.nulls() == 4
+
+
+def test_gc_struct_types_compile_and_are_refused_at_the_call():
+    inst = wat_instance("""
+      (type $p (struct (field i32)))
+      (func (export "mk") (result (ref $p)) (struct.new $p (i32.const 5)))
+      (func (export "get") (result i32) (struct.get $p 0 (struct.new $p (i32.const 9))))""")
+    assert inst.exports.get() == 9
+    with pytest.raises(TypeError, match="export 'mk'"):
+        inst.exports.mk
