@@ -385,3 +385,21 @@ def test_gc_struct_types_compile_and_are_refused_at_the_call():
     assert inst.exports.get() == 9
     with pytest.raises(TypeError, match="export 'mk'"):
         inst.exports.mk
+
+
+def test_uncaught_wasm_exception_is_a_trap_and_the_instance_stays_usable():
+    # Exceptions come with the gc feature; one that escapes the guest must not take the host down.
+    inst = wat_instance("""
+      (tag $e (export "err") (param i32))
+      (func (export "boom") (result i32) i32.const 42 throw $e)
+      (func (export "caught") (result i32)
+        (block $h (result i32) (try_table (catch $e $h) (throw $e (i32.const 5)))
+          unreachable))
+      (func (export "ok") (result i32) i32.const 1)""")
+    for _ in range(2):
+        with pytest.raises(wasmffi.Trap, match=r"^boom\(\): thrown Wasm exception"):
+            inst.exports.boom()
+    assert inst.exports.caught() == 5
+    assert inst.exports.ok() == 1
+    with pytest.raises(TypeError, match="export 'err' is a tag"):
+        inst.exports.err
