@@ -156,6 +156,27 @@ def test_rejected_configuration_in_a_child_does_not_abort():
     assert proc.stdout.split() == ["refused", "refused", str(2 << 20)]
 
 
+def test_reservation_beyond_the_address_space_fails_at_instantiation_not_in_the_engine():
+    # wasmtime accepts any sizes up front; the mmap of a memory is where they meet the machine.
+    engine = wasmffi.Engine(memory_reservation=2**48, memory_guard_size=2**48)
+    with pytest.raises(wasmffi.LinkError, match="mmap failed to reserve"):
+        wat_instance("(memory 1)", engine=engine)
+    assert wat_instance(CONST, engine=engine).exports.seven() == 7  # memory-free modules still run
+
+
+def test_memory64_off_refuses_64_bit_memories_at_compile_time():
+    with pytest.raises(wasmffi.CompileError, match="memory64 must be enabled"):
+        wasmffi.Module("(module (memory i64 1))", engine=wasmffi.Engine(memory64=False))
+
+
+def test_zero_reservation_means_memories_cannot_grow():
+    engine = wasmffi.Engine(memory_reservation=0, memory_guard_size=0)
+    inst = wat_instance('(memory (export "memory") 1) (func (export "grow") (result i32) i32.const 1 memory.grow)',
+                        engine=engine)
+    assert inst.exports.grow() == -1
+    assert len(inst.memory) == 65536
+
+
 def test_largest_accepted_wasm_stack_runs():
     inst = wat_instance(RECURSE, engine=wasmffi.Engine(max_wasm_stack=2 * MIB))
     assert inst.exports.recurse(1000) == 1000
