@@ -211,6 +211,21 @@ TEST(NativeStack, SmallThreadWithSmallWasmStackTrapsDeepRecursion) {
   EXPECT_EQ(shallow, 100);
 }
 
+TEST(NativeStack, StoreMadeOutsideStoreIsJudgedByTheLargestNeed) {
+  auto engine = default_engine();
+  wasmtime_store_t* raw = wasmtime_store_new(engine->capi(), nullptr, nullptr);
+  wasmtime_context_t* ctx = wasmtime_store_context(raw);
+  bool fits = true;
+  std::string message;
+  on_thread_with_stack(256 << 10, [&] {
+    fits = native_stack_fits(ctx);
+    if (!fits) message = native_stack_error(ctx).message;
+  });
+  wasmtime_store_delete(raw);
+  EXPECT_FALSE(fits);
+  EXPECT_NE(message.find("max_wasm_stack ("), std::string::npos) << message;
+}
+
 TEST(NativeStack, StartFunctionOnSmallThreadIsRefused) {
   auto module = unwrap(Module::from_wat(default_engine(), "(module (func $s) (start $s))"));
   std::optional<Error> err;
