@@ -69,6 +69,9 @@ bool native_stack_fits_slow(wasmtime_context_t* ctx, uintptr_t sp) noexcept {
   // Unknown bounds (0), or a stack pointer outside them (a coroutine's own stack): nothing to
   // compare against, so leave it to wasmtime as before.
   if (low == 0 || sp <= low) return true;
+  // A store made outside Store (raw wasmtime_store_new) has no data: judge it by the largest need.
+  if (wasmtime_context_get_data(ctx) == nullptr)
+    return sp - low >= g_largest_stack_need.load(std::memory_order_relaxed);
   const EngineConfig& cfg = Store::of(ctx).engine().config();
   return sp - low >= cfg.max_wasm_stack + kHostStackMargin;
 }
@@ -78,11 +81,13 @@ bool native_stack_fits_slow(wasmtime_context_t* ctx, uintptr_t sp) noexcept {
 Error native_stack_error(wasmtime_context_t* ctx) {
   const auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   const size_t left = sp > detail::t_stack_low ? (sp - detail::t_stack_low) >> 10 : 0;
-  const EngineConfig& cfg = Store::of(ctx).engine().config();
+  const size_t stack = wasmtime_context_get_data(ctx) != nullptr
+                           ? Store::of(ctx).engine().config().max_wasm_stack
+                           : detail::g_largest_stack_need.load(std::memory_order_relaxed) - kHostStackMargin;
   Error e{ErrorKind::Trap, {}, TrapKind::StackOverflow};
   e.message = "native stack too small, wasm not entered: the calling thread has " + std::to_string(left) +
               " KiB of stack left, and wasm on this engine needs max_wasm_stack (" +
-              std::to_string(cfg.max_wasm_stack >> 10) + " KiB) + " + std::to_string(kHostStackMargin >> 10) +
+              std::to_string(stack >> 10) + " KiB) + " + std::to_string(kHostStackMargin >> 10) +
               " KiB; call from a thread with a bigger stack (threading.stack_size) or use an engine with a "
               "smaller max_wasm_stack";
   return e;

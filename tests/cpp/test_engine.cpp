@@ -211,6 +211,21 @@ TEST(NativeStack, SmallThreadWithSmallWasmStackTrapsDeepRecursion) {
   EXPECT_EQ(shallow, 100);
 }
 
+TEST(NativeStack, StoreMadeOutsideStoreIsJudgedByTheLargestNeed) {
+  auto engine = default_engine();
+  wasmtime_store_t* raw = wasmtime_store_new(engine->capi(), nullptr, nullptr);
+  wasmtime_context_t* ctx = wasmtime_store_context(raw);
+  bool fits = true;
+  std::string message;
+  on_thread_with_stack(256 << 10, [&] {
+    fits = native_stack_fits(ctx);
+    if (!fits) message = native_stack_error(ctx).message;
+  });
+  wasmtime_store_delete(raw);
+  EXPECT_FALSE(fits);
+  EXPECT_NE(message.find("max_wasm_stack ("), std::string::npos) << message;
+}
+
 TEST(NativeStack, StartFunctionOnSmallThreadIsRefused) {
   auto module = unwrap(Module::from_wat(default_engine(), "(module (func $s) (start $s))"));
   std::optional<Error> err;
@@ -221,4 +236,24 @@ TEST(NativeStack, StartFunctionOnSmallThreadIsRefused) {
   ASSERT_TRUE(err.has_value());
   EXPECT_EQ(err->trap, TrapKind::StackOverflow);
   EXPECT_NE(err->message.find("wasm not entered"), std::string::npos) << err->message;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference types (the engine is built with wasmtime's gc feature)
+
+TEST(ReferenceTypes, ExternrefModuleCompilesDescribesAndRuns) {
+  auto module = Module::from_wat(default_engine(), R"((module
+    (table $t 2 externref)
+    (func (export "is_null") (param externref) (result i32) local.get 0 ref.is_null)
+    (func (export "nulls") (result i32)
+      (i32.add (ref.is_null (table.get $t (i32.const 0))) (ref.is_null (table.get $t (i32.const 1)))))))");
+  ASSERT_TRUE(module.ok()) << module.error().message;
+  const auto& exports = (*module)->exports();
+  ASSERT_EQ(exports.size(), 2u);
+  EXPECT_EQ(exports[0].name, "is_null");
+  ASSERT_EQ(exports[0].func.params.size(), 1u);
+  EXPECT_EQ(exports[0].func.params[0], ValKind::ExternRef);
+  Loaded l = load_module(*module);
+  EXPECT_FALSE(l.plan("is_null").all_scalar);  // refused by the binding, never called with raw slots
+  EXPECT_EQ(l.i32("nulls"), 2);
 }

@@ -156,6 +156,27 @@ def test_rejected_configuration_in_a_child_does_not_abort():
     assert proc.stdout.split() == ["refused", "refused", str(2 << 20)]
 
 
+def test_reservation_beyond_the_address_space_fails_at_instantiation_not_in_the_engine():
+    # wasmtime accepts any sizes up front; the mmap of a memory is where they meet the machine.
+    engine = wasmffi.Engine(memory_reservation=2**48, memory_guard_size=2**48)
+    with pytest.raises(wasmffi.LinkError, match="mmap failed to reserve"):
+        wat_instance("(memory 1)", engine=engine)
+    assert wat_instance(CONST, engine=engine).exports.seven() == 7  # memory-free modules still run
+
+
+def test_memory64_off_refuses_64_bit_memories_at_compile_time():
+    with pytest.raises(wasmffi.CompileError, match="memory64 must be enabled"):
+        wasmffi.Module("(module (memory i64 1))", engine=wasmffi.Engine(memory64=False))
+
+
+def test_zero_reservation_means_memories_cannot_grow():
+    engine = wasmffi.Engine(memory_reservation=0, memory_guard_size=0)
+    inst = wat_instance('(memory (export "memory") 1) (func (export "grow") (result i32) i32.const 1 memory.grow)',
+                        engine=engine)
+    assert inst.exports.grow() == -1
+    assert len(inst.memory) == 65536
+
+
 def test_largest_accepted_wasm_stack_runs():
     inst = wat_instance(RECURSE, engine=wasmffi.Engine(max_wasm_stack=2 * MIB))
     assert inst.exports.recurse(1000) == 1000
@@ -326,3 +347,80 @@ def test_start_function_on_a_small_thread_is_refused_too():
     proc = run_child(code)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith("StackOverflow: native stack too small, wasm not entered"), proc.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference types (the engine is built with wasmtime's `gc` feature and the DRC collector)
+# ---------------------------------------------------------------------------------------------
+
+EXTERNREF = """
+  (global $g (export "ref_global") (mut externref) (ref.null extern))
+  (table (export "refs") 2 externref)
+  (func (export "is_null") (param externref) (result i32) local.get 0 ref.is_null)
+  (func (export "make_null") (result externref) ref.null extern)
+  (func (export "pass") (param funcref externref) (result externref) local.get 1)
+  (func (export "count") (result i32) i32.const 3)"""
+
+
+def test_externref_module_compiles_and_describes():
+    module = wasmffi.Module(f"(module {EXTERNREF})")
+    types = {e.name: e.text for e in module.exports}
+    assert types["is_null"] == "(externref) -> i32"
+    assert types["make_null"] == "() -> externref"
+    assert types["pass"] == "(funcref, externref) -> externref"
+
+
+@pytest.mark.parametrize("name", ["is_null", "make_null", "pass"])
+def test_functions_with_reference_types_are_a_clear_type_error(name):
+    inst = wat_instance(EXTERNREF)
+    with pytest.raises(TypeError, match=rf"export '{name}' has signature .*ref.*: only i32, i64, f32 and f64"):
+        inst.exports[name]
+    assert inst.exports.count() == 3  # the instance is unharmed
+
+
+def test_externref_global_is_refused_before_reading():
+    inst = wat_instance(EXTERNREF)
+    with pytest.raises(ValueError, match="global of type externref is not supported"):
+        inst.exports.ref_global.value
+
+
+def test_module_using_references_internally_runs():
+    # A guest may use externref tables and ref.null internally while exporting scalar functions.
+    inst = wat_instance("""
+      (table $t 4 externref)
+      (func (export "nulls") (result i32)
+        (local $i i32) (local $n i32)
+        (loop $l
+          (if (ref.is_null (table.get $t (local.get $i))) (then (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (i32.const 4))))
+        local.get $n)""")
+    assert inst.exports.nulls() == 4
+
+
+def test_gc_struct_types_compile_and_are_refused_at_the_call():
+    inst = wat_instance("""
+      (type $p (struct (field i32)))
+      (func (export "mk") (result (ref $p)) (struct.new $p (i32.const 5)))
+      (func (export "get") (result i32) (struct.get $p 0 (struct.new $p (i32.const 9))))""")
+    assert inst.exports.get() == 9
+    with pytest.raises(TypeError, match="export 'mk'"):
+        inst.exports.mk
+
+
+def test_uncaught_wasm_exception_is_a_trap_and_the_instance_stays_usable():
+    # Exceptions come with the gc feature; one that escapes the guest must not take the host down.
+    inst = wat_instance("""
+      (tag $e (export "err") (param i32))
+      (func (export "boom") (result i32) i32.const 42 throw $e)
+      (func (export "caught") (result i32)
+        (block $h (result i32) (try_table (catch $e $h) (throw $e (i32.const 5)))
+          unreachable))
+      (func (export "ok") (result i32) i32.const 1)""")
+    for _ in range(2):
+        with pytest.raises(wasmffi.Trap, match=r"^boom\(\): thrown Wasm exception"):
+            inst.exports.boom()
+    assert inst.exports.caught() == 5
+    assert inst.exports.ok() == 1
+    with pytest.raises(TypeError, match="export 'err' is a tag"):
+        inst.exports.err
