@@ -56,6 +56,12 @@ $(GUEST_DIR)/cstr_libc.wasm: guest/examples/cstr.c $(SDK_DEPS) | $(VENV)/.deps-s
 
 guest: $(GUEST_DIR)/cstr64.wasm $(GUEST_DIR)/cstr_libc.wasm
 
+# A WASI command (wasi-libc's crt1-command: main, argv, exit codes); the pattern rule above
+# builds libc-free reactors, and this explicit rule takes precedence for wasi_prog.wasm.
+$(GUEST_DIR)/wasi_prog.wasm: guest/examples/wasi_prog.c Makefile
+	@mkdir -p $(GUEST_DIR)
+	clang --target=wasm32-wasi -O2 -Wl,--strip-all -o $@ $<
+
 cpp-test: deps guest
 	@cmake -S . -B $(CTEST_DIR) -G Ninja -DWASMFFI_TESTS=ON -DWASMFFI_PYTHON=OFF \
 		-DWASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) > /dev/null
@@ -69,6 +75,7 @@ test: cpp-test py-test
 
 demo: build guest
 	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) examples/demo.py
+	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) examples/wasi_demo.py
 
 bench: build guest
 	$(PY) -m wasmffi bench calls --json build/bench-calls.json

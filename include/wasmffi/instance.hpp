@@ -2,12 +2,14 @@
 // that store's context; the Instance owns the store, so it outlives every export handed out.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <wasmtime.h>
@@ -45,10 +47,59 @@ class Store {
   // cannot wrap and a deadline 2**63 ticks away is never reached.
   static constexpr uint64_t kEpochNever = uint64_t{1} << 63;
 
+  // Per-store data. wasmtime's store data pointer is this Store, so a host function reaches it
+  // from its caller's context in one call (Store::of).
+
+  // A host error (the binding stores a Python exception here) raised inside a host function,
+  // waiting for the call that entered wasm to pick it up after the trap unwound the wasm frames.
+  // Per store, never global: two stores in flight on one thread keep their errors apart. The
+  // core does not know what it holds; `drop` frees it when the store dies with it still pending.
+  void set_pending(void* payload, void (*drop)(void*)) noexcept;
+  // The pending payload (ownership passes to the caller), or nullptr.
+  void* take_pending() noexcept { return std::exchange(pending_, nullptr); }
+  ~Store();
+
+  // Thread ownership (see StoreEntry in src/python/store_guard.hpp for the rule). `owner` is the
+  // thread that has the store entered, 0 when none: a store's user is only ever marked while a
+  // host function of it runs (or a call started while one did), because only a host function
+  // lets another thread run Python, and so reach the store, in the middle of a call.
+  uintptr_t owner = 0;
+  uint32_t depth = 0;
+
  private:
   std::shared_ptr<Engine> engine_;
   Owned<wasmtime_store_t, wasmtime_store_delete> store_;
   wasmtime_context_t* context_;  // cached: wasmtime_store_context is an FFI call
+  void* pending_ = nullptr;
+  void (*pending_drop_)(void*) = nullptr;
+};
+
+// A small number unique to the calling thread (the address of a thread-local), for Store::owner.
+uintptr_t this_thread_token() noexcept;
+
+namespace detail {
+// How many host-function activations are running, in any store, on any thread. While it is 0
+// no thread can be suspended inside a store, so a call can enter its store without looking.
+extern std::atomic<uint32_t> g_host_active;
+}  // namespace detail
+
+// Marks `store` as entered by this thread for the life of one host-function activation.
+class HostActivation {
+ public:
+  explicit HostActivation(Store& store) noexcept : store_(store) {
+    store_.owner = this_thread_token();
+    ++store_.depth;
+    detail::g_host_active.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~HostActivation() {
+    detail::g_host_active.fetch_sub(1, std::memory_order_relaxed);
+    if (--store_.depth == 0) store_.owner = 0;
+  }
+  HostActivation(const HostActivation&) = delete;
+  HostActivation& operator=(const HostActivation&) = delete;
+
+ private:
+  Store& store_;
 };
 
 // Native stack guard. wasm runs on the calling thread's native stack, and wasmtime puts the
@@ -88,6 +139,10 @@ class Instance {
   static Result<std::unique_ptr<Instance>> create(std::shared_ptr<const Module> module,
                                                   std::unique_ptr<Store> store,
                                                   std::span<const wasmtime_extern_t> imports);
+  // Same, with the caller keeping a share of the store (host functions' state lives there).
+  static Result<std::unique_ptr<Instance>> create(std::shared_ptr<const Module> module,
+                                                  std::shared_ptr<Store> store,
+                                                  std::span<const wasmtime_extern_t> imports);
   // Convenience for import-free modules: a fresh store, no imports.
   static Result<std::unique_ptr<Instance>> create(std::shared_ptr<const Module> module);
 
@@ -97,13 +152,15 @@ class Instance {
   std::vector<Export> exports() const;
   wasmtime_context_t* context() const noexcept { return store_->context(); }
   Store& store() const noexcept { return *store_; }
+  // A share of the store, for instances linked to this one (they must live in the same store).
+  std::shared_ptr<Store> store_shared() const noexcept { return store_; }
   const Module& module() const noexcept { return *module_; }
 
  private:
-  Instance(std::shared_ptr<const Module> module, std::unique_ptr<Store> store)
+  Instance(std::shared_ptr<const Module> module, std::shared_ptr<Store> store)
       : module_(std::move(module)), store_(std::move(store)) {}
   std::shared_ptr<const Module> module_;
-  std::unique_ptr<Store> store_;
+  std::shared_ptr<Store> store_;
   wasmtime_instance_t instance_{};
 };
 

@@ -12,8 +12,11 @@ from . import _core
 from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, CompileError, Error,
                       HeapMisaligned, IndirectCallToNull, IntegerDivisionByZero, IntegerOverflow,
                       Interrupt, LinkError, MemoryAccessError, MemoryOutOfBounds, OutOfFuel,
-                      ResourceError, StackOverflow, TableOutOfBounds, Trap, Unreachable)
+                      Exit, ResourceError, StackOverflow, StoreInUseError, TableOutOfBounds, Trap, Unreachable)
 from ._api import Instance, Module, default_engine, load
+from ._imports import Caller, with_caller
+from ._wasi import Wasi
+from ._linker import Linker
 from ._types import ExternInfo, FuncType, GlobalType, MemoryType, TableType
 from . import _memory  # noqa: F401  (attaches the Python-written Memory methods)
 from .cdef import CDef, CDefError, alignof, offsetof, out, sizeof
@@ -30,5 +33,6 @@ __all__ = [
     "Engine", "Module", "Instance", "Exports", "Func", "Global", "Memory", "load", "default_engine",
     "ExternInfo", "FuncType", "GlobalType", "MemoryType", "TableType",
     "Error", "CompileError", "LinkError", "MemoryAccessError", "ResourceError", "Trap", *TRAP_CLASSES,
+    "StoreInUseError", "Caller", "with_caller", "Wasi", "Exit", "Linker",
     "CDef", "CDefError", "sizeof", "alignof", "offsetof", "out",
 ]

@@ -160,10 +160,13 @@ class Module:
         export, e.g. ``add: func (i32, i32) -> i32``. The usable objects are on an Instance."""
         return self._exports
 
-    def instantiate(self, imports=None) -> "Instance":
-        """A new Instance in a store of its own (its own memory and globals). Modules that import
-        anything cannot be instantiated yet: LinkError lists what they need."""
-        return Instance(self, imports)
+    def instantiate(self, imports=None, *, wasi=None) -> "Instance":
+        """A new Instance in a store of its own (its own memory and globals). `imports` maps
+        ``{"module": {"name": callable}}`` for the module's function imports (types come from the
+        module's declarations; see wasmffi.with_caller); anything missing raises LinkError listing
+        every unresolved import with its type. `wasi` (a wasmffi.Wasi) provides the module's
+        wasi_snapshot_preview1 imports that `imports` does not."""
+        return Instance(self, imports, wasi=wasi)
 
     def __setattr__(self, name: str, value) -> None:
         raise AttributeError(f"Module attributes are read-only: cannot set {name!r}")
@@ -184,21 +187,26 @@ class Instance:
 
     # `exports` is a plain slot, read through its member descriptor: `inst.exports.add(1, 2)` is
     # the idiom users write, and a property would add a Python-level call to every such call.
-    __slots__ = ("module", "_i", "exports", "__weakref__")
+    __slots__ = ("module", "_i", "exports", "_linker_store", "__weakref__")
 
-    def __init__(self, module: Module, imports=None):
+    def __init__(self, module: Module, imports=None, *, wasi=None):
         if not isinstance(module, Module):
             raise TypeError(f"Instance() takes a wasmffi.Module, not {type(module).__name__}")
-        if imports:
-            from ._errors import LinkError
-
-            raise LinkError("imports of Python callables are not supported yet; the module needs: "
-                            + ", ".join(str(i) for i in module.imports))
-        inst = _core._Instance(module._m)
+        inst = _instantiate_with_imports(module, imports, wasi)
         setattr_ = object.__setattr__
         setattr_(self, "module", module)
         setattr_(self, "_i", inst)
         setattr_(self, "exports", inst.exports(module._export_names, module._export_name_set))
+
+    @classmethod
+    def _from_core(cls, module: Module, inst) -> "Instance":
+        """Wraps a core instance made elsewhere (wasmffi.Linker)."""
+        self = cls.__new__(cls)
+        setattr_ = object.__setattr__
+        setattr_(self, "module", module)
+        setattr_(self, "_i", inst)
+        setattr_(self, "exports", inst.exports(module._export_names, module._export_name_set))
+        return self
 
     @property
     def fuel(self) -> int:
@@ -241,7 +249,27 @@ class Instance:
         return f"<wasmffi.Instance of {self.module!r}{pages}>"
 
 
-def load(source: Source, imports=None, *, engine: Optional[_core.Engine] = None) -> Instance:
+def _instantiate_with_imports(module: Module, imports, wasi=None) -> "_core._Instance":
+    """The store-owning core instance, with `imports` resolved against the module's import list
+    (and WASI preview 1 for what they leave open, when `wasi` is given)."""
+    from . import _imports
+
+    if wasi is not None:
+        from ._wasi import Wasi
+
+        if not isinstance(wasi, Wasi):
+            raise TypeError(f"instantiate(): wasi must be a wasmffi.Wasi, not {type(wasi).__name__}")
+    entries, caller = _imports.resolve(module, imports, wasi=wasi is not None)
+    if wasi is None:
+        inst = _core._Instance(module._m, entries)
+    else:
+        inst = _core._Instance(module._m, entries, wasi, wasi._capture)
+    if caller is not None:
+        caller._bind(inst)
+    return inst
+
+
+def load(source: Source, imports=None, *, engine: Optional[_core.Engine] = None, wasi=None) -> Instance:
     """Compiles and instantiates in one step: ``Module(source, engine=engine).instantiate(imports)``.
 
     `source` is a path (str or os.PathLike), wasm bytes, or WAT text. A str is a path when it ends
@@ -250,4 +278,4 @@ def load(source: Source, imports=None, *, engine: Optional[_core.Engine] = None)
     """
     module = Module.__new__(Module)
     module._setup(source, engine, "load()")
-    return module.instantiate(imports)
+    return module.instantiate(imports, wasi=wasi)

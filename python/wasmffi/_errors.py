@@ -15,6 +15,24 @@ class LinkError(Error):
     """Instantiation failed: missing or mismatched imports."""
 
 
+class StoreInUseError(Error, RuntimeError):
+    """A call reached an instance whose store another thread has entered (it is inside one of the
+    instance's host functions, which let other threads run). A store is entered by one thread at
+    a time; the call did not start. Use one instance per thread, or serialise calls with a lock."""
+
+
+class Exit(Error):
+    """A WASI program called exit() (proc_exit) with a non-zero status, which is ``.code``.
+    A program that exits with 0 (or returns from _start) returns normally."""
+
+    def __init__(self, code: int):
+        super().__init__(f"the WASI program exited with status {code}")
+        self.code = code
+
+    def __reduce__(self):
+        return (type(self), (self.code,))
+
+
 class MemoryAccessError(Error, IndexError):
     """An address or length outside the guest's linear memory (or negative, or overflowing)."""
 

@@ -17,6 +17,27 @@ Store::Store(std::shared_ptr<Engine> engine)
   if (engine_->config().epoch_interruption) wasmtime_context_set_epoch_deadline(context_, kEpochNever);
 }
 
+Store::~Store() {
+  // Host functions' environments are finalised by wasmtime_store_delete (the member below);
+  // a pending error nobody collected goes first.
+  if (pending_ != nullptr) pending_drop_(std::exchange(pending_, nullptr));
+}
+
+void Store::set_pending(void* payload, void (*drop)(void*)) noexcept {
+  if (pending_ != nullptr) pending_drop_(pending_);
+  pending_ = payload;
+  pending_drop_ = drop;
+}
+
+uintptr_t this_thread_token() noexcept {
+  static thread_local char token;
+  return reinterpret_cast<uintptr_t>(&token);
+}
+
+namespace detail {
+constinit std::atomic<uint32_t> g_host_active{0};
+}  // namespace detail
+
 Store& Store::of(wasmtime_context_t* ctx) noexcept { return *static_cast<Store*>(wasmtime_context_get_data(ctx)); }
 
 static Error fuel_not_configured() {
@@ -107,6 +128,12 @@ static ExternKind kind_of(const wasmtime_extern_t& item) {
 Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<const Module> module,
                                                    std::unique_ptr<Store> store,
                                                    std::span<const wasmtime_extern_t> imports) {
+  return create(std::move(module), std::shared_ptr<Store>(std::move(store)), imports);
+}
+
+Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<const Module> module,
+                                                   std::shared_ptr<Store> store,
+                                                   std::span<const wasmtime_extern_t> imports) {
   const auto& wanted = module->imports();
   if (imports.size() != wanted.size()) {
     std::string msg = "module needs " + std::to_string(wanted.size()) + " import(s), got " +
@@ -132,7 +159,7 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<const Module>
 }
 
 Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<const Module> module) {
-  auto store = std::make_unique<Store>(module->engine());
+  auto store = std::make_shared<Store>(module->engine());
   return create(std::move(module), std::move(store), {});
 }
 

@@ -39,6 +39,9 @@ struct PyModule {
 // holds a strong reference to the PyInstance's Python object, so the store outlives them all.
 struct PyInstance {
   std::unique_ptr<Instance> inst;
+  // What the store's host functions use, kept alive here where the GC can traverse it: the
+  // callables, Caller objects and linked instances (the import entries), or None.
+  nb::object refs;
 };
 
 struct PyMemory {

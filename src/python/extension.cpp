@@ -11,6 +11,8 @@
 #include "convert.hpp"
 #include "exports.hpp"
 #include "func.hpp"
+#include "host.hpp"
+#include "wasi.hpp"
 
 namespace wasmffi::py {
 
@@ -30,6 +32,7 @@ NB_MODULE(_core, m) {
   // First, before any type can raise or build a Func: see Registry in convert.hpp.
   if (!init_registry(m.ptr())) throw nb::python_error();
   if (!init_exports_type(m.ptr())) throw nb::python_error();
+  if (nb::object errors = nb::module_::import_("wasmffi._errors"); !init_host(errors.ptr())) throw nb::python_error();
 
   m.def(
       "signature_text",
@@ -56,6 +59,7 @@ NB_MODULE(_core, m) {
   bind_engine(m);
   bind_module(m);
   bind_instance(m);
+  bind_wasi(m);
   bind_global(m);
   bind_memory(m);
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "convert.hpp"
+#include "store_guard.hpp"
 #include "wasmffi/instance.hpp"
 
 namespace wasmffi::py {
@@ -74,9 +75,12 @@ PyObject* call_with(FuncObject* self, PyObject* const* args, wasmtime_val_raw_t*
   //    Refused, as a StackOverflow, on a thread without room for the engine's max_wasm_stack.
   if (!native_stack_fits(self->ctx)) [[unlikely]]
     return raise_in(native_stack_error(self->ctx), self->name);
+  StoreEntry entry(self->ctx);  // one thread per store (store_guard.hpp)
+  if (!entry) [[unlikely]]
+    return nullptr;
   Result<void> r = call_unchecked(self->ctx, self->func, raw, static_cast<size_t>(self->plan->raw_len));
   if (!r) [[unlikely]]
-    return raise_in(r.error(), self->name);
+    return raise_call_error(self->ctx, r.error(), self->name);
   // 3. Results were written over the arguments, starting at slot 0.
   return results_to_python(self, raw);
 }

@@ -4,11 +4,15 @@
 #include <nanobind/stl/string_view.h>
 
 #include <string>
+#include <vector>
 
 #include "args.hpp"
 #include "binding.hpp"
 #include "exports.hpp"
 #include "func.hpp"
+#include "host.hpp"
+#include "store_guard.hpp"
+#include "wasi.hpp"
 
 namespace wasmffi::py {
 
@@ -35,6 +39,84 @@ nb::object export_object(nb::handle self, PyInstance& pi, const Export& e) {
   }
 }
 
+// Instantiates `pm` in a new store with its imports: `imports` has one entry per module import,
+// in order; a function import's entry is (callable, first_arg or None, "module.name"), built by
+// wasmffi._imports (which has already refused anything missing or of the wrong kind); None leaves
+// the import to WASI, when `wasi` (a wasmffi.Wasi) is given.
+// An entry ("export", _Instance, name) links that instance's export, which must live in the same
+// store: `store_of` (an _Instance, or None for a new store) is where a Linker's instances all live.
+std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::handle wasi, nb::handle capture,
+                                      nb::handle store_of) {
+  const auto& wanted = pm.module->imports();
+  if (store_of.is_none() && wasi.is_none() && (imports.is_none() || wanted.empty()))
+    return unwrap(Instance::create(pm.module));
+  std::shared_ptr<Store> store;
+  if (store_of.is_none()) {
+    store = std::make_shared<Store>(pm.module->engine());
+  } else {
+    store = nb::cast<PyInstance&>(store_of).inst->store_shared();
+    if (&store->engine() != pm.module->engine().get())
+      throw nb::value_error("instantiate(): the module was compiled for another engine than the linker's store");
+  }
+  std::vector<wasmtime_extern_t> externs(wanted.size());
+  std::vector<bool> given(wanted.size(), false);
+  if (!imports.is_none()) {
+    nb::list items = nb::cast<nb::list>(imports);
+    if (items.size() != wanted.size()) throw nb::value_error("_Instance(): one entry per import expected");
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      if (items[i].is_none()) continue;
+      nb::tuple entry = nb::cast<nb::tuple>(items[i]);
+      if (entry.size() == 3 && nb::isinstance<nb::str>(entry[0]) && nb::cast<std::string>(entry[0]) == "export") {
+        PyInstance& from = nb::cast<PyInstance&>(entry[1]);
+        if (&from.inst->store() != store.get())
+          throw nb::value_error("instantiate(): a linked instance must live in the same store (use one Linker)");
+        const std::string name = nb::cast<std::string>(entry[2]);
+        auto e = from.inst->export_get(name);
+        if (!e) throw nb::value_error(("instantiate(): the linked instance has no export '" + name + "'").c_str());
+        externs[i] = e->item;
+        given[i] = true;
+        continue;
+      }
+      if (wanted[i].kind != ExternKind::Func || entry.size() != 3)
+        throw nb::type_error("_Instance(): only function imports can be given so far");
+      nb::handle first = entry[1];
+      Result<wasmtime_func_t> f = make_host_func(*store, *pm.module, i, entry[0].ptr(),
+                                                 first.is_none() ? nullptr : first.ptr(), entry[2].ptr());
+      if (!f) throw_error(f.error());
+      externs[i].kind = WASMTIME_EXTERN_FUNC;
+      externs[i].of.func = *f;
+      given[i] = true;
+    }
+  }
+  if (!wasi.is_none()) {
+    wasi_config_t* config = make_wasi_config(wasi, nb::cast<WasiCapture&>(capture));
+    if (Result<void> r = attach_wasi(*store, config, externs, *pm.module, given); !r) throw_error(r.error());
+  } else {
+    for (size_t i = 0; i < wanted.size(); ++i)
+      if (!given[i]) throw nb::value_error("_Instance(): an import was left unresolved");
+  }
+  Result<std::unique_ptr<Instance>> r = Instance::create(pm.module, store, externs);
+  if (!r) {
+    // A host function that raised in the start function: its own exception, the trap as cause.
+    raise_call_error(store->context(), r.error(), nb::str("instantiate").ptr());
+    throw nb::python_error();
+  }
+  return std::move(r).value();
+}
+
+// The import entries (callables, Callers, linked instances) are reachable from the instance: a
+// host function that closes over its own instance is a cycle the GC must see to collect. No
+// tp_clear, as with Func: the store's host functions use these until the instance is freed, and
+// the collector breaks such cycles at the other objects in them (closures, dicts).
+int instance_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  if (!nb::inst_ready(self)) return 0;
+  Py_VISIT(nb::inst_ptr<PyInstance>(self)->refs.ptr());
+  return 0;
+}
+
+PyType_Slot instance_slots[] = {{Py_tp_traverse, reinterpret_cast<void*>(instance_traverse)}, {0, nullptr}};
+
 }  // namespace
 
 PyObject* resolve_export(PyObject* instance, PyObject* name) {
@@ -56,9 +138,15 @@ PyObject* resolve_export(PyObject* instance, PyObject* name) {
 }
 
 void bind_instance(nb::module_& m) {
-  nb::class_<PyInstance>(m, "_Instance")
-      .def("__init__",
-           [](PyInstance* self, PyModule& pm) { new (self) PyInstance{unwrap(Instance::create(pm.module))}; })
+  nb::class_<PyInstance>(m, "_Instance", nb::is_weak_referenceable(), nb::type_slots(instance_slots))
+      .def(
+          "__init__",
+          [](PyInstance* self, PyModule& pm, nb::handle imports, nb::handle wasi, nb::handle capture,
+             nb::handle store_of) {
+            new (self) PyInstance{instantiate(pm, imports, wasi, capture, store_of), nb::borrow(imports)};
+          },
+          nb::arg("module"), nb::arg("imports").none() = nb::none(), nb::arg("wasi").none() = nb::none(),
+          nb::arg("capture").none() = nb::none(), nb::arg("store_of").none() = nb::none())
       .def(
           "exports",
           [](nb::handle self, nb::tuple names, nb::frozenset name_set) {

@@ -404,10 +404,13 @@ def test_load_of_module_with_imports_raises_link_error():
         wasmffi.load('(module (import "env" "f" (func)))')
 
 
-def test_passing_imports_raises_link_error_naming_needed_imports():
-    module = wasmffi.Module('(module (import "env" "f" (func (param i32))))')
+def test_passing_imports_satisfies_them_and_a_wrong_name_is_a_link_error_naming_the_need():
+    module = wasmffi.Module('(module (import "env" "f" (func (param i32))) (func (export "g") i32.const 5 call 0))')
+    seen = []
+    module.instantiate({"env": {"f": seen.append}}).exports.g()
+    assert seen == [5]
     with pytest.raises(wasmffi.LinkError, match=r"env\.f: func \(i32\) -> \(\)"):
-        module.instantiate({"env": {"f": print}})
+        module.instantiate({"env": {"F": print}})
 
 
 def test_instance_requires_a_module():

@@ -1,0 +1,108 @@
+"""wasmffi.Linker: imports defined by module and name, and instances linked into one another in one store."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Tuple
+
+from . import _core
+from ._errors import LinkError
+from ._imports import Caller, with_caller
+
+
+class Linker:
+    """Defines imports by (module, name) and instantiates modules against them. Every instance a
+    Linker makes lives in one store, so one instance's exports (functions, memories, globals,
+    tables) can satisfy another's imports: ``linker.define_instance("lib", lib_inst)``.
+
+    ``Linker(engine=None)``; ``define(module, name, callable)``; ``define_instance(module, inst)``;
+    ``instantiate(module, trap_unresolved=False)``. Unresolved imports raise LinkError listing each
+    with its type, or with ``trap_unresolved=True`` an unresolved *function* import becomes a stub
+    that raises LinkError when the guest calls it. ``imports=`` on load()/instantiate() is the
+    same resolution for a single instance in a store of its own.
+    """
+
+    def __init__(self, engine: Optional[_core.Engine] = None):
+        from ._api import default_engine
+
+        self._engine = engine or default_engine()
+        self._defs: Dict[Tuple[str, str], Any] = {}
+        self._store_of = None  # the first instance's core object: the store every other one joins
+
+    @property
+    def engine(self) -> _core.Engine:
+        return self._engine
+
+    def _check_free(self, module: str, name: str) -> None:
+        if not isinstance(module, str) or not isinstance(name, str):
+            raise TypeError("Linker.define(): module and name must be str")
+        if (module, name) in self._defs:
+            raise ValueError(f"Linker.define(): {module}.{name} is already defined")
+
+    def define(self, module: str, name: str, value) -> None:
+        """Defines import `module`.`name` as a Python callable (or ``wasmffi.with_caller(fn)``)."""
+        self._check_free(module, name)
+        if not (callable(value) or isinstance(value, with_caller)):
+            raise TypeError(f"Linker.define(): {module}.{name} must be callable, not {type(value).__name__}")
+        self._defs[(module, name)] = value
+
+    def define_instance(self, module: str, instance) -> None:
+        """Defines every export of `instance` (made by this Linker) as import `module`.<export name>."""
+        from ._api import Instance
+
+        if not isinstance(instance, Instance):
+            raise TypeError(f"Linker.define_instance(): expected a wasmffi.Instance, not {type(instance).__name__}")
+        if self._store_of is None or not getattr(instance, "_linker_store", None) is self._store_of:
+            raise ValueError("Linker.define_instance(): the instance was not made by this Linker (instances "
+                             "linked together must live in one store: make it with linker.instantiate())")
+        for exp in instance.module.exports:
+            self._check_free(module, exp.name)
+        for exp in instance.module.exports:
+            self._defs[(module, exp.name)] = ("export", instance._i, exp.name)
+
+    def instantiate(self, module, *, trap_unresolved: bool = False):
+        """A new Instance of `module` in this Linker's store, its imports taken from the definitions."""
+        from ._api import Instance, Module
+
+        if not isinstance(module, Module):
+            raise TypeError(f"Linker.instantiate() takes a wasmffi.Module, not {type(module).__name__}")
+        if module.engine is not self._engine:
+            raise ValueError("Linker.instantiate(): the module was compiled for another engine than the linker's")
+        entries, missing, caller = [], [], None
+        for imp in module.imports:
+            value = self._defs.get((imp.module, imp.name))
+            qualified = f"{imp.module}.{imp.name}"
+            if value is None:
+                if trap_unresolved and imp.kind == "func":
+                    value = _unresolved_stub(qualified, imp.text)
+                else:
+                    missing.append(imp)
+                    entries.append(None)
+                    continue
+            if isinstance(value, tuple):
+                entries.append(value)
+                continue
+            if imp.kind != "func":
+                raise LinkError(f"Linker.instantiate(): {qualified} is a {imp.kind} ({imp.text}) but is defined "
+                                f"as a Python callable")
+            first = None
+            if isinstance(value, with_caller):
+                caller = caller or Caller(module)
+                first, value = caller, value.func
+            entries.append((value, first, qualified))
+        if missing:
+            lines = "\n".join(f"  {imp.module}.{imp.name}: {imp.kind} {imp.type}" for imp in missing)
+            raise LinkError(f"Linker.instantiate(): {len(missing)} import(s) unresolved:\n{lines}")
+        core = _core._Instance(module._m, entries if module.imports else None, store_of=self._store_of)
+        if caller is not None:
+            caller._bind(core)
+        if self._store_of is None:
+            self._store_of = core
+        inst = Instance._from_core(module, core)
+        object.__setattr__(inst, "_linker_store", self._store_of)
+        return inst
+
+
+def _unresolved_stub(qualified: str, text: str):
+    def unresolved(*args):
+        raise LinkError(f"unresolved import {qualified} ({text}) was called (Linker.instantiate(trap_unresolved=True))")
+    return unresolved

@@ -1,0 +1,26 @@
+// Python callables as wasm host functions (host.cpp).
+#pragma once
+
+#include <Python.h>
+
+#include <cstddef>
+
+#include "wasmffi/instance.hpp"
+#include "wasmffi/module.hpp"
+#include "wasmffi/result.hpp"
+
+namespace wasmffi::py {
+
+// A host function in `store` for the module's function import number `index` that calls
+// `callable` (with `first_arg`, if not null, before the wasm arguments: the Caller opt-in).
+// `name` ("env.log") names the import in error messages. Types are resolved here, once.
+// `callable` and `first_arg` are borrowed: the caller keeps them alive as long as the store
+// (the _Instance's `refs`, which the garbage collector traverses).
+Result<wasmtime_func_t> make_host_func(Store& store, const Module& module, size_t index, PyObject* callable,
+                                       PyObject* first_arg, PyObject* name);
+
+// Looks up the error classes host functions raise (wasmffi.StoreInUseError); false with an
+// exception set if one is missing. Called once while the extension initialises.
+bool init_host(PyObject* errors_module);
+
+}  // namespace wasmffi::py

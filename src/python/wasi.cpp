@@ -1,0 +1,149 @@
+// WASI preview 1 for an instance's store: the configuration (deny by default), captured stdout and
+// stderr, and running a command's _start with its exit code.
+// The shared header directory may hold another build's conf.h (features unify per build), so the
+// WASI declarations are asked for explicitly; the symbols come from the engine built with `wasi`.
+#ifndef WASMTIME_FEATURE_WASI
+#define WASMTIME_FEATURE_WASI
+#endif
+#include <wasi.h>
+#include <wasmtime.h>
+
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "binding.hpp"
+#include "convert.hpp"
+#include "store_guard.hpp"
+#include "wasi.hpp"
+
+namespace wasmffi::py {
+
+namespace {
+
+ptrdiff_t capture_write(void* env, const unsigned char* buf, size_t len) {
+  auto& cap = **static_cast<std::shared_ptr<Capture>*>(env);
+  std::lock_guard<std::mutex> g(cap.lock);
+  cap.data.append(reinterpret_cast<const char*>(buf), len);
+  return static_cast<ptrdiff_t>(len);
+}
+
+void capture_free(void* env) { delete static_cast<std::shared_ptr<Capture>*>(env); }
+
+[[noreturn]] void wasi_fail(const std::string& what) {
+  PyErr_SetString(PyExc_ValueError, ("Wasi(): " + what).c_str());
+  throw nb::python_error();
+}
+
+void set_output(wasi_config_t* cfg, nb::handle mode, const std::shared_ptr<Capture>& cap, bool is_stdout) {
+  const std::string m = nb::cast<std::string>(mode);
+  if (m == "inherit") {
+    is_stdout ? wasi_config_inherit_stdout(cfg) : wasi_config_inherit_stderr(cfg);
+  } else if (m == "capture") {
+    auto* env = new std::shared_ptr<Capture>(cap);
+    (is_stdout ? wasi_config_set_stdout_custom : wasi_config_set_stderr_custom)(cfg, capture_write, env, capture_free);
+  }  // "discard": the builder's default (a sink)
+}
+
+}  // namespace
+
+// `spec` comes from wasmffi._wasi.Wasi._spec(): argv (list of str), env (list of (str, str)),
+// stdin (bytes), stdout/stderr ("capture", "inherit" or "discard"), preopens (list of
+// (host, guest, writable)). Returns the configuration, owned by the caller until given to a store.
+wasi_config_t* make_wasi_config(nb::handle spec, WasiCapture& capture) {
+  std::unique_ptr<wasi_config_t, void (*)(wasi_config_t*)> cfg(wasi_config_new(), wasi_config_delete);
+  std::vector<std::string> argv;
+  for (nb::handle a : spec.attr("argv")) argv.push_back(nb::cast<std::string>(a));
+  std::vector<const char*> argp;
+  for (auto& a : argv) argp.push_back(a.c_str());
+  if (!wasi_config_set_argv(cfg.get(), argp.size(), argp.data())) wasi_fail("argv could not be set");
+  std::vector<std::string> keys, values;
+  for (nb::handle kv : spec.attr("env")) {
+    keys.push_back(nb::cast<std::string>(kv[0]));
+    values.push_back(nb::cast<std::string>(kv[1]));
+  }
+  std::vector<const char*> kp, vp;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    kp.push_back(keys[i].c_str());
+    vp.push_back(values[i].c_str());
+  }
+  if (!wasi_config_set_env(cfg.get(), kp.size(), kp.data(), vp.data())) wasi_fail("env could not be set");
+  nb::bytes in = nb::cast<nb::bytes>(spec.attr("stdin"));
+  wasm_byte_vec_t vec;
+  wasm_byte_vec_new(&vec, in.size(), in.c_str());
+  wasi_config_set_stdin_bytes(cfg.get(), &vec);  // takes the vector's bytes
+  set_output(cfg.get(), spec.attr("stdout_mode"), capture.out, true);
+  set_output(cfg.get(), spec.attr("stderr_mode"), capture.err, false);
+  for (nb::handle p : spec.attr("preopens")) {
+    const std::string host = nb::cast<std::string>(p[0]), guest = nb::cast<std::string>(p[1]);
+    if (!wasi_config_preopen_dir(cfg.get(), host.c_str(), guest.c_str(), nb::cast<bool>(p[2])))
+      wasi_fail("cannot preopen host directory '" + host + "' as '" + guest + "'");
+  }
+  return cfg.release();
+}
+
+Result<void> attach_wasi(Store& store, wasi_config_t* config, std::vector<wasmtime_extern_t>& externs,
+                         const Module& module, const std::vector<bool>& given) {
+  if (wasmtime_error_t* err = wasmtime_context_set_wasi(store.context(), config)) return take_error(err, ErrorKind::Link);
+  std::unique_ptr<wasmtime_linker_t, void (*)(wasmtime_linker_t*)> linker(
+      wasmtime_linker_new(store.engine().capi()), wasmtime_linker_delete);
+  if (wasmtime_error_t* err = wasmtime_linker_define_wasi(linker.get())) return take_error(err, ErrorKind::Link);
+  const auto& wanted = module.imports();
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (given[i]) continue;
+    const auto& imp = wanted[i];
+    if (!wasmtime_linker_get(linker.get(), store.context(), imp.module.data(), imp.module.size(), imp.name.data(),
+                             imp.name.size(), &externs[i]))
+      return make_error(ErrorKind::Link, "import '" + imp.module + "." + imp.name + "' (" +
+                                             extern_kind_name(imp.kind) + " " + imp.type_string() +
+                                             ") is neither given nor provided by WASI preview 1");
+  }
+  return {};
+}
+
+void bind_wasi(nb::module_& m) {
+  nb::class_<WasiCapture>(m, "_WasiCapture")
+      .def(nb::init<>())
+      .def(
+          "take",
+          [](WasiCapture& c, bool err) {
+            Capture& cap = err ? *c.err : *c.out;
+            std::string data;
+            {
+              std::lock_guard<std::mutex> g(cap.lock);
+              data.swap(cap.data);
+            }
+            return nb::bytes(data.data(), data.size());
+          },
+          nb::arg("stderr"), "The bytes captured since the last take (stdout, or stderr when stderr=True).");
+
+  // Runs a command's _start: the exit code (0 when _start returned), or the call's error raised.
+  m.def("_wasi_start", [](PyInstance& pi) -> int {
+    auto e = pi.inst->export_get("_start");
+    if (!e || e->kind != ExternKind::Func)
+      throw nb::type_error("Wasi.run(): the module exports no _start function (it is not a WASI command)");
+    wasmtime_context_t* ctx = pi.inst->context();
+    if (!native_stack_fits(ctx)) {
+      raise(native_stack_error(ctx));
+      throw nb::python_error();
+    }
+    StoreEntry entry(ctx);
+    if (!entry) throw nb::python_error();
+    wasm_trap_t* trap = nullptr;
+    wasmtime_error_t* err = wasmtime_func_call(ctx, &e->item.of.func, nullptr, 0, nullptr, 0, &trap);
+    if (err == nullptr && trap == nullptr) return 0;
+    int status = 0;
+    if (err != nullptr && wasmtime_error_exit_status(err, &status)) {
+      wasmtime_error_delete(err);
+      if (trap != nullptr) wasm_trap_delete(trap);
+      return status;
+    }
+    raise_call_error(ctx, call_failure(err, trap), nb::str("_start").ptr());
+    throw nb::python_error();
+  });
+}
+
+}  // namespace wasmffi::py

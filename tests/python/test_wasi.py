@@ -1,0 +1,111 @@
+"""WASI preview 1: a C program built with wasi-libc runs with granted argv, env, stdin and a preopen only."""
+
+import io
+
+import pytest
+from conftest import guest_path
+
+import wasmffi
+
+
+@pytest.fixture(scope="module")
+def prog():
+    return wasmffi.Module.from_file(guest_path("wasi_prog"))
+
+
+@pytest.fixture
+def data(tmp_path):
+    (tmp_path / "in.txt").write_text("hello, wasi\n")
+    return tmp_path
+
+
+def test_the_c_program_sees_exactly_what_was_granted(prog, data):
+    wasi = wasmffi.Wasi(argv=["prog", "one", "two words"], env={"GREETING": "hi there"}, stdin=b"from stdin\n",
+                        preopens={"/data": data})
+    wasi.run(prog)
+    out = wasi.stdout.decode()
+    assert out.splitlines() == [
+        "argc=3", "argv[0]=prog", "argv[1]=one", "argv[2]=two words", "GREETING=hi there",
+        "stdin=from stdin", "copied 12 bytes", "/etc/passwd: Capabilities insufficient",
+    ]
+    assert (data / "out.txt").read_text() == "HELLO, WASI\n"
+    assert wasi.stderr == b""
+
+
+def test_nothing_is_granted_by_default(prog, monkeypatch):
+    monkeypatch.setenv("GREETING", "from the host process")
+    wasi = wasmffi.Wasi()
+    wasi.run(prog)
+    out = wasi.stdout.decode().splitlines()
+    assert out[0] == "argc=0"
+    assert "GREETING=(unset)" in out
+    assert not any(line.startswith("stdin=") for line in out)
+    assert "/etc/passwd: Capabilities insufficient" in out
+    assert wasi.stderr.decode().startswith("cannot open /data/in.txt: ")
+
+
+def test_a_read_only_preopen_denies_writes(prog, data):
+    wasi = wasmffi.Wasi(preopens={"/data": (str(data), "ro")})
+    wasi.run(prog)
+    assert "cannot create /data/out.txt" in wasi.stderr.decode()
+    assert not (data / "out.txt").exists()
+
+
+def test_a_non_zero_exit_is_wasmffi_exit_with_its_code(prog):
+    wasi = wasmffi.Wasi(env={"EXIT_CODE": "7"})
+    with pytest.raises(wasmffi.Exit) as ei:
+        wasi.run(prog)
+    assert ei.value.code == 7 and "status 7" in str(ei.value)
+    # Output written before the exit is kept.
+    assert wasi.stdout.startswith(b"argc=0\n")
+
+
+def test_exit_zero_returns_normally(prog):
+    assert wasmffi.Wasi(env={"EXIT_CODE": "0"}).run(prog) is None
+
+
+def test_output_goes_to_file_like_objects(prog):
+    out, err = io.BytesIO(), io.BytesIO()
+    wasi = wasmffi.Wasi(argv=["p"], stdout=out, stderr=err)
+    wasi.run(prog)
+    assert out.getvalue().startswith(b"argc=1\nargv[0]=p\n")
+    assert err.getvalue().startswith(b"cannot open /data/in.txt")
+    assert wasi.stdout == b""
+
+
+def test_without_wasi_the_program_cannot_link_and_every_import_is_listed(prog):
+    with pytest.raises(wasmffi.LinkError) as ei:
+        prog.instantiate()
+    msg = str(ei.value)
+    assert "wasi_snapshot_preview1.fd_write: func" in msg and "wasi_snapshot_preview1.proc_exit: func" in msg
+
+
+@pytest.mark.parametrize("kwargs,exc,words", [
+    ({"argv": ["a", 1]}, TypeError, "argv item must be str"),
+    ({"env": {"A=B": "x"}}, ValueError, "contain no '='"),
+    ({"env": ["A"]}, TypeError, "env must be a mapping"),
+    ({"stdin": "text"}, TypeError, "stdin must be bytes"),
+    ({"stdout": 5}, TypeError, "stdout must be None"),
+    ({"preopens": {"/d": "/no/such/dir/anywhere"}}, FileNotFoundError, "no such host directory"),
+    ({"preopens": {"/d": ("/tmp", "rwx")}}, ValueError, "'ro'|'rw'"),
+    ({"argv": ["a\0b"]}, ValueError, "NUL"),
+])
+def test_bad_wasi_arguments_are_refused_by_name(kwargs, exc, words):
+    with pytest.raises(exc, match=words):
+        wasmffi.Wasi(**kwargs)
+
+
+def test_a_module_without_start_is_refused_by_run():
+    with pytest.raises(TypeError, match="no _start"):
+        wasmffi.Wasi().run('(module (func (export "f")))')
+
+
+def test_host_imports_and_wasi_combine():
+    wat = """(module
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (import "env" "code" (func $code (result i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") call $code call $exit))"""
+    with pytest.raises(wasmffi.Exit) as ei:
+        wasmffi.Wasi().run(wat, {"env": {"code": lambda: 42}})
+    assert ei.value.code == 42
