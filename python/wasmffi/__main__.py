@@ -1,4 +1,4 @@
-"""Command line: `python -m wasmffi bench {calls,memory,marshal} [--json FILE] [--quick]`, `inspect FILE` and `build SRC.c... -o OUT.wasm`."""
+"""Command line: `python -m wasmffi bench {calls,memory,marshal,callbacks} [--json FILE] [--quick]`, `inspect FILE` and `build SRC.c... -o OUT.wasm`."""
 
 from __future__ import annotations
 

@@ -1,0 +1,159 @@
+"""`python -m wasmffi bench callbacks`: a wasm loop calling an imported Python function, against wasmtime-py."""
+
+from __future__ import annotations
+
+import math
+import sys
+import textwrap
+from typing import Dict, List, Optional
+
+from ._timing import (FOOTER, Case, Settings, environment, format_targets, measure, print_environment,
+                      write_json)
+
+HELP = "wasm calling Python: a loop of N calls to an imported host function, wasmffi vs wasmtime-py"
+
+# N calls per timed run: enough that the one call into wasm around them is noise.
+N = 1000
+
+# The shape of wasmtime-py issue #140: a wasm loop calling an import N times.
+LOOP_WAT = """(module
+  (import "env" "noop" (func $noop (param i32) (result i32)))
+  (import "env" "gcd" (func $gcd (param i64 i64) (result i64)))
+  (func (export "noop_loop") (param $n i32) (result i32)
+    (local $i i32) (local $acc i32)
+    block
+      loop
+        local.get $i local.get $n i32.ge_u br_if 1
+        local.get $i call $noop local.get $acc i32.add local.set $acc
+        local.get $i i32.const 1 i32.add local.set $i
+        br 0
+      end
+    end
+    local.get $acc)
+  (func (export "gcd_loop") (param $n i32) (result i64)
+    (local $i i32) (local $acc i64)
+    block
+      loop
+        local.get $i local.get $n i32.ge_u br_if 1
+        i64.const 16516842 local.get $i i64.extend_i32_u i64.add i64.const 154654684 call $gcd
+        local.get $acc i64.add local.set $acc
+        local.get $i i32.const 1 i32.add local.set $i
+        br 0
+      end
+    end
+    local.get $acc))"""
+
+NAMES = ["callback_noop_ns", "callback_math_gcd_ns", "wasmtime_py_callback_noop_ns",
+         "wasmtime_py_callback_math_gcd_ns", "py_loop_call_noop_ns"]
+OPTIONAL_ROWS = {"wasmtime_py_callback_noop_ns": "wasmtime-py not installed",
+                 "wasmtime_py_callback_math_gcd_ns": "wasmtime-py not installed"}
+STATEMENTS = {
+    "callback_noop_ns": f"inst.exports.noop_loop({N}) / {N}; host function lambda x: x",
+    "callback_math_gcd_ns": f"inst.exports.gcd_loop({N}) / {N}; host function math.gcd",
+    "py_loop_call_noop_ns": f"for i in range({N}): f(i)  / {N}; f = lambda x: x",
+}
+TARGETS = [
+    ("callback_noop_ns <= 2 x py_loop_call_noop_ns", "callback_noop_ns", "<=", 2.0, "py_loop_call_noop_ns"),
+    ("wasmtime_py_callback_noop_ns >= 20 x callback_noop_ns", "wasmtime_py_callback_noop_ns", ">=", 20.0,
+     "callback_noop_ns"),
+]
+
+
+def expected_sums():
+    noop = sum(range(N)) & 0xFFFFFFFF
+    noop = noop - (1 << 32) if noop >= 1 << 31 else noop
+    gcd = sum(math.gcd(16516842 + i, 154654684) for i in range(N))
+    return noop, gcd
+
+
+def wasmtime_py_loops(noop, gcd):
+    """(noop_loop, gcd_loop, store) through wasmtime-py with the same host functions, or None."""
+    try:
+        import wasmtime
+    except ImportError:
+        return None
+    store = wasmtime.Store()
+    i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
+    f_noop = wasmtime.Func(store, wasmtime.FuncType([i32], [i32]), noop)
+    f_gcd = wasmtime.Func(store, wasmtime.FuncType([i64, i64], [i64]), gcd)
+    inst = wasmtime.Instance(store, wasmtime.Module(store.engine, LOOP_WAT), [f_noop, f_gcd])
+    ex = inst.exports(store)
+    return ex["noop_loop"], ex["gcd_loop"], store
+
+
+def build_cases() -> List[Case]:
+    import wasmffi
+
+    noop = lambda x: x  # noqa: E731  (the host function of issue #140's shape)
+    inst = wasmffi.load(LOOP_WAT, {"env": {"noop": noop, "gcd": math.gcd}})
+    want = expected_sums()
+    got = (inst.exports.noop_loop(N), inst.exports.gcd_loop(N))
+    if got != want:
+        raise AssertionError(f"wasmffi loops returned {got}, expected {want}")
+    cases = [
+        Case("callback_noop_ns", f"f({N})", {"f": inst.exports.noop_loop}),
+        Case("callback_math_gcd_ns", f"f({N})", {"f": inst.exports.gcd_loop}),
+        Case("py_loop_call_noop_ns", f"for i in r: f(i)", {"f": noop, "r": range(N)}),
+    ]
+    wt = wasmtime_py_loops(noop, math.gcd)
+    if wt is not None:
+        wt_noop, wt_gcd, store = wt
+        got = (wt_noop(store, N), wt_gcd(store, N))
+        if got != want:
+            raise AssertionError(f"wasmtime-py loops returned {got}, expected {want}")
+        cases += [
+            Case("wasmtime_py_callback_noop_ns", f"f(store, {N})", {"f": wt_noop, "store": store}),
+            Case("wasmtime_py_callback_math_gcd_ns", f"f(store, {N})", {"f": wt_gcd, "store": store}),
+        ]
+    return cases
+
+
+def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, dict]:
+    out = {}
+    for label, num, op, factor, den in TARGETS:
+        a, b = ns.get(num), ns.get(den)
+        if a is None or b is None:
+            out[label] = {"pass": None, "ratio": None, "required": f"{op} {factor:g}",
+                          "reason": OPTIONAL_ROWS.get(num if a is None else den, "not measured")}
+            continue
+        ratio = a / b
+        out[label] = {"pass": ratio <= factor if op == "<=" else ratio >= factor, "ratio": ratio,
+                      "required": f"{op} {factor:g}"}
+    return out
+
+
+def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, dict], settings: Settings) -> str:
+    floor = ns["py_loop_call_noop_ns"]
+    lines = [f"{'benchmark':<36}{'ns/callback':>12}{'x py loop':>12}", "-" * 60]
+    for name in NAMES:
+        v = ns.get(name)
+        if v is None:
+            lines.append(f"{name:<36}{'n/a':>12}{'':>12}  ({OPTIONAL_ROWS.get(name, 'not measured')})")
+        else:
+            lines.append(f"{name:<36}{v:>12.1f}{v / floor:>11.2f}x")
+    lines.append("-" * 60)
+    lines.extend(f"{name}: {text}" for name, text in STATEMENTS.items())
+    lines.append(textwrap.fill(FOOTER.format(repeats=settings.repeats, target=settings.target)
+                               + f" Each figure is one timed run of {N} callbacks divided by {N}.", 78))
+    lines.append("")
+    lines.extend(format_targets(targets, 54))
+    lines.append("")
+    return "\n".join(lines)
+
+
+def run(json_path: Optional[str] = None, quick: bool = False, out=None) -> int:
+    out = out or sys.stdout
+    settings = Settings.for_mode(quick)
+    env = environment()
+    cases = build_cases()
+    if not any(c.name.startswith("wasmtime_py_") for c in cases):
+        print("wasmtime-py is not installed: the wasmtime_py_* rows are unavailable (null).", file=out)
+    ns: Dict[str, Optional[float]] = dict.fromkeys(NAMES)
+    ns.update({name: v / N for name, v in measure(cases, settings).items()})
+    targets = evaluate_targets(ns)
+    print_environment(env, out)
+    print(file=out)
+    print(format_report(ns, targets, settings), file=out, end="")
+    if json_path:
+        write_json(json_path, {**{name: ns[name] for name in NAMES}, "targets": targets}, env, quick, out)
+    return 0
