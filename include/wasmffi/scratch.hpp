@@ -27,11 +27,18 @@ struct ScratchBlock {
 
 // The allocator and its strategy, chosen once per instance (see docs/design.md, "Scratch").
 //
-// - Bump (bump_alloc + bump_mark/bump_release, the SDK's): one bump_alloc per call; after the
-//   call bump_mark tells whether anything was allocated after the block. If not, bump_release
-//   frees it; if the guest allocated (and may return) memory above it, the block is only wiped
-//   and stays allocated until the guest's next reset; if the guest reset or released below the
-//   block's end during the call, the block is no longer ours and is left alone. Without
+// - Bump whose release wipes (the SDK's bump_alloc + bump_mark/bump_release; probed once: a
+//   released block must read back as zeros): an arena of 64 KiB from one bump_alloc, whose
+//   first 16 bytes hold a random canary. The allocator zeroes whatever a reset or release frees,
+//   so an intact canary proves the arena is still allocated to us; it is read from C++ before
+//   and after every call (no wasm entry). A reset (by the user between calls, or by the guest
+//   during one) is seen as a missing canary: the arena is dropped, never wiped (the guest may
+//   already have reused it), and a new one is taken on the next call.
+// - Other bump allocators, and requests larger than the arena: one bump_alloc per call; after
+//   the call bump_mark tells whether anything was allocated after the block. If not,
+//   bump_release frees it; if the guest allocated (and may return) memory above it, the block
+//   is only wiped and stays allocated until the guest's next reset; if the guest reset or
+//   released below the block's end, the block is no longer ours and is left alone. Without
 //   bump_mark/bump_release the block is wiped and left for the guest's bump_reset.
 // - Malloc (malloc/free) and CabiRealloc (cabi_realloc): an arena of 64 KiB taken once from the
 //   allocator and never given back, carved as a stack in C++: no wasm entry per call. A request
@@ -72,7 +79,13 @@ class GuestAllocator {
   wasmtime_func_t alloc_{};    // bump_alloc / malloc / cabi_realloc
   wasmtime_func_t free_{};     // bump_release / free
   wasmtime_func_t mark_{};     // bump_mark
-  uint64_t arena_ = 0;         // Malloc/CabiRealloc: the arena's address (0: not taken yet)
+  bool arena_ok();               // Bump: whether the canary is intact (false drops the arena)
+  Result<bool> probe_wipe(wasmtime_context_t* ctx, GuestMemory& mem);
+
+  GuestMemory* mem_ = nullptr;  // set by begin(), for the canary checks
+  int bump_arena_ = -1;         // Bump: -1 not probed yet, 0 release does not wipe, 1 arena in use
+  uint8_t canary_[16] = {};
+  uint64_t arena_ = 0;         // the arena's address (0: not taken yet)
   uint64_t arena_size_ = 0;
   uint64_t arena_top_ = 0;     // offset of the first free byte
 };

@@ -2,6 +2,7 @@
 #include "wasmffi/scratch.hpp"
 
 #include <cstring>
+#include <random>
 
 #include "wasmffi/call.hpp"
 
@@ -152,8 +153,62 @@ Result<void> GuestAllocator::release_to(wasmtime_context_t* ctx, uint64_t m) {
   return {};
 }
 
+bool GuestAllocator::arena_ok() {
+  if (arena_ == 0) return false;
+  auto s = mem_->span(arena_, sizeof canary_, "canary");
+  if (s && std::memcmp(s->data(), canary_, sizeof canary_) == 0) return true;
+  arena_ = 0;  // reset or released: not ours any more, and never to be wiped by us
+  arena_top_ = 0;
+  return false;
+}
+
+// Whether bump_release zeroes what it frees (the SDK's contract), which the canary relies on.
+Result<bool> GuestAllocator::probe_wipe(wasmtime_context_t* ctx, GuestMemory& mem) {
+  auto m = mark(ctx);
+  if (!m) return std::move(m).error();
+  auto p = alloc(ctx, kAlign);
+  if (!p) return std::move(p).error();
+  auto s = mem.span(*p, kAlign, "probe");
+  if (!s) return std::move(s).error();
+  std::memset(s->data(), 0xa5, kAlign);
+  if (auto r = release_to(ctx, *m); !r) return std::move(r).error();
+  for (uint8_t b : *s)
+    if (b != 0) return false;
+  return true;
+}
+
 Result<ScratchBlock> GuestAllocator::begin(wasmtime_context_t* ctx, GuestMemory& mem, uint64_t size) {
   size = align_up(size == 0 ? 1 : size);
+  mem_ = &mem;
+  if (kind_ == AllocatorKind::Bump && has_mark_ && bump_arena_ != 0) {
+    if (bump_arena_ < 0) {
+      auto w = probe_wipe(ctx, mem);
+      if (!w) return std::move(w).error();
+      bump_arena_ = *w ? 1 : 0;
+      std::random_device rd;
+      for (size_t i = 0; i < sizeof canary_; i += 4) {
+        const uint32_t v = rd();
+        std::memcpy(canary_ + i, &v, 4);
+      }
+    }
+    if (bump_arena_ == 1 && size <= kArenaSize - kAlign) {
+      if (!arena_ok()) {
+        auto p = alloc(ctx, kArenaSize);
+        if (!p) return std::move(p).error();
+        auto s = mem.span(*p, kArenaSize, "arena");
+        if (!s) return std::move(s).error();
+        std::memcpy(s->data(), canary_, sizeof canary_);
+        arena_ = *p;
+        arena_size_ = kArenaSize;
+        arena_top_ = kAlign;  // past the canary
+      }
+      if (arena_size_ - arena_top_ >= size) {
+        ScratchBlock b{arena_ + arena_top_, size, true};
+        arena_top_ += size;
+        return b;
+      }
+    }
+  }
   if (kind_ == AllocatorKind::Malloc || kind_ == AllocatorKind::CabiRealloc) {
     if (arena_ == 0 || (arena_top_ == 0 && size > arena_size_ && kind_ == AllocatorKind::CabiRealloc)) {
       // First use (or cabi_realloc outgrown while idle): take an arena and keep it for good.
@@ -184,6 +239,9 @@ Result<void> GuestAllocator::end(wasmtime_context_t* ctx, GuestMemory& mem, cons
     if (auto s = mem.span(b.addr, b.size, "wipe")) std::memset(s->data(), 0, s->size());
   };
   if (b.arena) {
+    // A bump arena whose canary went missing during the call was freed by the guest: it may
+    // hold the guest's new data now, so it is left alone (the allocator zeroed it when freeing).
+    if (kind_ == AllocatorKind::Bump && !arena_ok()) return {};
     wipe();
     // Stack order: calls nest, so the block being ended is the top one.
     arena_top_ = b.addr - arena_;

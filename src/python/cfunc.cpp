@@ -79,25 +79,36 @@ struct CFuncObject {
 
 PyTypeObject* g_cfunc_type = nullptr;
 
-// Per-argument state during one call.
+// Per-argument state during one call. Deliberately without member initialisers: a call holds
+// kMaxParams of them on the stack and resets only the ones its function has (zeroing all of
+// them, Py_buffers included, cost more than the rest of a small call).
 struct ArgState {
-  Py_buffer view{};
-  bool has_view = false;
-  PyObject* tmp = nullptr;     // bytes made from a list/str (owned)
-  const uint8_t* src = nullptr;
-  uint64_t nbytes = 0;         // bytes copied in (or reserved, for outputs)
-  uint64_t elems = 0;          // length in elements (cstring: UTF-8 bytes without the NUL)
-  uint64_t offset = 0;         // in the scratch block
-  bool address = false;        // an int: used as is
-  uint64_t addr = 0;
-  bool allocated_out = false;  // None / out(n): returned after the call
-  bool as_scalar = false;      // None for `T *`: one element returned as a value
-  bool writable = false;       // copy back into view
+  Py_buffer view;
+  bool has_view;
+  PyObject* tmp;               // bytes made from a list/str (owned)
+  const uint8_t* src;
+  uint64_t nbytes;             // bytes copied in (or reserved, for outputs)
+  uint64_t elems;              // length in elements (cstring: UTF-8 bytes without the NUL)
+  uint64_t offset;             // in the scratch block
+  bool address;                // an int: used as is
+  uint64_t addr;
+  bool allocated_out;          // None / out(n): returned after the call
+  bool as_scalar;              // None for `T *`: one element returned as a value
+  bool writable;               // copy back into view
+  void reset() {
+    has_view = address = allocated_out = as_scalar = writable = false;
+    tmp = nullptr;
+    src = nullptr;
+    nbytes = elems = offset = addr = 0;
+  }
 };
 
 struct CallState {
   ArgState args[kMaxParams];
-  size_t n = 0;
+  size_t n;
+  explicit CallState(size_t count) : n(count) {
+    for (size_t i = 0; i < n; ++i) args[i].reset();
+  }
   ~CallState() {
     for (size_t i = 0; i < n; ++i) {
       if (args[i].has_view) PyBuffer_Release(&args[i].view);
@@ -169,9 +180,23 @@ bool prepare_buffer(CFuncObject* self, const CParam& p, PyObject* o, ArgState& a
     a.nbytes = n * p.elem_size;
     return true;
   }
+  // bytes and bytearray: their storage directly (no buffer-protocol round trip); no Python code
+  // runs before the copy back, so a bytearray cannot be resized in between.
+  if (!p.cstring && (PyBytes_CheckExact(o) || PyByteArray_CheckExact(o))) [[likely]] {
+    const bool is_bytes = PyBytes_CheckExact(o);
+    if (is_bytes && wants_write) {
+      arg_error(PyExc_TypeError, self, p, "the function writes to this buffer: it needs a writable one, not read-only bytes");
+      return false;
+    }
+    a.src = reinterpret_cast<const uint8_t*>(is_bytes ? PyBytes_AS_STRING(o) : PyByteArray_AS_STRING(o));
+    a.nbytes = static_cast<uint64_t>(Py_SIZE(o));
+    a.view.buf = const_cast<uint8_t*>(a.src);
+    a.writable = wants_write;
+  }
   // A struct instance stands for its bytes (its `_buf`, a bytearray: updated in place for outputs).
   PyObject* src = o;
-  if (p.pyclass != nullptr && PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(p.pyclass))) {
+  if (a.src != nullptr) {  // bytes or bytearray, taken above
+  } else if (p.pyclass != nullptr && PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(p.pyclass))) {
     a.tmp = PyObject_GetAttrString(o, "_buf");
     if (a.tmp == nullptr) return false;
     src = a.tmp;
@@ -343,8 +368,7 @@ PyObject* result_value(CFuncObject* self, const wasmtime_val_raw_t* raw, const u
 PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t* raw) {
   const CPlan& plan = *self->plan;
   const size_t np = plan.params.size();
-  CallState st;
-  st.n = np;
+  CallState st(np);
   const bool is64 = self->mem->has_value() && (*self->mem)->is64();
   auto set_ptr = [&](uint32_t slot, uint64_t v) {
     if (is64) raw[slot].i64 = static_cast<int64_t>(v);
