@@ -22,7 +22,8 @@ const char* allocator_kind_name(AllocatorKind k) noexcept;
 struct ScratchBlock {
   uint64_t addr = 0;
   uint64_t size = 0;
-  bool arena = false;  // carved from the arena (released by moving its top back)
+  uint8_t* data = nullptr;  // host address of `addr`: checked once, when the block was made
+  bool arena = false;       // carved from the arena (released by moving its top back)
 };
 
 // The allocator and its strategy, chosen once per instance (see docs/design.md, "Scratch").
@@ -82,7 +83,10 @@ class GuestAllocator {
   bool arena_ok();               // Bump: whether the canary is intact (false drops the arena)
   Result<bool> probe_wipe(wasmtime_context_t* ctx, GuestMemory& mem);
 
-  GuestMemory* mem_ = nullptr;  // set by begin(), for the canary checks
+  // The memory's host base, read once: engines never move memories (memory.hpp), and memories
+  // never shrink, so a range checked once stays valid. Every wasmtime_memory_data(_size) call
+  // is an FFI call into the engine (~15 ns each), which per call would cost more than the copy.
+  uint8_t* base_ = nullptr;
   int bump_arena_ = -1;         // Bump: -1 not probed yet, 0 release does not wipe, 1 arena in use
   uint8_t canary_[16] = {};
   uint64_t arena_ = 0;         // the arena's address (0: not taken yet)

@@ -155,8 +155,7 @@ Result<void> GuestAllocator::release_to(wasmtime_context_t* ctx, uint64_t m) {
 
 bool GuestAllocator::arena_ok() {
   if (arena_ == 0) return false;
-  auto s = mem_->span(arena_, sizeof canary_, "canary");
-  if (s && std::memcmp(s->data(), canary_, sizeof canary_) == 0) return true;
+  if (std::memcmp(base_ + arena_, canary_, sizeof canary_) == 0) return true;  // in bounds: checked when taken
   arena_ = 0;  // reset or released: not ours any more, and never to be wiped by us
   arena_top_ = 0;
   return false;
@@ -179,7 +178,7 @@ Result<bool> GuestAllocator::probe_wipe(wasmtime_context_t* ctx, GuestMemory& me
 
 Result<ScratchBlock> GuestAllocator::begin(wasmtime_context_t* ctx, GuestMemory& mem, uint64_t size) {
   size = align_up(size == 0 ? 1 : size);
-  mem_ = &mem;
+  if (base_ == nullptr) base_ = mem.base();
   if (kind_ == AllocatorKind::Bump && has_mark_ && bump_arena_ != 0) {
     if (bump_arena_ < 0) {
       auto w = probe_wipe(ctx, mem);
@@ -203,7 +202,7 @@ Result<ScratchBlock> GuestAllocator::begin(wasmtime_context_t* ctx, GuestMemory&
         arena_top_ = kAlign;  // past the canary
       }
       if (arena_size_ - arena_top_ >= size) {
-        ScratchBlock b{arena_ + arena_top_, size, true};
+        ScratchBlock b{arena_ + arena_top_, size, base_ + arena_ + arena_top_, true};
         arena_top_ += size;
         return b;
       }
@@ -215,12 +214,13 @@ Result<ScratchBlock> GuestAllocator::begin(wasmtime_context_t* ctx, GuestMemory&
       const uint64_t want = size > kArenaSize ? align_up(size) : kArenaSize;
       auto p = alloc(ctx, want + kAlign);
       if (!p) return std::move(p).error();
+      if (auto s = mem.span(align_up(*p), want, "arena"); !s) return std::move(s).error();
       arena_ = align_up(*p);
       arena_size_ = want;
       arena_top_ = 0;
     }
     if (arena_size_ - arena_top_ >= size) {
-      ScratchBlock b{arena_ + arena_top_, size, true};
+      ScratchBlock b{arena_ + arena_top_, size, base_ + arena_ + arena_top_, true};
       arena_top_ += size;
       return b;
     }
@@ -230,14 +230,14 @@ Result<ScratchBlock> GuestAllocator::begin(wasmtime_context_t* ctx, GuestMemory&
   }
   auto p = alloc(ctx, size);
   if (!p) return std::move(p).error();
-  if (auto s = mem.span(*p, size, "scratch"); !s) return std::move(s).error();
-  return ScratchBlock{*p, size, false};
+  auto s = mem.span(*p, size, "scratch");
+  if (!s) return std::move(s).error();
+  return ScratchBlock{*p, size, s->data(), false};
 }
 
 Result<void> GuestAllocator::end(wasmtime_context_t* ctx, GuestMemory& mem, const ScratchBlock& b) {
-  auto wipe = [&] {
-    if (auto s = mem.span(b.addr, b.size, "wipe")) std::memset(s->data(), 0, s->size());
-  };
+  (void)mem;
+  auto wipe = [&] { std::memset(b.data, 0, b.size); };
   if (b.arena) {
     // A bump arena whose canary went missing during the call was freed by the guest: it may
     // hold the guest's new data now, so it is left alone (the allocator zeroed it when freeing).

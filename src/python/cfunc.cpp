@@ -458,7 +458,7 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
     auto b = self->alloc->begin(self->ctx, **self->mem, scratch);
     if (!b) return raise_in(b.error(), self->name);
     block = *b;
-    base = (*self->mem)->base() + block.addr;
+    base = block.data;
     for (size_t i = 0; i < np; ++i) {
       const CParam& p = plan.params[i];
       const ArgState& a = st.args[i];
@@ -527,7 +527,8 @@ PyObject* cfunc_vectorcall(PyObject* callable, PyObject* const* args, size_t nar
   auto* self = reinterpret_cast<CFuncObject*>(callable);
   const CPlan& plan = *self->plan;
   const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-  PyObject* by_param[kMaxParams] = {};
+  PyObject* by_param[kMaxParams];
+  for (size_t j = 0; j < plan.params.size(); ++j) by_param[j] = nullptr;
   const auto npos = static_cast<Py_ssize_t>(plan.positional.size());
   if (nargs > npos) [[unlikely]]
     return PyErr_Format(PyExc_TypeError, "%U() takes %zd positional argument%s but %zd were given (%s)", self->name,
