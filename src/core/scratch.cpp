@@ -171,9 +171,10 @@ Result<bool> GuestAllocator::probe_wipe(wasmtime_context_t* ctx, GuestMemory& me
   if (!s) return std::move(s).error();
   std::memset(s->data(), 0xa5, kAlign);
   if (auto r = release_to(ctx, *m); !r) return std::move(r).error();
-  for (uint8_t b : *s)
-    if (b != 0) return false;
-  return true;
+  bool wiped = true;
+  for (uint8_t b : *s) wiped &= b == 0;
+  std::memset(s->data(), 0, s->size());  // leave no pattern behind in an allocator that did not wipe
+  return wiped;
 }
 
 Result<ScratchBlock> GuestAllocator::begin(wasmtime_context_t* ctx, GuestMemory& mem, uint64_t size) {
