@@ -225,6 +225,60 @@ class Instance:
         "cabi_realloc" or "none"."""
         return self._i.allocator
 
+    # Reading what a pointer result points at (Python-level helpers: not on a call path). -------
+    def string_at(self, addr: int, max_len: Optional[int] = None) -> bytes:
+        """The C string at guest address `addr`, without its NUL (bytes: decode as you need).
+        MemoryAccessError if no NUL comes before the end of memory (or within `max_len` bytes)."""
+        from ._errors import MemoryAccessError
+
+        mem = self._memory_for("string_at")
+        limit = len(mem) - addr if max_len is None else max_len
+        out, pos = bytearray(), addr
+        while len(out) < limit:
+            chunk = mem.read(pos, min(4096, limit - len(out)))
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                return bytes(out + chunk[:nul])
+            out += chunk
+            pos += len(chunk)
+        raise MemoryAccessError(f"string_at(): no NUL within {limit} bytes of address {addr:#x}")
+
+    def array_at(self, addr: int, ctype: str, count: int) -> list:
+        """`count` values of C scalar type `ctype` ("double", "uint32_t", "size_t", ...) at `addr`."""
+        import struct as _struct
+
+        from . import cdef as _cdef
+        from .cdef._lower import scalar_code
+
+        mem = self._memory_for("array_at")
+        target = _cdef.target_for_memory(mem.is64)
+        t = (self.cdef.type(ctype) if self.cdef is not None else _cdef._standard_names().type(ctype))
+        code = scalar_code(t, target)
+        fmt = {"i8": "b", "u8": "B", "i16": "h", "u16": "H", "i32": "i", "u32": "I", "i64": "q",
+               "u64": "Q", "f32": "f", "f64": "d", "bool": "?"}.get(code)
+        if code == "ptr":
+            fmt = "Q" if mem.is64 else "I"
+        size = _struct.calcsize("<" + fmt)
+        return list(_struct.unpack(f"<{count}{fmt}", mem.read(addr, count * size)))
+
+    def struct_at(self, addr: int, ctype):
+        """A copy of the struct at `addr`: `ctype` is a struct class or a declared type name."""
+        mem = self._memory_for("struct_at")
+        cls = ctype
+        if not isinstance(ctype, type):
+            if self.cdef is None:
+                raise TypeError("struct_at(): a type name needs the instance's cdef; pass the struct class")
+            from . import cdef as _cdef
+
+            cls = self.cdef.pytype(ctype, _cdef.target_for_memory(mem.is64))
+        return cls.from_bytes(mem.read(addr, cls._size))
+
+    def _memory_for(self, who: str):
+        mem = self.memory
+        if mem is None:
+            raise TypeError(f"{who}(): the module exports no memory")
+        return mem
+
     def scratch(self, wipe: bool = True):
         """``with inst.scratch() as s:`` guest memory for a group of calls: ``s.alloc(n)``,
         ``s.copy(data)``, ``s.new("uint8_t[64]")`` give unsigned addresses; on exit everything

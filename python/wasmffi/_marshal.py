@@ -58,7 +58,7 @@ def describe(cd: CDef, spec) -> tuple:
     result = (_RESULT_KINDS[r.kind], _unit(r.code), r.wasm[0] if r.wasm else "i32", size, res_class, is_record)
     sig = str(spec.signature())
     return (spec.name, spec.declaration, f"{spec.name}{sig}", Out, tuple(params), result,
-            len(spec.wasm_params), len(spec.wasm_results))
+            len(spec.wasm_params), len(spec.wasm_results), spec)
 
 
 def bind(instance, cdef) -> CDef:

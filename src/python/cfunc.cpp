@@ -74,6 +74,7 @@ struct CFuncObject {
   PyObject* raw;       // the undeclared Func, for .raw
   PyObject* out_type;  // wasmffi.Out
   PyObject* doc;
+  PyObject* spec;      // cdef's FunctionSpec: __signature__ and .spec
   PyObject* weakrefs;
 };
 
@@ -568,6 +569,7 @@ int cfunc_traverse(PyObject* o, visitproc visit, void* arg) {
   auto* self = reinterpret_cast<CFuncObject*>(o);
   Py_VISIT(self->owner);
   Py_VISIT(self->raw);
+  Py_VISIT(self->spec);
   Py_VISIT(Py_TYPE(o));
   return 0;
 }
@@ -591,6 +593,7 @@ void cfunc_dealloc(PyObject* o) {
   Py_CLEAR(self->raw);
   Py_CLEAR(self->out_type);
   Py_CLEAR(self->doc);
+  Py_CLEAR(self->spec);
   tp->tp_free(o);
   Py_DECREF(tp);
 }
@@ -603,11 +606,18 @@ PyObject* cfunc_repr(PyObject* o) {
 PyObject* get_name(PyObject* o, void*) { return Py_NewRef(reinterpret_cast<CFuncObject*>(o)->name); }
 PyObject* get_raw(PyObject* o, void*) { return Py_NewRef(reinterpret_cast<CFuncObject*>(o)->raw); }
 PyObject* get_doc(PyObject* o, void*) { return Py_NewRef(reinterpret_cast<CFuncObject*>(o)->doc); }
+PyObject* get_spec(PyObject* o, void*) { return Py_NewRef(reinterpret_cast<CFuncObject*>(o)->spec); }
+// inspect.signature(): buffers and values positional, linked lengths keyword-only (cdef builds it).
+PyObject* get_signature(PyObject* o, void*) {
+  return PyObject_CallMethod(reinterpret_cast<CFuncObject*>(o)->spec, "signature", nullptr);
+}
 
 PyGetSetDef cfunc_getset[] = {
     {"__name__", get_name, nullptr, "function name", nullptr},
     {"__qualname__", get_name, nullptr, "function name", nullptr},
     {"__doc__", get_doc, nullptr, nullptr, nullptr},
+    {"__signature__", get_signature, nullptr, "inspect.Signature of the declared function", nullptr},
+    {"spec", get_spec, nullptr, "the declaration lowered for this module (a cdef FunctionSpec)", nullptr},
     {"raw", get_raw, nullptr, "the export as an undeclared wasmffi.Func (wasm types, no marshalling)", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
@@ -663,11 +673,11 @@ bool init_cfunc_type(PyObject* module) {
 
 PyObject* make_cfunc(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_func_t& func, GuestAllocator* alloc,
                      std::optional<GuestMemory>* mem, PyObject* raw, PyObject* desc) {
-  // desc: (name, doc, signature, out_type, params, result, nslots, nresults)
-  PyObject *name, *doc, *sig, *out_type, *params, *result;
+  // desc: (name, doc, signature, out_type, params, result, nslots, nresults, spec)
+  PyObject *name, *doc, *sig, *out_type, *params, *result, *spec;
   Py_ssize_t nslots, nresults;
-  if (!PyArg_ParseTuple(desc, "UUUOO!O!nn:_cfunc", &name, &doc, &sig, &out_type, &PyTuple_Type, &params, &PyTuple_Type,
-                        &result, &nslots, &nresults))
+  if (!PyArg_ParseTuple(desc, "UUUOO!O!nnO:_cfunc", &name, &doc, &sig, &out_type, &PyTuple_Type, &params, &PyTuple_Type,
+                        &result, &nslots, &nresults, &spec))
     return nullptr;
   const Py_ssize_t np = PyTuple_GET_SIZE(params);
   if (static_cast<size_t>(np) > kMaxParams)
@@ -758,6 +768,7 @@ PyObject* make_cfunc(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_fu
   self->raw = Py_NewRef(raw);
   self->out_type = Py_NewRef(out_type);
   self->doc = Py_NewRef(doc);
+  self->spec = Py_NewRef(spec);
   self->weakrefs = nullptr;
   PyObject_GC_Track(self);
   return reinterpret_cast<PyObject*>(self);

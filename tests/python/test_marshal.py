@@ -57,6 +57,10 @@ def test_declared_functions_replace_raw_ones_which_stay_reachable(inst):
     assert inst.exports["sum"] is inst.exports.sum
     assert type(inst.exports.bump_alloc) is wasmffi.Func  # undeclared: the wasm-typed function
     assert inst.allocator == "bump"
+    import inspect
+    assert str(inspect.signature(inst.exports.sum)) == "(p: 'const uint8_t *', *, n: 'size_t' = None) -> 'uint32_t'"
+    assert inst.exports.sum.spec.wasm_text == "(i32, i32) -> i32"
+    assert inst.exports.sum.__doc__ == "uint32_t sum(const uint8_t *p, size_t n)"
 
 
 def test_cdef_object_and_instantiate_share_one_parse():
@@ -449,3 +453,20 @@ def _shared():
     if _inst is None:
         _inst = wasmffi.load(guest_path("cstr"), cdef=CSTR)
     return _inst
+
+
+# ---- reading what pointer results point at -----------------------------------------------------------
+
+def test_helpers_read_strings_arrays_and_structs_at_returned_addresses(lib, inst):
+    p = lib.dup_upper("pointer")
+    assert inst.string_at(p) == b"POINTER"
+    with pytest.raises(wasmffi.MemoryAccessError, match="no NUL within 3 bytes"):
+        inst.string_at(p, max_len=3)
+    q = lib.alloc_filled(4, 0x81)
+    assert inst.array_at(q, "uint8_t", 4) == [0x81] * 4
+    assert inst.array_at(q, "int8_t", 2) == [-127, -127]
+    assert inst.array_at(q, "uint16_t", 2) == [0x8181, 0x8181]
+    with inst.scratch() as s:
+        r = s.copy(bytes(inst.exports.rect_make(1, 2, 3, 4)))
+        assert inst.struct_at(r, "struct rect").max.y == 4
+        assert inst.struct_at(r, inst.cdef.pytype("struct point")).y == 2
