@@ -71,3 +71,34 @@ def test_calls_leave_argument_reference_counts_unchanged():
         with pytest.raises(ValueError):
             lib.rewrite64(bytearray(3))
     assert [sys.getrefcount(o) for o in (data, text, buf, lst)] == before
+
+
+CABI = """
+  (memory (export "memory") 2)
+  (global $top (mut i32) (i32.const 1024))
+  (global $calls (export "calls") (mut i32) (i32.const 0))
+  (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) (local $p i32)
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (local.set $p (global.get $top))
+    (global.set $top (i32.add (global.get $top) (local.get 3)))
+    (local.get $p))
+  (func (export "first") (param i32 i32) (result i32) (i32.load8_u (local.get 0)))
+"""
+
+
+def test_cabi_realloc_gives_one_arena_that_is_never_freed():
+    inst = wat_instance(CABI, cdef="uint8_t first(const uint8_t *p, size_t n);")
+    assert inst.allocator == "cabi_realloc"
+    for k in range(1, 20):
+        assert inst.exports.first(bytes([k]) * 8) == k
+    assert inst.exports.calls.value == 1  # one allocation for the arena, none per call
+
+
+def test_allocator_none_allows_addresses_only():
+    inst = wasmffi.load(guest_path("cstr"), cdef="uint32_t sum(const uint8_t *p, size_t n);", allocator=None)
+    assert inst.allocator == "none"
+    with pytest.raises(TypeError, match="needs a copy in guest memory, and the module has no allocator"):
+        inst.exports.sum(b"\x01")
+    p = inst.raw_exports.bump_alloc(4)
+    inst.memory.write(p, b"\x01\x02\x03\x04")
+    assert inst.exports.sum(p, n=4) == 10
