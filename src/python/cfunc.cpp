@@ -36,8 +36,7 @@ struct CParam {
   uint64_t elem_size = 0;
   int64_t count = -1;           // N of `T name[N]`, -1 for any length
   bool cstring = false;
-  bool byval = false;           // a record by value, through a pointer to a copy
-  int length_param = -1;        // on a buffer: the C parameter its length fills
+  bool byval = false;           // a record by value, through a pointer to a copy (an `in` buffer)
   int length_of = -1;           // on a length: its buffer
   bool length_bytes = false;    // the length counts bytes, not elements
   PyObject* pyclass = nullptr;  // struct class for record elements / single-scalar structs
@@ -724,7 +723,7 @@ PyObject* make_cfunc(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_fu
     p.count = count;
     p.cstring = cstring;
     p.byval = byval;
-    p.length_param = static_cast<int>(length_param);
+    (void)length_param;  // the link is followed from the length's side (length_of)
     p.length_of = static_cast<int>(length_of);
     p.length_bytes = length_bytes;
     p.pyclass = pyclass == Py_None ? nullptr : Py_NewRef(pyclass);
@@ -750,9 +749,6 @@ PyObject* make_cfunc(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_fu
     plan->res_class = pyclass == Py_None ? nullptr : Py_NewRef(pyclass);
     plan->res_is_record = is_record;
     if (plan->res == ResKind::Sret) plan->has_buffers = true;
-  }
-  if (plan->raw_len > kStackSlots) {
-    // handled per call with a heap array
   }
   auto* self = PyObject_GC_New(CFuncObject, g_cfunc_type);
   if (self == nullptr) return nullptr;

@@ -280,6 +280,10 @@ def test_structs_by_value_and_as_results(lib, inst):
     assert lib.counter_next(Counter(value=2**32 - 1)) == Counter(value=0)
     with pytest.raises(TypeError, match=r"counter_next\(\) argument 'c' .*expected counter, not int"):
         lib.counter_next(5)
+    with pytest.raises(TypeError, match=r"rect_area\(\) argument 'r' .*expected a bytes-like object.*not point"):
+        lib.rect_area(Point(x=1, y=2))
+    with pytest.raises(ValueError, match=r"rect_area\(\) argument 'r' .*8 bytes is not a whole number of 16-byte"):
+        lib.rect_area(bytes(Point()))
 
 
 # ---- guest memory: allocators, resets, wipes ------------------------------------------------------
