@@ -1,4 +1,4 @@
-"""Compares the call and compile speed of several built _core modules (docs/build.md, "What each build option costs")."""
+"""Compares the call and compile speed of built _core modules (docs/build.md: what each build option costs)."""
 
 # Usage: .venv/bin/python tools/compare_builds.py [--rounds N] BASE.so OTHER.so ...
 # Each module is copied next to a copy of python/wasmffi and measured in a fresh process; the

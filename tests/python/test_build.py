@@ -1,4 +1,4 @@
-"""The built extension: wasmtime is linked in statically, none of its symbols leak out, and it stays small."""
+"""The built extension: wasmtime linked in statically, none of its symbols leaking out, within its size."""
 
 import os
 import shutil
