@@ -75,6 +75,7 @@ test: cpp-test py-test
 
 demo: build guest
 	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) examples/demo.py
+	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) examples/cdef_demo.py
 	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) examples/wasi_demo.py
 
 bench: build guest

@@ -10,6 +10,7 @@
 
 #include <wasmtime.h>
 
+#include "wasmffi/marshal.hpp"
 #include "wasmffi/result.hpp"
 #include "wasmffi/trap.hpp"
 #include "wasmffi/types.hpp"
@@ -20,24 +21,14 @@ namespace wasmffi {
 static_assert(sizeof(wasmtime_val_raw_t) == 16, "wasmtime_val_raw_t layout changed");
 static_assert(sizeof(wasmtime_func_t) == 16, "wasmtime_func_t layout changed");
 
-// How one parameter or result crosses the boundary: the wasm kind plus, for integers, the
-// signedness the caller declared. Chosen once per function, never per call.
-enum class Marshal : uint8_t { I32, U32, I64, U64, F32, F64, Unsupported };
-
-const char* marshal_name(Marshal m) noexcept;
-// The marshaller a bare wasm signature implies: integers signed, as wasm text prints them.
-Marshal default_marshal(ValKind k) noexcept;
-// Whether a declared marshaller is valid for a wasm kind (u32 on i32, u64 on i64, ...).
-bool marshal_fits(Marshal m, ValKind k) noexcept;
-
 struct CallPlan {
   FuncSig sig;
-  std::vector<Marshal> params;   // one per sig.params
-  std::vector<Marshal> results;  // one per sig.results
+  std::vector<Marshal> params;   // one unit per sig.params (marshal.hpp)
+  std::vector<Marshal> results;  // one unit per sig.results
   // Slots the unchecked call needs: params and results share one array.
   size_t raw_len = 0;
   // True when every param and result is i32/i64/f32/f64: the only kinds the scalar
-  // marshallers handle today. The binding refuses to build a callable otherwise.
+  // units travel in. The binding refuses to build a callable otherwise.
   bool all_scalar = false;
 
   static CallPlan for_func(wasmtime_context_t* ctx, const wasmtime_func_t& func);

@@ -160,13 +160,18 @@ class Module:
         export, e.g. ``add: func (i32, i32) -> i32``. The usable objects are on an Instance."""
         return self._exports
 
-    def instantiate(self, imports=None, *, wasi=None) -> "Instance":
+    def instantiate(self, imports=None, *, cdef=None, allocator: Optional[str] = "auto", wasi=None) -> "Instance":
         """A new Instance in a store of its own (its own memory and globals). `imports` maps
         ``{"module": {"name": callable}}`` for the module's function imports (types come from the
         module's declarations; see wasmffi.with_caller); anything missing raises LinkError listing
         every unresolved import with its type. `wasi` (a wasmffi.Wasi) provides the module's
-        wasi_snapshot_preview1 imports that `imports` does not."""
-        return Instance(self, imports, wasi=wasi)
+        wasi_snapshot_preview1 imports that `imports` does not.
+
+        `cdef` (C declarations as str, or a wasmffi.CDef) makes each declared function a typed
+        callable on ``inst.exports`` (the undeclared ones stay on ``inst.raw_exports``).
+        `allocator` picks the guest allocator marshalling copies into: "auto" (bump_alloc, then
+        malloc/free, then cabi_realloc), one of those names, or None (int addresses only)."""
+        return Instance(self, imports, cdef=cdef, allocator=allocator, wasi=wasi)
 
     def __setattr__(self, name: str, value) -> None:
         raise AttributeError(f"Module attributes are read-only: cannot set {name!r}")
@@ -187,26 +192,107 @@ class Instance:
 
     # `exports` is a plain slot, read through its member descriptor: `inst.exports.add(1, 2)` is
     # the idiom users write, and a property would add a Python-level call to every such call.
-    __slots__ = ("module", "_i", "exports", "_linker_store", "__weakref__")
+    __slots__ = ("module", "_i", "exports", "raw_exports", "cdef", "_linker_store", "__weakref__")
 
-    def __init__(self, module: Module, imports=None, *, wasi=None):
+    def __init__(self, module: Module, imports=None, *, cdef=None, allocator: Optional[str] = "auto", wasi=None):
         if not isinstance(module, Module):
             raise TypeError(f"Instance() takes a wasmffi.Module, not {type(module).__name__}")
-        inst = _instantiate_with_imports(module, imports, wasi)
-        setattr_ = object.__setattr__
-        setattr_(self, "module", module)
-        setattr_(self, "_i", inst)
-        setattr_(self, "exports", inst.exports(module._export_names, module._export_name_set))
+        self._setup(module, _instantiate_with_imports(module, imports, wasi), cdef, allocator)
 
     @classmethod
     def _from_core(cls, module: Module, inst) -> "Instance":
         """Wraps a core instance made elsewhere (wasmffi.Linker)."""
         self = cls.__new__(cls)
+        self._setup(module, inst, None, "auto")
+        return self
+
+    def _setup(self, module: Module, inst, cdef, allocator) -> None:
         setattr_ = object.__setattr__
         setattr_(self, "module", module)
         setattr_(self, "_i", inst)
         setattr_(self, "exports", inst.exports(module._export_names, module._export_name_set))
-        return self
+        # Without a cdef both names are the same mapping; with one, `exports` holds the declared
+        # functions and `raw_exports` the wasm-typed ones (a separate name, so that an export
+        # called "raw" cannot collide with it).
+        setattr_(self, "raw_exports", self.exports)
+        setattr_(self, "cdef", None)
+        if allocator is not None and not isinstance(allocator, str):
+            raise TypeError(f"allocator must be 'auto', 'bump', 'malloc', 'cabi_realloc' or None, "
+                            f"not {type(allocator).__name__}")
+        inst.bind_marshalling("none" if allocator is None else allocator, module._memory_name)
+        if cdef is not None:
+            from . import _marshal
+
+            setattr_(self, "raw_exports", inst.exports(module._export_names, module._export_name_set))
+            setattr_(self, "cdef", _marshal.bind(self, cdef))
+
+    @property
+    def allocator(self) -> str:
+        """The guest allocator declared functions and scratch() use: "bump", "malloc",
+        "cabi_realloc" or "none"."""
+        return self._i.allocator
+
+    # Reading what a pointer result points at (Python-level helpers: not on a call path). -------
+    def string_at(self, addr: int, max_len: Optional[int] = None) -> bytes:
+        """The C string at guest address `addr`, without its NUL (bytes: decode as you need).
+        MemoryAccessError if no NUL comes before the end of memory (or within `max_len` bytes)."""
+        from ._errors import MemoryAccessError
+
+        mem = self._memory_for("string_at")
+        limit = len(mem) - addr if max_len is None else max_len
+        out, pos = bytearray(), addr
+        while len(out) < limit:
+            chunk = mem.read(pos, min(4096, limit - len(out)))
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                return bytes(out + chunk[:nul])
+            out += chunk
+            pos += len(chunk)
+        raise MemoryAccessError(f"string_at(): no NUL within {limit} bytes of address {addr:#x}")
+
+    def array_at(self, addr: int, ctype: str, count: int) -> list:
+        """`count` values of C scalar type `ctype` ("double", "uint32_t", "size_t", ...) at `addr`."""
+        import struct as _struct
+
+        from . import cdef as _cdef
+        from .cdef._lower import scalar_code
+
+        mem = self._memory_for("array_at")
+        target = _cdef.target_for_memory(mem.is64)
+        t = (self.cdef.type(ctype) if self.cdef is not None else _cdef._standard_names().type(ctype))
+        code = scalar_code(t, target)
+        fmt = {"i8": "b", "u8": "B", "i16": "h", "u16": "H", "i32": "i", "u32": "I", "i64": "q",
+               "u64": "Q", "f32": "f", "f64": "d", "bool": "?"}.get(code)
+        if code == "ptr":
+            fmt = "Q" if mem.is64 else "I"
+        size = _struct.calcsize("<" + fmt)
+        return list(_struct.unpack(f"<{count}{fmt}", mem.read(addr, count * size)))
+
+    def struct_at(self, addr: int, ctype):
+        """A copy of the struct at `addr`: `ctype` is a struct class or a declared type name."""
+        mem = self._memory_for("struct_at")
+        cls = ctype
+        if not isinstance(ctype, type):
+            if self.cdef is None:
+                raise TypeError("struct_at(): a type name needs the instance's cdef; pass the struct class")
+            from . import cdef as _cdef
+
+            cls = self.cdef.pytype(ctype, _cdef.target_for_memory(mem.is64))
+        return cls.from_bytes(mem.read(addr, cls._size))
+
+    def _memory_for(self, who: str):
+        mem = self.memory
+        if mem is None:
+            raise TypeError(f"{who}(): the module exports no memory")
+        return mem
+
+    def scratch(self, wipe: bool = True):
+        """``with inst.scratch() as s:`` guest memory for a group of calls: ``s.alloc(n)``,
+        ``s.copy(data)``, ``s.new("uint8_t[64]")`` give unsigned addresses; on exit everything
+        handed out is zeroed (with wipe=True, the default) and released."""
+        from ._scratch import Scratch
+
+        return Scratch(self, wipe)
 
     @property
     def fuel(self) -> int:
@@ -269,8 +355,10 @@ def _instantiate_with_imports(module: Module, imports, wasi=None) -> "_core._Ins
     return inst
 
 
-def load(source: Source, imports=None, *, engine: Optional[_core.Engine] = None, wasi=None) -> Instance:
-    """Compiles and instantiates in one step: ``Module(source, engine=engine).instantiate(imports)``.
+def load(source: Source, imports=None, *, engine: Optional[_core.Engine] = None, cdef=None,
+         allocator: Optional[str] = "auto", wasi=None) -> Instance:
+    """Compiles and instantiates in one step:
+    ``Module(source, engine=engine).instantiate(imports, cdef=cdef, allocator=allocator)``.
 
     `source` is a path (str or os.PathLike), wasm bytes, or WAT text. A str is a path when it ends
     in .wasm or .wat, contains no "(", or names an existing file; a missing file raises
@@ -278,4 +366,4 @@ def load(source: Source, imports=None, *, engine: Optional[_core.Engine] = None,
     """
     module = Module.__new__(Module)
     module._setup(source, engine, "load()")
-    return module.instantiate(imports, wasi=wasi)
+    return module.instantiate(imports, cdef=cdef, allocator=allocator, wasi=wasi)

@@ -1,4 +1,4 @@
-// Call plans (a signature resolved once into Marshals) and the checked, allocating call path.
+// Call plans (a signature resolved once into marshalling units) and the checked, allocating call path.
 #include "wasmffi/call.hpp"
 
 #include <algorithm>
@@ -6,42 +6,6 @@
 #include <vector>
 
 namespace wasmffi {
-
-const char* marshal_name(Marshal m) noexcept {
-  switch (m) {
-    case Marshal::I32: return "i32";
-    case Marshal::U32: return "u32";
-    case Marshal::I64: return "i64";
-    case Marshal::U64: return "u64";
-    case Marshal::F32: return "f32";
-    case Marshal::F64: return "f64";
-    case Marshal::Unsupported: break;
-  }
-  return "unsupported";
-}
-
-Marshal default_marshal(ValKind k) noexcept {
-  switch (k) {
-    case ValKind::I32: return Marshal::I32;
-    case ValKind::I64: return Marshal::I64;
-    case ValKind::F32: return Marshal::F32;
-    case ValKind::F64: return Marshal::F64;
-    default: return Marshal::Unsupported;
-  }
-}
-
-bool marshal_fits(Marshal m, ValKind k) noexcept {
-  switch (m) {
-    case Marshal::I32:
-    case Marshal::U32: return k == ValKind::I32;
-    case Marshal::I64:
-    case Marshal::U64: return k == ValKind::I64;
-    case Marshal::F32: return k == ValKind::F32;
-    case Marshal::F64: return k == ValKind::F64;
-    case Marshal::Unsupported: break;
-  }
-  return false;
-}
 
 CallPlan CallPlan::for_func(wasmtime_context_t* ctx, const wasmtime_func_t& func) {
   CallPlan plan;

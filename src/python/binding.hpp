@@ -12,6 +12,7 @@
 #include "wasmffi/instance.hpp"
 #include "wasmffi/memory.hpp"
 #include "wasmffi/module.hpp"
+#include "wasmffi/scratch.hpp"
 
 namespace wasmffi::py {
 
@@ -39,6 +40,11 @@ struct PyModule {
 // holds a strong reference to the PyInstance's Python object, so the store outlives them all.
 struct PyInstance {
   std::unique_ptr<Instance> inst;
+  // Marshalling state for declared functions (set once by _Instance.bind_marshalling): the guest
+  // allocator their scratch comes from and the memory they copy into. Heap-held so the CFuncs'
+  // pointers to them stay valid for the instance's life.
+  std::unique_ptr<GuestAllocator> alloc = std::make_unique<GuestAllocator>();
+  std::unique_ptr<std::optional<GuestMemory>> mem = std::make_unique<std::optional<GuestMemory>>();
   // What the store's host functions use, kept alive here where the GC can traverse it: the
   // callables, Caller objects and linked instances (the import entries), or None.
   nb::object refs;

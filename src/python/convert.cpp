@@ -18,12 +18,6 @@ Registry g_registry;  // written only by init_registry (see the comment on Regis
 
 const Registry& registry() noexcept { return g_registry; }
 
-bool unsupported_marshal(Marshal m) {
-  PyErr_Format(PyExc_SystemError, "wasmffi: a call plan reached marshaller '%s', which has no conversion",
-               marshal_name(m));
-  return false;
-}
-
 bool init_registry(PyObject* module) {
   if (g_registry.func != nullptr) {
     PyErr_SetString(PyExc_ImportError, "wasmffi._core is initialised once per process");

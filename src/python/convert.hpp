@@ -1,4 +1,4 @@
-// Python <-> wasm scalar conversion and the error registry: the binding's whole type-mapping seam.
+// Python <-> wasm scalar conversion primitives and the error registry (the units in marshal.hpp build on them).
 #pragma once
 
 #include <Python.h>
@@ -109,39 +109,6 @@ inline bool to_u32(PyObject* o, int32_t& out, PyObject* func_name, Py_ssize_t in
     return true;
   }
   return to_u32_slow(o, out, func_name, index);
-}
-
-// Sets SystemError for a marshaller that cannot occur (plans with unsupported kinds never become
-// callables): reached only through a bug, and then an exception rather than a silent failure.
-[[gnu::cold]] bool unsupported_marshal(Marshal m);
-
-// Converts one argument into a raw slot according to its marshaller (a switch on a small enum).
-inline bool to_raw(PyObject* o, Marshal m, wasmtime_val_raw_t& slot, PyObject* name, Py_ssize_t i) {
-  switch (m) {
-    case Marshal::I32: return to_i32(o, slot.i32, name, i);
-    case Marshal::U32: return to_u32(o, slot.i32, name, i);
-    case Marshal::I64: return to_i64(o, slot.i64, name, i);
-    case Marshal::U64: return to_u64_slow(o, slot.i64, name, i);
-    case Marshal::F32: return to_f32(o, slot.f32, name, i);
-    case Marshal::F64: return to_f64(o, slot.f64, name, i);
-    default: return unsupported_marshal(m);
-  }
-}
-
-// Results: plain i32/i64 come back signed (wasm integers carry no signedness and wasm text prints
-// them signed); declared u32/u64 (addresses) come back unsigned, so users never mask.
-inline PyObject* from_raw(const wasmtime_val_raw_t& slot, Marshal m) {
-  switch (m) {
-    case Marshal::I32: return PyLong_FromLong(slot.i32);
-    case Marshal::U32: return PyLong_FromUnsignedLong(static_cast<uint32_t>(slot.i32));
-    case Marshal::I64: return PyLong_FromLongLong(slot.i64);
-    case Marshal::U64: return PyLong_FromUnsignedLongLong(static_cast<uint64_t>(slot.i64));
-    case Marshal::F32: return PyFloat_FromDouble(static_cast<double>(slot.f32));
-    case Marshal::F64: return PyFloat_FromDouble(slot.f64);
-    default:
-      unsupported_marshal(m);
-      return nullptr;
-  }
 }
 
 // Integer element conversion shared by typed memory writes and write_array: a signed name

@@ -267,4 +267,22 @@ PyObject* make_exports(PyObject* instance, PyObject* names, PyObject* name_set) 
   return reinterpret_cast<PyObject*>(self);
 }
 
+bool exports_declare(PyObject* exports, PyObject* name, PyObject* obj) {
+  if (Py_TYPE(exports) != g_exports_type || !PyUnicode_Check(name)) {
+    PyErr_SetString(PyExc_TypeError, "exports_declare(): expects an Exports and a str name");
+    return false;
+  }
+  ExportsObject* self = as_exports(exports);
+  if (PySet_Contains(self->name_set, name) != 1) {
+    if (!PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "no export named %R", name);
+    return false;
+  }
+  // Forget the one-entry caches: they may hold the undeclared object for this name.
+  Py_CLEAR(self->last_attr_name);
+  Py_CLEAR(self->last_attr);
+  Py_CLEAR(self->last_item_name);
+  Py_CLEAR(self->last_item);
+  return PyDict_SetItem(self->resolved, name, obj) == 0;
+}
+
 }  // namespace wasmffi::py

@@ -13,6 +13,10 @@ bool init_exports_type(PyObject* module);
 // by all its instances. Returns nullptr with an exception set on failure.
 PyObject* make_exports(PyObject* instance, PyObject* names, PyObject* name_set);
 
+// Makes `obj` the object exports.NAME and exports["NAME"] return (a declared function replacing
+// the raw one); `name` must be an export. False with an exception set on failure.
+bool exports_declare(PyObject* exports, PyObject* name, PyObject* obj);
+
 // The Python object for export `name` of `instance` (a new reference); nullptr with an exception
 // set on failure (e.g. a table, which Python cannot use yet). Only called for listed names.
 // Defined with the _Instance binding (instance.cpp), which knows how to build each kind.

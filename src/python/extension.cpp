@@ -9,6 +9,7 @@
 
 #include "binding.hpp"
 #include "convert.hpp"
+#include "cfunc.hpp"
 #include "exports.hpp"
 #include "func.hpp"
 #include "host.hpp"
@@ -32,6 +33,7 @@ NB_MODULE(_core, m) {
   // First, before any type can raise or build a Func: see Registry in convert.hpp.
   if (!init_registry(m.ptr())) throw nb::python_error();
   if (!init_exports_type(m.ptr())) throw nb::python_error();
+  if (!init_cfunc_type(m.ptr())) throw nb::python_error();
   if (nb::object errors = nb::module_::import_("wasmffi._errors"); !init_host(errors.ptr())) throw nb::python_error();
 
   m.def(
@@ -55,6 +57,14 @@ NB_MODULE(_core, m) {
         return nb::steal<nb::str>(text);
       },
       nb::arg("i"), "An int as error-message text: huge ones abbreviated with their digit count.");
+
+  m.def(
+      "exports_declare",
+      [](nb::handle exports, nb::handle name, nb::handle obj) {
+        if (!exports_declare(exports.ptr(), name.ptr(), obj.ptr())) throw nb::python_error();
+      },
+      nb::arg("exports"), nb::arg("name"), nb::arg("obj"),
+      "Makes obj the object an Exports returns for name (declared functions replace raw ones).");
 
   bind_engine(m);
   bind_module(m);

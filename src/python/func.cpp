@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "convert.hpp"
+#include "marshal.hpp"
 #include "store_guard.hpp"
 #include "wasmffi/instance.hpp"
 
@@ -65,7 +66,7 @@ PyObject* results_to_python(FuncObject* self, const wasmtime_val_raw_t* raw) {
 }
 
 PyObject* call_with(FuncObject* self, PyObject* const* args, wasmtime_val_raw_t* raw) {
-  // 1. Arguments -> raw slots, by the kinds cached in the plan (a switch on a small enum).
+  // 1. Arguments -> raw slots, by the units cached in the plan (one table-indexed call each).
   for (Py_ssize_t i = 0; i < self->nparams; ++i)
     if (!to_raw(args[i], self->params[i], raw[i], self->name, i)) [[unlikely]]
       return nullptr;
@@ -191,9 +192,10 @@ PyObject* func_typed(PyObject* o, PyObject* args, PyObject* kwargs);
 PyMethodDef func_methods[] = {
     {"typed", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(func_typed)), METH_VARARGS | METH_KEYWORDS,
      "typed($self, /, *, params=None, results=None)\n--\n\n"
-     "The same function with declared integer signedness: names from i32, u32, i64, u64, f32, f64\n"
-     "and ptr (an unsigned address). Declared u32/u64/ptr results come back as unsigned ints, and\n"
-     "such parameters reject negative values. None keeps the current declaration; a list, an empty\n"
+     "The same function with declared types: names from i32, u32, i64, u64, f32, f64, ptr (an\n"
+     "unsigned address), and the C scalars i8, u8, i16, u16, int32, int64, bool (each checks its\n"
+     "range). Declared unsigned results come back as unsigned ints, and such parameters reject\n"
+     "negative values. None keeps the current declaration; a list, an empty\n"
      "one included, declares every slot and must match the wasm signature (else ValueError).\n"
      "Resolved once; the returned callable is as fast."},
     {nullptr, nullptr, 0, nullptr},
@@ -281,20 +283,15 @@ bool parse_marshals(PyObject* seq, const std::vector<ValKind>& kinds, const char
       ok = false;
       break;
     }
-    std::string_view name(s);
-    Marshal m = Marshal::Unsupported;
-    if (name == "ptr") {
-      m = static_cast<size_t>(i) < kinds.size() && kinds[i] == ValKind::I64 ? Marshal::U64 : Marshal::U32;
-    } else {
-      for (Marshal c : {Marshal::I32, Marshal::U32, Marshal::I64, Marshal::U64, Marshal::F32, Marshal::F64})
-        if (name == marshal_name(c)) m = c;
-    }
-    if (m == Marshal::Unsupported) {
-      PyErr_Format(PyExc_ValueError, "typed(): unknown type %R for %s %zd (expected i32, u32, i64, u64, f32, f64 or ptr)",
-                   item, what, i);
+    std::optional<Marshal> m =
+        marshal_named(s, static_cast<size_t>(i) < kinds.size() ? kinds[i] : ValKind::I32);
+    if (!m) {
+      PyErr_Format(PyExc_ValueError, "typed(): unknown type %R for %s %zd (expected %s)", item, what, i,
+                   marshal_names_text());
       ok = false;
+      break;
     }
-    out->push_back(m);
+    out->push_back(*m);
   }
   Py_DECREF(fast);
   return ok;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "convert.hpp"
+#include "marshal.hpp"
 #include "store_guard.hpp"
 #include "wasmffi/host_func.hpp"
 

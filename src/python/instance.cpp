@@ -1,12 +1,14 @@
 // _Instance: a module instantiated in its own store, and the Python objects for its exports.
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/string_view.h>
 
 #include <string>
 #include <vector>
 
 #include "args.hpp"
+#include "cfunc.hpp"
 #include "binding.hpp"
 #include "exports.hpp"
 #include "func.hpp"
@@ -143,7 +145,9 @@ void bind_instance(nb::module_& m) {
           "__init__",
           [](PyInstance* self, PyModule& pm, nb::handle imports, nb::handle wasi, nb::handle capture,
              nb::handle store_of) {
-            new (self) PyInstance{instantiate(pm, imports, wasi, capture, store_of), nb::borrow(imports)};
+            auto inst = instantiate(pm, imports, wasi, capture, store_of);
+            new (self) PyInstance{std::move(inst), std::make_unique<GuestAllocator>(),
+                                  std::make_unique<std::optional<GuestMemory>>(), nb::borrow(imports)};
           },
           nb::arg("module"), nb::arg("imports").none() = nb::none(), nb::arg("wasi").none() = nb::none(),
           nb::arg("capture").none() = nb::none(), nb::arg("store_of").none() = nb::none())
@@ -175,7 +179,58 @@ void bind_instance(nb::module_& m) {
             if (auto r = pi.inst->store().set_epoch_deadline(t); !r)
               throw_error_in("Instance.set_epoch_deadline()", std::move(r).error());
           },
-          nb::arg("ticks").none());
+          nb::arg("ticks").none())
+      .def(
+          "bind_marshalling",
+          [](PyInstance& pi, std::string_view allocator, std::optional<std::string_view> memory) {
+            std::optional<GuestMemory> mem;
+            if (memory) {
+              auto e = pi.inst->export_get(*memory);
+              if (e && e->kind == ExternKind::Memory) mem.emplace(pi.inst->context(), e->item.of.memory);
+            }
+            auto a = GuestAllocator::find(*pi.inst, allocator, mem && mem->is64());
+            if (!a) throw_error(a.error());
+            *pi.alloc = std::move(a).value();
+            *pi.mem = std::move(mem);
+          },
+          nb::arg("allocator"), nb::arg("memory").none(),
+          "Chooses the guest allocator ('auto', 'bump', 'malloc', 'cabi_realloc' or 'none') and the memory "
+          "declared functions copy into.")
+      .def_prop_ro("allocator", [](PyInstance& pi) { return allocator_kind_name(pi.alloc->kind()); })
+      .def(
+          "cfunc",
+          [](nb::handle self, nb::str name, nb::handle raw, nb::tuple desc) {
+            PyInstance& pi = nb::cast<PyInstance&>(self);
+            auto e = pi.inst->export_get(name.c_str());
+            if (!e || e->kind != ExternKind::Func) throw nb::value_error("cfunc(): no such function export");
+            PyObject* f = make_cfunc(self.ptr(), pi.inst->context(), e->item.of.func, pi.alloc.get(), pi.mem.get(),
+                                     raw.ptr(), desc.ptr());
+            if (f == nullptr) throw nb::python_error();
+            return nb::steal(f);
+          },
+          nb::arg("name"), nb::arg("raw"), nb::arg("desc"), "A declared function (see python/wasmffi/_marshal.py).")
+      .def(
+          "guest_alloc",
+          [](PyInstance& pi, nb::handle n) {
+            auto r = pi.alloc->alloc(pi.inst->context(), parse_u64(n, "Scratch.alloc() argument 'size'"));
+            if (!r) throw_error_in("Scratch.alloc()", std::move(r).error());
+            return *r;
+          },
+          nb::arg("size").none())
+      .def("guest_free",
+           [](PyInstance& pi, uint64_t addr) {
+             if (auto r = pi.alloc->free(pi.inst->context(), addr); !r) throw_error_in("Scratch", std::move(r).error());
+           })
+      .def_prop_ro("guest_has_mark", [](PyInstance& pi) { return pi.alloc->has_mark(); })
+      .def("guest_mark",
+           [](PyInstance& pi) {
+             auto r = pi.alloc->mark(pi.inst->context());
+             if (!r) throw_error_in("Scratch", std::move(r).error());
+             return *r;
+           })
+      .def("guest_release", [](PyInstance& pi, uint64_t m) {
+        if (auto r = pi.alloc->release_to(pi.inst->context(), m); !r) throw_error_in("Scratch", std::move(r).error());
+      });
 }
 
 }  // namespace wasmffi::py

@@ -1,5 +1,6 @@
-"""The built extension: wasmtime is linked in statically and none of its symbols leak out."""
+"""The built extension: wasmtime linked in statically, none of its symbols leaking out, within its size."""
 
+import os
 import shutil
 import subprocess
 
@@ -8,13 +9,22 @@ import pytest
 from wasmffi import _core
 
 
-def _dynamic_symbols() -> list:
+# The size budget of the module as shipped (wasmtime included); docs/build.md says what each
+# build option costs. A decimal MB, as the docs and PyPI count.
+MAX_EXTENSION_BYTES = 9_000_000
+
+
+def _symbols(*nm_args: str) -> list:
     nm = shutil.which("nm")
     if nm is None:
         pytest.fail("nm (binutils) is needed to inspect the extension's symbol table")
-    out = subprocess.run([nm, "-D", "--defined-only", _core.__file__], check=True, capture_output=True,
+    out = subprocess.run([nm, *nm_args, "--defined-only", _core.__file__], check=True, capture_output=True,
                          text=True).stdout
     return [line.split()[-1] for line in out.splitlines() if line.strip()]
+
+
+def _dynamic_symbols() -> list:
+    return _symbols("-D")
 
 
 def test_extension_exports_its_init_function():
@@ -32,3 +42,19 @@ def test_extension_does_not_need_a_shared_wasmtime_library():
         pytest.fail("ldd is needed to list the extension's shared-library dependencies")
     out = subprocess.run([ldd, _core.__file__], check=True, capture_output=True, text=True).stdout
     assert "wasmtime" not in out
+
+
+def test_extension_is_within_its_size_budget():
+    size = os.path.getsize(_core.__file__)
+    assert size <= MAX_EXTENSION_BYTES, (
+        f"{_core.__file__} is {size / 1e6:.2f} MB, over the {MAX_EXTENSION_BYTES / 1e6:g} MB budget; "
+        "see docs/build.md (Size) for the build options that keep it there")
+
+
+def test_shipped_symbol_table_keeps_the_projects_names_and_drops_wasmtimes_internals():
+    # The build moves the full table to a .debug file and keeps only these for profilers.
+    names = _symbols()
+    assert any(n.startswith("_ZN7wasmffi") for n in names), "the core's C++ symbols were stripped"
+    assert "wasmtime_func_call_unchecked" in names
+    internal = [n for n in names if n.startswith("_ZN") and "cranelift" in n]
+    assert internal == []

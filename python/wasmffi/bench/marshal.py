@@ -110,16 +110,58 @@ def case_alloc_malloc(g: Guests) -> Case:
     return Case("alloc_malloc_ns", f"f(m({N}))", {"m": x.malloc, "f": x.free})
 
 
+CSTR_CDEF = """
+    uint32_t sum(const uint8_t *p, size_t n);
+    void rewrite64(uint8_t buf[64]);
+"""
+
+
+def case_in64(g: Guests) -> Case:
+    import wasmffi
+
+    f = wasmffi.load(g.cstr, cdef=CSTR_CDEF).exports.sum
+    if f(DATA) != sum(DATA):
+        raise AssertionError(f"cdef sum returned {f(DATA)}, expected {sum(DATA)}")
+    return Case("in64_ns", "f(data)", {"f": f, "data": DATA})
+
+
+def case_inout64(g: Guests) -> Case:
+    import wasmffi
+
+    f = wasmffi.load(g.cstr, cdef=CSTR_CDEF).exports.rewrite64
+    buf = bytearray(DATA)
+    f(buf)
+    want = bytes((b + 1) & 0xFF for b in reversed(DATA))
+    if bytes(buf) != want:
+        raise AssertionError("cdef rewrite64 did not rewrite the buffer in place")
+    return Case("inout64_ns", "f(buf)", {"f": f, "buf": bytearray(DATA)})
+
+
+def case_alloc_scratch(g: Guests) -> Case:
+    import wasmffi
+
+    inst = wasmffi.load(g.cstr)
+
+    def scratch_alloc(n, _scratch=inst.scratch):
+        with _scratch() as s:
+            return s.alloc(n)
+
+    p = scratch_alloc(N)
+    if p == 0 or inst.memory.read(p, N) != bytes(N) or scratch_alloc(N) != p:
+        raise AssertionError("inst.scratch(): a block was not zeroed, or not released for reuse")
+    return Case("alloc_scratch_ns", f"f({N})", {"f": scratch_alloc})
+
+
 # Rows of the table, in order; a feature not built yet has build=None and reports None.
 ROWS: List[Row] = [
-    Row("in64_ns", "wasmffi cdef: sum(const uint8_t *p, size_t n), 64 B", None),
-    Row("inout64_ns", "wasmffi cdef: rewrite64(uint8_t buf[64]) in place", None),
+    Row("in64_ns", "wasmffi cdef: sum(const uint8_t *p, size_t n), 64 B", case_in64),
+    Row("inout64_ns", "wasmffi cdef: rewrite64(uint8_t buf[64]) in place", case_inout64),
     Row("wasmffi_add_ns", "wasmffi: add(1, 2), the scalar reference", case_add),
     Row("manual_wasmtime_py_in64_ns", "wasmtime-py by hand: alloc, write, sum, reset", case_manual_wasmtime_py_in64,
         needs_wasmtime=True),
     Row("alloc_bump_ns", "guest bump_alloc(64) + bump_reset (wasmffi)", case_alloc_bump),
     Row("alloc_malloc_ns", "guest malloc(64) + free (wasi-libc, wasmffi)", case_alloc_malloc),
-    Row("alloc_scratch_ns", "wasmffi scratch: alloc(64) + release", None),
+    Row("alloc_scratch_ns", "wasmffi inst.scratch(): alloc(64), wipe, release", case_alloc_scratch),
 ]
 KEYS = [r.key for r in ROWS]
 
