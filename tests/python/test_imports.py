@@ -319,3 +319,18 @@ def test_a_host_function_closing_over_its_own_instance_is_collected():
     del inst, holder
     gc.collect()
     assert core() is None
+
+
+def test_a_declared_function_reraises_a_host_exception_and_keeps_the_thread_rule():
+    err = ArithmeticError("from host")
+
+    def boom(x):
+        if x < 0:
+            raise err
+        return x * 2
+
+    inst = wasmffi.load(RAISE_WAT, {"env": {"boom": boom}}, cdef="int32_t run(int32_t x);")
+    assert inst.exports.run(5) == 11
+    with pytest.raises(ArithmeticError) as ei:
+        inst.exports.run(-1)
+    assert ei.value is err and isinstance(err.__cause__, wasmffi.Trap)
