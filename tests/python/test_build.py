@@ -10,8 +10,9 @@ from wasmffi import _core
 
 
 # The size budget of the module as shipped (wasmtime included); docs/build.md says what each
-# build option costs. A decimal MB, as the docs and PyPI count.
-MAX_EXTENSION_BYTES = 9_000_000
+# build option costs. A decimal MB, as the docs and PyPI count. 9 MB until WASI preview 1 was
+# built in (wasmtime's `wasi` feature, tokio included: +1.35 MB, 7.72 -> 9.08 MB).
+MAX_EXTENSION_BYTES = 9_500_000
 
 
 def _symbols(*nm_args: str) -> list:
