@@ -204,3 +204,33 @@ def test_string_param_needs_an_exported_memory():
     with pytest.raises(wasmffi.LinkError, match=r"`int say\(const char \*msg\)`.*'msg'.*exports no memory"):
         wat_instance('(import "env" "say" (func (param i32) (result i32)))', imports={"env": {"say": len}},
                      cdef="int say(const char *msg);")
+
+
+def test_writable_buffer_arrives_as_address_with_its_length():
+    got = []
+
+    def fill(caller, buf, n):
+        got.append((buf, n))
+        caller.memory.write(buf, b"x" * n)
+
+    inst = wat_instance('(import "env" "fill" (func $f (param i32 i32))) (memory (export "memory") 1) '
+                        '(func (export "go") (param i32 i32) local.get 0 local.get 1 call $f)',
+                        imports={"env": {"fill": wasmffi.with_caller(fill)}},
+                        cdef="void fill(uint8_t *buf, size_t n);")
+    inst.exports.go(100, 3)
+    assert got == [(100, 3)]
+    assert inst.memory.read(99, 5) == b"\0xxx\0"
+
+
+def test_memory64_pointers_are_64_bit():
+    got = []
+    inst = wat_instance('(import "env" "say" (func $s (param i64) (result i32))) (memory (export "memory") i64 1) '
+                        '(data (i64.const 8) "hi\\00") '
+                        '(func (export "go") (param i64) (result i32) local.get 0 call $s)',
+                        imports={"env": {"say": lambda msg: got.append(msg) or len(msg)}},
+                        cdef="int say(const char *msg);")
+    assert inst.exports.go(8) == 2
+    assert got == ["hi"]
+    with pytest.raises(wasmffi.CDefError, match=r"lowers to \(i32\) -> i32 on wasm32 but import `env\.say` is"):
+        wat_instance('(import "env" "say" (func $s (param i64) (result i32))) (memory (export "memory") 1)',
+                     imports={"env": {"say": len}}, cdef="int say(const char *msg);")
