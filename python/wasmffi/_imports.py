@@ -169,23 +169,15 @@ def _declared(module, cd, imp, fn, first, caller):
             return as_enum
         return lambda v, args: conv(v)
 
-    def memory():
-        mem = caller.memory
-        if mem is None:
-            raise LinkError(f"host function {name!r}: the module exports no memory to read arguments from")
-        return mem
-
     def buffer(p, length):
         size = 1 if length.length_unit == BYTES else p.elem_size
         len_conv = _int_unit(length.code)[0]
-        li = length.index
+        li = length.wasm_index
 
         def as_bytes(v, args):
             addr, n = ptr_unit(v), len_conv(args[li]) * size
-            if addr == 0 and n == 0:
-                return b""
             try:
-                return memory().read(addr, n)
+                return caller.memory.read(addr, n)
             except (ValueError, IndexError, OverflowError) as e:
                 raise type(e)(f"host function {name!r} parameter {p.name!r}: {e}") from None
         return as_bytes
@@ -196,7 +188,7 @@ def _declared(module, cd, imp, fn, first, caller):
             if addr == 0:
                 return None
             try:
-                raw = memory().read_cstring(addr)
+                raw = caller.memory.read_cstring(addr)
             except (ValueError, IndexError, OverflowError) as e:
                 raise type(e)(f"host function {name!r} parameter {p.name!r}: {e}") from None
             try:
@@ -216,6 +208,8 @@ def _declared(module, cd, imp, fn, first, caller):
             convs.append((p.wasm_index, cstring(p)))
         else:
             convs.append((p.wasm_index, lambda v, args: ptr_unit(v)))
+    # The memory is looked up per call through the Caller (it holds the instance weakly); its
+    # existence is checked here, once.
     reads = [p.name for p in spec.params if p.direction != VALUE and p.const and not p.byval
              and (p.cstring or p.length_param is not None)]
     if reads and mem_name is None:

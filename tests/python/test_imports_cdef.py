@@ -177,6 +177,8 @@ def test_out_of_bounds_buffer_names_the_parameter():
     inst = make()
     with pytest.raises(IndexError, match=r"env\.sum.*parameter 'xs'"):
         inst.exports.call_sum(65530, 100)
+    with pytest.raises(IndexError, match=r"env\.sum.*parameter 'xs'"):
+        inst.exports.call_sum(32, -1)  # size_t n = 2^32-1 elements
 
 
 def test_string_without_nul_or_not_utf8():
