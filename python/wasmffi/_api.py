@@ -197,7 +197,11 @@ class Instance:
     def __init__(self, module: Module, imports=None, *, cdef=None, allocator: Optional[str] = "auto", wasi=None):
         if not isinstance(module, Module):
             raise TypeError(f"Instance() takes a wasmffi.Module, not {type(module).__name__}")
-        self._setup(module, _instantiate_with_imports(module, imports, wasi), cdef, allocator)
+        if cdef is not None:
+            from . import _marshal
+
+            cdef = _marshal._as_cdef(cdef)  # parsed once: it declares imports and exports
+        self._setup(module, _instantiate_with_imports(module, imports, wasi, cdef), cdef, allocator)
 
     @classmethod
     def _from_core(cls, module: Module, inst) -> "Instance":
@@ -335,7 +339,7 @@ class Instance:
         return f"<wasmffi.Instance of {self.module!r}{pages}>"
 
 
-def _instantiate_with_imports(module: Module, imports, wasi=None) -> "_core._Instance":
+def _instantiate_with_imports(module: Module, imports, wasi=None, cdef=None) -> "_core._Instance":
     """The store-owning core instance, with `imports` resolved against the module's import list
     (and WASI preview 1 for what they leave open, when `wasi` is given)."""
     from . import _imports
@@ -345,7 +349,7 @@ def _instantiate_with_imports(module: Module, imports, wasi=None) -> "_core._Ins
 
         if not isinstance(wasi, Wasi):
             raise TypeError(f"instantiate(): wasi must be a wasmffi.Wasi, not {type(wasi).__name__}")
-    entries, caller = _imports.resolve(module, imports, wasi=wasi is not None)
+    entries, caller = _imports.resolve(module, imports, wasi=wasi is not None, cdef=cdef)
     if wasi is None:
         inst = _core._Instance(module._m, entries)
     else:

@@ -66,10 +66,12 @@ WASI_MODULE = "wasi_snapshot_preview1"
 
 
 def resolve(module, imports: Optional[Mapping[str, Mapping[str, Any]]], who: str = "instantiate()",
-            wasi: bool = False):
+            wasi: bool = False, cdef=None):
     """One entry per import of `module`, in order, for _core._Instance; plus the Caller to bind
     once the instance exists (or None). Every missing import is listed in one LinkError; with
-    `wasi`, WASI preview 1 imports left open are None (the engine's WASI provides them)."""
+    `wasi`, WASI preview 1 imports left open are None (the engine's WASI provides them). With
+    `cdef` (a CDef), a function import whose name it declares is checked against the declaration
+    and its callable wrapped to take and return C-typed values (see _declared())."""
     if not module.imports:
         return None, None
     if imports is None:
@@ -100,8 +102,153 @@ def resolve(module, imports: Optional[Mapping[str, Mapping[str, Any]]], who: str
         elif not callable(value):
             raise TypeError(f"{who}: import {name!r} is a function {imp.type}: its value must be callable, "
                             f"not {type(value).__name__}")
+        if cdef is not None and imp.name in cdef.functions:
+            caller = caller or Caller(module)
+            value, first = _declared(module, cdef, imp, value, first, caller), None
         entries.append((value, first, name))
     if missing:
         lines = "\n".join(f"  {imp.module}.{imp.name}: {imp.kind} {imp.type}" for imp in missing)
         raise LinkError(f"{who}: {len(missing)} import(s) unresolved:\n{lines}")
     return entries, caller
+
+
+# Declared imports: the marshaller units in reverse, as a Python wrapper built once per import at
+# instantiation (per-parameter converters chosen here, so a call only runs the chosen ones). The
+# undeclared host functions keep the core's scalar fast path untouched.
+
+def _int_unit(code: str):
+    """(from_wasm, lo, hi) for an integer scalar code: the wasm value (the core hands i32/i64 over
+    signed) reinterpreted as the C type, and the C type's range for results."""
+    bits = int(code[1:])
+    mask = (1 << bits) - 1
+    if code[0] == "u":
+        return (lambda v: v & mask), 0, mask
+    half = 1 << (bits - 1)
+    return (lambda v: ((v & mask) ^ half) - half), -half, half - 1
+
+
+def _declared(module, cd, imp, fn, first, caller):
+    """The callable the core calls for import `imp` declared in `cd`: converts each wasm argument
+    by its C type, calls `fn` (with `first`, the Caller of with_caller, in front), checks the result."""
+    from .cdef import CDefError, Enum, target_for_memory
+    from .cdef._lower import BYTES, VALUE
+    from ._errors import LinkError
+
+    name = f"{imp.module}.{imp.name}"
+    mem_name = module._memory_name
+    is64 = mem_name is not None and {e.name: e for e in module.exports}[mem_name].type.is64
+    target = target_for_memory(is64)
+    spec = cd.lower(imp.name, target)
+    got = (tuple(imp.type.params), tuple(imp.type.results))
+    if got != (spec.wasm_params, spec.wasm_results):
+        raise CDefError(f"declared `{spec.declaration}` lowers to {spec.wasm_text} on {target} but import "
+                        f"`{name}` is {imp.type}")
+    if spec.result.kind == "sret":
+        raise CDefError(f"declared import `{spec.declaration}`: a struct returned through memory is not "
+                        f"supported for imports")
+    ptr_unit = _int_unit("u64" if is64 else "u32")[0]
+    by_name = {p.name: p for p in spec.params}
+
+    def scalar(p_code, ctype):
+        if p_code == "bool":
+            return lambda v, args: v != 0
+        if p_code == "ptr":
+            return lambda v, args: ptr_unit(v)
+        if p_code in ("f32", "f64"):
+            return lambda v, args: v
+        conv = _int_unit(p_code)[0]
+        if isinstance(ctype, Enum):
+            cls = cd.pytype(ctype)
+
+            def as_enum(v, args):
+                v = conv(v)
+                try:
+                    return cls(v)
+                except ValueError:  # a value the declaration does not name stays a plain int
+                    return v
+            return as_enum
+        return lambda v, args: conv(v)
+
+    def buffer(p, length):
+        size = 1 if length.length_unit == BYTES else p.elem_size
+        len_conv = _int_unit(length.code)[0]
+        li = length.wasm_index
+
+        def as_bytes(v, args):
+            addr, n = ptr_unit(v), len_conv(args[li]) * size
+            try:
+                return caller.memory.read(addr, n)
+            except (ValueError, IndexError, OverflowError) as e:
+                raise type(e)(f"host function {name!r} parameter {p.name!r}: {e}") from None
+        return as_bytes
+
+    def cstring(p):
+        def as_str(v, args):
+            addr = ptr_unit(v)
+            if addr == 0:
+                return None
+            try:
+                raw = caller.memory.read_cstring(addr)
+            except (ValueError, IndexError, OverflowError) as e:
+                raise type(e)(f"host function {name!r} parameter {p.name!r}: {e}") from None
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise ValueError(f"host function {name!r} parameter {p.name!r}: the string is not UTF-8 ({e})") from None
+        return as_str
+
+    convs, skipped = [], set()
+    for p in spec.params:
+        if p.direction == VALUE:
+            convs.append((p.wasm_index, scalar(p.code, p.type if isinstance(p.type, Enum) else None)))
+        elif p.const and not p.byval and p.length_param is not None:
+            skipped.add(p.length_param)  # bytes carry their length: the linked length is not passed
+            convs.append((p.wasm_index, buffer(p, by_name[p.length_param])))
+        elif p.cstring:
+            convs.append((p.wasm_index, cstring(p)))
+        else:
+            convs.append((p.wasm_index, lambda v, args: ptr_unit(v)))
+    # The memory is looked up per call through the Caller (it holds the instance weakly); its
+    # existence is checked here, once.
+    reads = [p.name for p in spec.params if p.direction != VALUE and p.const and not p.byval
+             and (p.cstring or p.length_param is not None)]
+    if reads and mem_name is None:
+        raise LinkError(f"declared import `{spec.declaration}`: parameter {reads[0]!r} is read from guest "
+                        f"memory, but the module exports no memory")
+    plan = tuple(c for p, c in zip(spec.params, convs) if p.name not in skipped)
+    check = _result_check(spec.result, name, cd, target)
+    lead = () if first is None else (first,)
+
+    def host(*args):
+        return check(fn(*lead, *[conv(args[i], args) for i, conv in plan]))
+
+    host.__name__ = imp.name
+    host.__qualname__ = f"declared import {name}"
+    host.__wrapped__ = fn
+    return host
+
+
+def _result_check(r, name, cd, target):
+    """The result conversion of a declared import: the C type's range, TypeError/OverflowError
+    naming the import; the value goes on to the core's wasm-level unit."""
+    if r.kind == "void":
+        return lambda v: v  # the core requires None for a function without results
+    code, spell = r.code, r.type.spell()
+    if code in ("f32", "f64"):
+        return lambda v: v
+    if code == "bool":
+        def as_bool(v):
+            if isinstance(v, bool) or (type(v) is int and v in (0, 1)):
+                return int(v)
+            raise TypeError(f"host function {name!r} must return bool ({spell}), not {type(v).__name__}"
+                            + (f" {v!r}" if isinstance(v, int) else ""))
+        return as_bool
+    lo, hi = _int_unit(("u64" if target.pointer_size == 8 else "u32") if code == "ptr" else code)[1:]
+
+    def as_int(v):
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise TypeError(f"host function {name!r} must return int ({spell}), not {type(v).__name__}")
+        if not lo <= v <= hi:
+            raise OverflowError(f"host function {name!r} returned {v}, out of range for {spell} ({lo}..{hi})")
+        return int(v)
+    return as_int

@@ -72,12 +72,15 @@ def bind(instance, cdef) -> CDef:
     kinds = {e.name: e for e in module.exports}
     target = target_for_memory(mem is not None and kinds[mem].type.is64)
     raw = instance.raw_exports
+    imported = {i.name for i in module.imports if i.kind == "func"}
     bound = []
     for name in cd.functions:
         info = kinds.get(name)
+        if (info is None or info.kind != "func") and name in imported:
+            continue  # a declared import: bound at instantiation (_imports.resolve)
         if info is None or info.kind != "func":
             raise LinkError(f"cdef declares {cd.functions[name].spell(name)!s} but the module exports no "
-                            f"function {name!r}")
+                            f"function {name!r} (and imports none)")
         spec = cd.lower(name, target)
         func = raw[name]
         spec.check(func.type, export_name=name)
