@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Iterator, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from . import _core
 from ._types import ExternInfo, extern_info
@@ -21,7 +21,7 @@ def default_engine() -> _core.Engine:
     return _default_engine
 
 
-def _signature(params: tuple, results: tuple) -> inspect.Signature:
+def _signature(params: Tuple[str, ...], results: Tuple[str, ...]) -> inspect.Signature:
     """inspect.signature() for a wasm function: positional-only p0..pN annotated with wasm types."""
     kind = inspect.Parameter.POSITIONAL_ONLY
     ps = [inspect.Parameter(f"p{i}", kind, annotation=t) for i, t in enumerate(params)]
@@ -63,7 +63,7 @@ class Module:
         self._exports = tuple(extern_info(t) for t in self._m.exports)
 
     @classmethod
-    def from_file(cls, path: Union[str, os.PathLike], *, engine: Optional[_core.Engine] = None) -> "Module":
+    def from_file(cls, path: Union[str, os.PathLike[str]], *, engine: Optional[_core.Engine] = None) -> "Module":
         """Loads a .wasm (binary) or .wat (text) file."""
         with open(path, "rb") as f:
             return cls(f.read(), engine=engine)
@@ -76,7 +76,7 @@ class Module:
     def exports(self) -> tuple[ExternInfo, ...]:
         return self._exports
 
-    def instantiate(self, imports=None) -> "Instance":
+    def instantiate(self, imports: Optional[object] = None) -> "Instance":
         return Instance(self, imports)
 
     def __repr__(self) -> str:
@@ -88,11 +88,11 @@ class Exports:
 
     __slots__ = ("_inst", "_cache")
 
-    def __init__(self, inst: "_core._Instance"):
+    def __init__(self, inst: "_core._Instance") -> None:
         self._inst = inst
-        self._cache: dict = {}
+        self._cache: Dict[str, Any] = {}
 
-    def __getitem__(self, name: str):
+    def __getitem__(self, name: str) -> Any:
         try:
             return self._cache[name]
         except KeyError:
@@ -105,7 +105,7 @@ class Exports:
         self._cache[name] = obj
         return obj
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
         try:
@@ -113,10 +113,10 @@ class Exports:
         except KeyError as e:
             raise AttributeError(e.args[0]) from None
 
-    def _names(self) -> list:
+    def _names(self) -> List[str]:
         return self._inst.export_names()
 
-    def __contains__(self, name) -> bool:
+    def __contains__(self, name: object) -> bool:
         return name in self._names()
 
     def __iter__(self) -> Iterator[str]:
@@ -125,7 +125,7 @@ class Exports:
     def __len__(self) -> int:
         return len(self._names())
 
-    def __dir__(self):
+    def __dir__(self) -> List[str]:
         return self._names()
 
     def __repr__(self) -> str:
@@ -137,7 +137,7 @@ class Instance:
 
     __slots__ = ("module", "_i", "exports", "__weakref__")
 
-    def __init__(self, module: Module, imports=None):
+    def __init__(self, module: Module, imports: Optional[object] = None) -> None:
         if not isinstance(module, Module):
             raise TypeError(f"Instance() takes a wasmffi.Module, not {type(module).__name__}")
         if imports:
@@ -170,13 +170,14 @@ class Instance:
         names = [e.name for e in self.module.exports if e.kind == "memory"]
         if not names:
             return None
-        return self.exports["memory" if "memory" in names else names[0]]
+        mem: _core.Memory = self.exports["memory" if "memory" in names else names[0]]
+        return mem
 
     def __repr__(self) -> str:
         return f"<wasmffi.Instance of {self.module!r}>"
 
 
-def load(source: Union[str, os.PathLike, bytes, bytearray, memoryview], imports=None, *,
+def load(source: Union[str, os.PathLike[str], bytes, bytearray, memoryview], imports: Optional[object] = None, *,
          engine: Optional[_core.Engine] = None) -> Instance:
     """Compiles and instantiates in one step. `source` is a path, wasm bytes, or WAT text.
 

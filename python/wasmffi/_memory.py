@@ -7,8 +7,12 @@ from __future__ import annotations
 import array
 import functools
 import struct
+from typing import TYPE_CHECKING, Any, Iterable, Tuple, Union
 
 from . import _core
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike, NDArray
 
 # wasm type name -> array.array typecode (sizes are fixed on every platform CPython supports here).
 _TYPECODES = {"i8": "b", "u8": "B", "i16": "h", "u16": "H", "i32": "i", "u32": "I",
@@ -33,7 +37,7 @@ def _compiled(fmt: str) -> struct.Struct:
     return struct.Struct(fmt if fmt[:1] in "<>!=@" else "<" + fmt)
 
 
-def read_array(self, address: int, count: int, type: str = "u8") -> array.array:
+def read_array(self: _core.Memory, address: int, count: int, type: str = "u8") -> array.array[Any]:
     """Reads `count` little-endian elements of `type` ("i8".."u64", "f32", "f64") as array.array."""
     tc = _typecode(type)
     out = array.array(tc)
@@ -41,12 +45,13 @@ def read_array(self, address: int, count: int, type: str = "u8") -> array.array:
     return out
 
 
-def write_array(self, address: int, values, type: str = "u8") -> int:
+def write_array(self: _core.Memory, address: int, values: Iterable[float], type: str = "u8") -> int:
     """Writes a sequence (list, array.array, numpy array) as little-endian `type` elements.
 
     Values are converted (and range-checked) before anything is written. Returns bytes written.
     """
     tc = _typecode(type)
+    data: Any  # a Buffer; numpy arrays are Buffers only in typeshed for Python 3.12+
     if isinstance(values, array.array) and values.typecode == tc:
         data = values
     elif hasattr(values, "dtype") and hasattr(values, "tobytes"):  # numpy, without importing it
@@ -59,7 +64,7 @@ def write_array(self, address: int, values, type: str = "u8") -> int:
     return self.write(address, data)
 
 
-def _numpy_elements(values, tc: str, type: str):
+def _numpy_elements(values: Any, tc: str, type: str) -> NDArray[Any]:
     """A contiguous little-endian numpy array of `type`, range-checked by value like a list is."""
     import numpy as np
 
@@ -82,18 +87,18 @@ def _numpy_elements(values, tc: str, type: str):
                     "information")
 
 
-def pack_into(self, fmt: str, address: int, *values) -> int:
+def pack_into(self: _core.Memory, fmt: str, address: int, *values: Any) -> int:
     """Like struct.pack_into, at a guest address: packs first, then writes all or nothing."""
     return self.write(address, _compiled(fmt).pack(*values))
 
 
-def unpack_from(self, fmt: str, address: int) -> tuple:
+def unpack_from(self: _core.Memory, fmt: str, address: int) -> Tuple[Any, ...]:
     """Like struct.unpack_from, at a guest address (bounds-checked)."""
     s = _compiled(fmt)
     return s.unpack(self.read(address, s.size))
 
 
-def ndarray(self, address: int, dtype, shape):
+def ndarray(self: _core.Memory, address: int, dtype: DTypeLike, shape: Union[int, Iterable[int]]) -> NDArray[Any]:
     """A zero-copy numpy array over guest memory (numpy is optional). It keeps the instance alive."""
     import numpy as np
 
