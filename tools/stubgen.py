@@ -49,6 +49,10 @@ RULES: List[Tuple[str, str, int]] = [
     # imports from the package; both are described below instead.
     (r"^from wasmffi import Func as Func\n", "", 1),
     (r"^from wasmffi\._memory import \([^)]*\)\n", "", 1),
+    # The buffer exporter behind Memory.view: Python 3.12+ shows its buffer slot as __buffer__,
+    # 3.11 shows nothing; the stub says what it is on every version.
+    (r"^class _GuestBuffer:\n(?:    pass\n|    def __buffer__\(self, flags, /\):\n(?:        .*\n)+)",
+     "class _GuestBuffer:\n    def __buffer__(self, flags: int, /) -> memoryview: ...\n", 1),
     # Arguments that the binding takes as handles and converts itself.
     (r"\baddress: object\b", "address: int", 27),
     (r"\blength: object\b", "length: int", 2),

@@ -82,7 +82,7 @@ class Global:
     def __repr__(self) -> str: ...
 
 class _GuestBuffer:
-    pass
+    def __buffer__(self, flags: int, /) -> memoryview: ...
 
 class Memory:
     """
