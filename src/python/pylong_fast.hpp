@@ -43,6 +43,7 @@ static_assert(_PyLong_NON_SIZE_BITS == 3 && _PyLong_SIGN_MASK == 3, "3.12/3.13 l
 static_assert(std::is_same_v<decltype(_PyLongValue::lv_tag), uintptr_t>, "3.12/3.13 layout: lv_tag");
 static_assert(offsetof(PyLongObject, long_value) == sizeof(PyObject), "3.12/3.13 layout: value follows the header");
 static_assert(offsetof(_PyLongValue, ob_digit) == sizeof(uintptr_t), "3.12/3.13 layout: digits follow lv_tag");
+static_assert(std::is_same_v<std::remove_extent_t<decltype(_PyLongValue::ob_digit)>, digit>, "3.12/3.13 layout: ob_digit");
 #endif
 
 // Exact ints of at most two digits -> true and `v`; anything else (subclasses, objects with
