@@ -3,24 +3,42 @@
 
 import array
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Iterable, Tuple, Union
 
 from numpy.typing import DTypeLike, NDArray
 from typing_extensions import Buffer
 
-def _register_errors(classes: Mapping[str, type[BaseException]], traps: Mapping[str, type[BaseException]], signature_factory: Callable[[tuple[str, ...], tuple[str, ...]], inspect.Signature], /) -> None:
+from wasmffi._types import FuncType
+
+def signature_text(params: Sequence[str], results: Sequence[str]) -> str:
     """
-    Hands the Python-defined exception classes to the extension (called once by wasmffi).
+    The text of a function signature, e.g. '(i32, i32) -> i32': the one producer, shared by FuncType, Func and the module descriptions.
+    """
+
+def int_text(i: int) -> str:
+    """
+    An int as error-message text: huge ones abbreviated with their digit count.
     """
 
 class Engine:
-    """A compilation environment; modules compiled for it share its settings."""
+    """
+    Engine(*, memory_reservation=4 GiB, memory_guard_size=32 MiB, memory64=True, consume_fuel=False, epoch_interruption=False, opt_level=1, max_wasm_stack=512 KiB)
 
-    def __init__(self, *, memory_reservation: int = 4294967296, memory_guard_size: int = 33554432, memory64: bool = True, consume_fuel: bool = False, epoch_interruption: bool = False, opt_level: int = 1) -> None: ...
+    A compilation environment; modules compiled for it share its settings. Settings are read-only.
+    max_wasm_stack is the native stack a call may use below its entry; a call from a thread with less
+    stack left than that plus 64 KiB raises StackOverflow without entering wasm.
+    """
+
+    def __init__(self, *, memory_reservation: int = 4294967296, memory_guard_size: int = 33554432, memory64: bool = True, consume_fuel: bool = False, epoch_interruption: bool = False, opt_level: int = 1, max_wasm_stack: int = 524288) -> None: ...
+
+    def __repr__(self) -> str: ...
 
     @property
     def memory_reservation(self) -> int: ...
+
+    @property
+    def memory_guard_size(self) -> int: ...
 
     @property
     def memory64(self) -> bool: ...
@@ -31,10 +49,17 @@ class Engine:
     @property
     def epoch_interruption(self) -> bool: ...
 
+    @property
+    def opt_level(self) -> int: ...
+
+    @property
+    def max_wasm_stack(self) -> int: ...
+
     def increment_epoch(self) -> None:
         """
         Advances the engine's epoch by one tick (safe to call from any thread).
         """
+
 
 class _Module:
     @staticmethod
@@ -52,17 +77,18 @@ class _Module:
 class _Instance:
     def __init__(self, arg: _Module, /) -> None: ...
 
-    def export(self, arg: str, /) -> Func | Global | Memory | None: ...
+    def exports(self, names: tuple[str, ...], name_set: frozenset[str]) -> Exports:
+        """
+        A new Exports mapping over this instance (names: the module's export names, built once per Module).
+        """
 
     @property
     def fuel(self) -> int: ...
 
     @fuel.setter
-    def fuel(self, arg: int, /) -> None: ...
+    def fuel(self, value: int) -> None: ...
 
     def set_epoch_deadline(self, ticks: int) -> None: ...
-
-    def export_names(self) -> list[str]: ...
 
 class Global:
     """An exported global; read or assign .value."""
@@ -86,8 +112,92 @@ class _GuestBuffer:
 
 class Memory:
     """
-    A guest linear memory. Addresses are unsigned ints; every access is bounds-checked and raises MemoryAccessError instead of touching anything outside the memory.
+    A guest linear memory. Addresses are unsigned ints; every access is bounds-checked and raises MemoryAccessError instead of touching anything outside the memory. Typed access: i8..i64 take the signed or unsigned range of their width and read back signed; u8..u64 take and read back 0..2**N-1.
     """
+
+    def grow(self, pages: int) -> int:
+        """Grows by `pages` pages; returns the previous size in pages. Raises ResourceError when the memory cannot grow (its maximum, or the engine's memory_reservation: memories never move)."""
+
+    def read(self, address: int, length: int) -> bytes:
+        """Copies `length` bytes at `address` out as bytes."""
+
+    def read_into(self, address: int, buffer: Buffer) -> int:
+        """Fills `buffer` (any writable contiguous buffer, even a view of this memory) from guest memory; returns the byte count."""
+
+    def write(self, address: int, data: Buffer) -> int:
+        """Copies a bytes-like object in; all or nothing. Returns the byte count."""
+
+    def read_cstring(self, address: int, max_len: int | None = None) -> bytes:
+        """Bytes up to (not including) the first NUL, searching at most max_len bytes."""
+
+    def view(self, address: int, length: int) -> memoryview:
+        """A zero-copy, writable memoryview of guest memory. It keeps the instance alive and stays valid when the memory grows: memories never move."""
+
+    def read_ptr(self, address: int) -> int:
+        """Reads a pointer (u32, or u64 for memory64) as an unsigned address."""
+
+    def write_ptr(self, address: int, value: int) -> None:
+        """Writes a pointer-sized unsigned address."""
+
+    def read_i8(self, address: int) -> int:
+        """Reads a little-endian i8 at an unsigned address."""
+
+    def write_i8(self, address: int, value: int) -> None:
+        """Writes a little-endian i8 at an unsigned address; a value outside the type's range (see the Memory class) raises OverflowError and writes nothing."""
+
+    def read_u8(self, address: int) -> int:
+        """Reads a little-endian u8 at an unsigned address."""
+
+    def write_u8(self, address: int, value: int) -> None:
+        """Writes a little-endian u8 at an unsigned address; a value outside the type's range (see the Memory class) raises OverflowError and writes nothing."""
+
+    def read_i16(self, address: int) -> int:
+        """Reads a little-endian i16 at an unsigned address."""
+
+    def write_i16(self, address: int, value: int) -> None:
+        """Writes a little-endian i16 at an unsigned address; a value outside the type's range (see the Memory class) raises OverflowError and writes nothing."""
+
+    def read_u16(self, address: int) -> int:
+        """Reads a little-endian u16 at an unsigned address."""
+
+    def write_u16(self, address: int, value: int) -> None:
+        """Writes a little-endian u16 at an unsigned address; a value outside the type's range (see the Memory class) raises OverflowError and writes nothing."""
+
+    def read_i32(self, address: int) -> int:
+        """Reads a little-endian i32 at an unsigned address."""
+
+    def write_i32(self, address: int, value: int) -> None:
+        """Writes a little-endian i32 at an unsigned address; a value outside the type's range (see the Memory class) raises OverflowError and writes nothing."""
+
+    def read_u32(self, address: int) -> int:
+        """Reads a little-endian u32 at an unsigned address."""
+
+    def write_u32(self, address: int, value: int) -> None:
+        """Writes a little-endian u32 at an unsigned address; a value outside the type's range (see the Memory class) raises OverflowError and writes nothing."""
+
+    def read_i64(self, address: int) -> int:
+        """Reads a little-endian i64 at an unsigned address."""
+
+    def write_i64(self, address: int, value: int) -> None:
+        """Writes a little-endian i64 at an unsigned address; a value outside the type's range (see the Memory class) raises OverflowError and writes nothing."""
+
+    def read_u64(self, address: int) -> int:
+        """Reads a little-endian u64 at an unsigned address."""
+
+    def write_u64(self, address: int, value: int) -> None:
+        """Writes a little-endian u64 at an unsigned address; a value outside the type's range (see the Memory class) raises OverflowError and writes nothing."""
+
+    def read_f32(self, address: int) -> float:
+        """Reads a little-endian f32 at an unsigned address."""
+
+    def write_f32(self, address: int, value: float) -> None:
+        """Writes a little-endian f32 at an unsigned address; a value outside the type's range (see the Memory class) raises OverflowError and writes nothing."""
+
+    def read_f64(self, address: int) -> float:
+        """Reads a little-endian f64 at an unsigned address."""
+
+    def write_f64(self, address: int, value: float) -> None:
+        """Writes a little-endian f64 at an unsigned address; a value outside the type's range (see the Memory class) raises OverflowError and writes nothing."""
 
     def __len__(self) -> int:
         """Size in bytes."""
@@ -104,123 +214,17 @@ class Memory:
     @property
     def type(self) -> str: ...
 
-    def grow(self, pages: int) -> int:
-        """Grows by `pages` pages; returns the previous size in pages."""
-
-    def read(self, address: int, length: int) -> bytes:
-        """Copies `length` bytes at `address` out as bytes."""
-
-    def read_into(self, address: int, buffer: Buffer) -> int:
-        """Fills `buffer` from guest memory; returns the byte count."""
-
-    def write(self, address: int, data: Buffer) -> int:
-        """Copies a bytes-like object in; all or nothing."""
-
-    def read_cstring(self, address: int, max_len: int | None = None) -> bytes:
-        """
-        Bytes up to (not including) the first NUL, searching at most max_len bytes.
-        """
-
-    def view(self, address: int, length: int) -> memoryview:
-        """
-        A zero-copy, writable memoryview of guest memory. It keeps the instance alive and stays valid when the memory grows: memories never move.
-        """
-
-    def read_ptr(self, address: int) -> int:
-        """Reads a pointer (u32, or u64 for memory64) as an unsigned address."""
-
-    def write_ptr(self, address: int, value: int) -> None:
-        """Writes a pointer-sized unsigned address."""
-
     def __repr__(self) -> str: ...
-
-    def read_i8(self, address: int) -> int:
-        """Reads a little-endian i8 at an unsigned address."""
-
-    def write_i8(self, address: int, value: int) -> None:
-        """
-        Writes a little-endian i8 at an unsigned address; out-of-range values raise OverflowError.
-        """
-
-    def read_u8(self, address: int) -> int:
-        """Reads a little-endian u8 at an unsigned address."""
-
-    def write_u8(self, address: int, value: int) -> None:
-        """
-        Writes a little-endian u8 at an unsigned address; out-of-range values raise OverflowError.
-        """
-
-    def read_i16(self, address: int) -> int:
-        """Reads a little-endian i16 at an unsigned address."""
-
-    def write_i16(self, address: int, value: int) -> None:
-        """
-        Writes a little-endian i16 at an unsigned address; out-of-range values raise OverflowError.
-        """
-
-    def read_u16(self, address: int) -> int:
-        """Reads a little-endian u16 at an unsigned address."""
-
-    def write_u16(self, address: int, value: int) -> None:
-        """
-        Writes a little-endian u16 at an unsigned address; out-of-range values raise OverflowError.
-        """
-
-    def read_i32(self, address: int) -> int:
-        """Reads a little-endian i32 at an unsigned address."""
-
-    def write_i32(self, address: int, value: int) -> None:
-        """
-        Writes a little-endian i32 at an unsigned address; out-of-range values raise OverflowError.
-        """
-
-    def read_u32(self, address: int) -> int:
-        """Reads a little-endian u32 at an unsigned address."""
-
-    def write_u32(self, address: int, value: int) -> None:
-        """
-        Writes a little-endian u32 at an unsigned address; out-of-range values raise OverflowError.
-        """
-
-    def read_i64(self, address: int) -> int:
-        """Reads a little-endian i64 at an unsigned address."""
-
-    def write_i64(self, address: int, value: int) -> None:
-        """
-        Writes a little-endian i64 at an unsigned address; out-of-range values raise OverflowError.
-        """
-
-    def read_u64(self, address: int) -> int:
-        """Reads a little-endian u64 at an unsigned address."""
-
-    def write_u64(self, address: int, value: int) -> None:
-        """
-        Writes a little-endian u64 at an unsigned address; out-of-range values raise OverflowError.
-        """
-
-    def read_f32(self, address: int) -> float:
-        """Reads a little-endian f32 at an unsigned address."""
-
-    def write_f32(self, address: int, value: float) -> None:
-        """
-        Writes a little-endian f32 at an unsigned address; out-of-range values raise OverflowError.
-        """
-
-    def read_f64(self, address: int) -> float:
-        """Reads a little-endian f64 at an unsigned address."""
-
-    def write_f64(self, address: int, value: float) -> None:
-        """
-        Writes a little-endian f64 at an unsigned address; out-of-range values raise OverflowError.
-        """
 
     def read_array(self, address: int, count: int, type: str = 'u8') -> array.array[Any]:
         """Reads `count` little-endian elements of `type` ("i8".."u64", "f32", "f64") as array.array."""
 
     def write_array(self, address: int, values: Iterable[float], type: str = 'u8') -> int:
-        """Writes a sequence (list, array.array, numpy array) as little-endian `type` elements.
-
-        Values are converted (and range-checked) before anything is written. Returns bytes written."""
+        """Writes a sequence (list, array.array, numpy array, any iterable) as little-endian `type`
+        elements. "iN" elements take the signed or unsigned range of their width (the bit pattern is
+        stored), "uN" only 0..2**N-1; "f32" refuses finite values beyond f32. Everything is converted
+        and range-checked before anything is written; an error names the failing element's index.
+        Returns the number of bytes written."""
 
     def pack_into(self, fmt: str, address: int, *values: Any) -> int:
         """Like struct.pack_into, at a guest address: packs first, then writes all or nothing."""
@@ -230,6 +234,27 @@ class Memory:
 
     def ndarray(self, address: int, dtype: DTypeLike, shape: Union[int, Iterable[int]]) -> NDArray[Any]:
         """A zero-copy numpy array over guest memory (numpy is optional). It keeps the instance alive."""
+
+class Exports:
+    """The exports of an Instance: ``exports.NAME`` or ``exports["NAME"]`` (the same object, built
+    once and cached), ``"NAME" in exports``, ``len(exports)``, iteration over the names in
+    module order. Names that are not identifiers, or of the form __x__, are reachable with []."""
+
+    def __repr__(self) -> str: ...
+
+    def __getattr__(self, name: str) -> Any: ...
+
+    def __iter__(self) -> Iterator[str]: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, name: str) -> Any: ...
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def __dir__(self) -> list[str]:
+        """The export names usable as attributes."""
+
 
 class Func:
     """An exported WebAssembly function, bound to its store: a vectorcall type written by hand
@@ -260,12 +285,14 @@ class Func:
         """wasm result types"""
 
     @property
-    def type(self) -> str:
-        """the wasm signature as text"""
+    def type(self) -> FuncType:
+        """the signature as a wasmffi.FuncType (str() of it is the text)"""
 
     def __repr__(self) -> str: ...
 
     def typed(self, *, params: Sequence[str] | None = None, results: Sequence[str] | None = None) -> Func:
         """The same function with declared integer signedness: names from i32, u32, i64, u64, f32, f64
         and ptr (an unsigned address). Declared u32/u64/ptr results come back as unsigned ints, and
-        such parameters reject negative values. Resolved once; the returned callable is as fast."""
+        such parameters reject negative values. None keeps the current declaration; a list, an empty
+        one included, declares every slot and must match the wasm signature (else ValueError).
+        Resolved once; the returned callable is as fast."""
