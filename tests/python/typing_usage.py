@@ -61,7 +61,8 @@ def calls(inst: wasmffi.Instance) -> None:
     add: wasmffi.Func = ex.add
     assert add(2, 3) == 5
     assert_type(add.params, Tuple[str, ...])
-    assert_type(add.type, str)
+    assert_type(add.type, wasmffi.FuncType)
+    assert str(add.type) == "(i32, i32) -> i32"
     sig: inspect.Signature = inspect.signature(add)
     assert len(sig.parameters) == 2
     untyped: wasmffi.Func = ex["top"]
