@@ -7,7 +7,7 @@ import textwrap
 import math
 import operator
 import sys
-from typing import Any, Dict, List, Optional, TextIO
+from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 from ._timing import (FOOTER, Case, Settings, environment, format_targets, measure, print_environment,
                       wasmtime_py_export, write_json)
@@ -91,11 +91,11 @@ def python_gcd(a: int, b: int) -> int:
     return b
 
 
-def pywasm3_export(wasm: bytes, name: str):
+def pywasm3_export(wasm: bytes, name: str) -> Optional[Tuple[Any, Tuple[Any, Any]]]:
     """(function, runtime) for `name` of a module run by pywasm3, or None when it is not installed.
     The runtime must stay referenced while the function is used."""
     try:
-        import wasm3
+        import wasm3  # type: ignore[import-not-found]  # pywasm3 is optional and ships no type information
     except ImportError:
         return None
     env = wasm3.Environment()
