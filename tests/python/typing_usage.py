@@ -7,6 +7,7 @@ import inspect
 from typing import Any, List, Optional, Tuple, Type, assert_type
 
 import wasmffi
+from wasmffi.cdef import FunctionSpec, Out
 
 WAT = """(module
   (memory (export "memory") 1 2)
@@ -26,12 +27,19 @@ TRAPS: Tuple[Type[wasmffi.Trap], ...] = (
     wasmffi.BadConversionToInteger, wasmffi.Unreachable, wasmffi.Interrupt, wasmffi.OutOfFuel,
 )
 ERRORS: Tuple[Type[wasmffi.Error], ...] = (wasmffi.CompileError, wasmffi.LinkError, wasmffi.MemoryAccessError,
-                                          wasmffi.Trap)
+                                          wasmffi.ResourceError, wasmffi.Trap, wasmffi.CDefError)
 
 
 def modules_and_types() -> wasmffi.Instance:
     engine: wasmffi.Engine = wasmffi.default_engine()
     assert_type(engine.memory_reservation, int)
+    small = wasmffi.Engine(memory_reservation=1 << 20, memory_guard_size=0, memory64=False, opt_level=0,
+                           max_wasm_stack=256 * 1024)
+    assert_type(small.memory_guard_size, int)
+    assert_type(small.memory64, bool)
+    assert_type(small.opt_level, int)
+    assert_type(small.max_wasm_stack, int)
+    assert (small.memory_reservation, small.memory64, small.opt_level) == (1 << 20, False, 0)
     mod = wasmffi.Module(WAT, engine=engine)
     assert_type(mod, wasmffi.Module)
     exports: Tuple[wasmffi.ExternInfo, ...] = mod.exports
@@ -136,6 +144,20 @@ def errors(inst: wasmffi.Instance) -> None:
         pass
     else:
         raise AssertionError("wasmffi.LinkError was not raised")
+    full = wasmffi.load('(module (memory (export "memory") 1 1))').memory
+    assert full is not None
+    try:
+        full.grow(1)
+    except wasmffi.ResourceError as e:
+        assert isinstance(e, MemoryError)
+    else:
+        raise AssertionError("wasmffi.ResourceError was not raised")
+    try:
+        wasmffi.CDef("struct nope x;")
+    except wasmffi.CDefError as e:
+        assert isinstance(e, ValueError)
+    else:
+        raise AssertionError("wasmffi.CDefError was not raised")
     fuel = wasmffi.load(WAT, engine=wasmffi.Engine(consume_fuel=True))
     fuel.fuel = 10_000
     try:
@@ -148,12 +170,41 @@ def errors(inst: wasmffi.Instance) -> None:
     assert all(issubclass(t, wasmffi.Error) for t in ERRORS)
 
 
+def cdefs() -> None:
+    cd = wasmffi.CDef("""
+        #define KEY_SIZE 32
+        struct point { int32_t x, y; };
+        uint32_t sum(const uint8_t *p, size_t n);
+    """)
+    assert_type(cd, wasmffi.CDef)
+    assert wasmffi.CDef(cd.source) is cd  # parsed once, cached by text
+    assert cd.constants["KEY_SIZE"] == 32
+    assert_type(cd.sizeof("struct point"), int)
+    assert cd.sizeof("struct point") == 8 and cd.offsetof("struct point", "y") == 4
+    point_cls = cd.pytype("struct point")
+    p = point_cls(x=1, y=-2)
+    assert bytes(p) == b"\x01\0\0\0\xfe\xff\xff\xff"
+    assert_type(wasmffi.sizeof("uint64_t"), int)
+    assert wasmffi.sizeof("size_t") == 4 and wasmffi.sizeof("size_t", "wasm64") == 8
+    assert_type(wasmffi.alignof(point_cls), int)
+    assert wasmffi.alignof(point_cls) == 4
+    assert_type(wasmffi.offsetof(point_cls, "y"), int)
+    assert wasmffi.offsetof(point_cls, "y") == 4
+    marker = wasmffi.out(16)
+    assert_type(marker, Out)
+    assert marker.count == 16
+    spec = cd.lower("sum")
+    assert_type(spec, FunctionSpec)
+    assert spec.wasm_text == "(i32, i32) -> i32"
+
+
 def main() -> None:
     inst = modules_and_types()
     calls(inst)
     globals_(inst)
     memory(inst)
     errors(inst)
+    cdefs()
 
 
 if __name__ == "__main__":
