@@ -5,8 +5,9 @@ nanobind's stubgen describes the nanobind classes; this script then
 - types the arguments nanobind only knows as handles (addresses are int, data is a Buffer, ...),
   each rule checked to match exactly as often as expected, so an API change fails here loudly
   instead of leaving a stale stub;
-- describes Func, the hand-written vectorcall type, from its own descriptors (their docstrings
-  come from the binary, their types from FUNC_ATTRS below);
+- describes the types written by hand in C from their own descriptors and text signatures
+  (docstrings from the binary, types from the tables below): Func (FUNC_ATTRS), Exports
+  (EXPORTS_MEMBERS), Memory's methods (MEMORY_PARAMS, MEMORY_RESULTS) and Engine's constructor;
 - adds the Memory methods written in Python (wasmffi/_memory.py) with their annotations.
 tests/python/test_typing.py regenerates the stub into a temporary file and diffs it with the
 checked-in one.
@@ -21,7 +22,7 @@ import pathlib
 import re
 import sys
 import types
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, NoReturn, Optional, Tuple
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 STUB = ROOT / "python" / "wasmffi" / "_core.pyi"
@@ -127,7 +128,7 @@ FUNC_CALL = '''\
 '''
 
 
-def fail(msg: str) -> None:
+def fail(msg: str) -> NoReturn:
     raise SystemExit(f"tools/stubgen.py: {msg}")
 
 
@@ -184,23 +185,23 @@ def engine_signature(engine: type) -> str:
     return ", ".join(parts)
 
 
-def memory_method(name: str, method: object) -> str:
+def memory_method(name: str, method: Callable[..., object]) -> str:
     """The stub of one hand-written Memory method, from its text signature and the tables above."""
     if name not in MEMORY_RESULTS:
         fail(f"Memory has a new method {name!r}: add its result type to MEMORY_RESULTS")
     parts = []
-    for p in inspect.signature(method).parameters.values():  # type: ignore[arg-type]
+    for p in inspect.signature(method).parameters.values():
         if p.name == "self":
             parts.append("self")
             continue
-        if p.name.startswith("value"):
+        if p.name == "value":
             ann = "float" if name.endswith(("f32", "f64")) else "int"
         elif p.name in MEMORY_PARAMS:
             ann = MEMORY_PARAMS[p.name]
         else:
             fail(f"Memory.{name} has a new parameter {p.name!r}: add its type to MEMORY_PARAMS")
         parts.append(f"{p.name}: {ann}" + ("" if p.default is p.empty else f" = {p.default!r}"))
-    doc = (getattr(method, "__doc__", None) or "").split("--\n\n", 1)[-1]  # drop the text-signature header
+    doc = (method.__doc__ or "").split("--\n\n", 1)[-1]  # drop the text-signature header
     return f"    def {name}({', '.join(parts)}) -> {MEMORY_RESULTS[name]}:\n" + docstring(doc, " " * 8)
 
 
