@@ -9,7 +9,7 @@ import builtins
 import functools
 import math
 import struct
-from typing import TYPE_CHECKING, Any, Iterable, Tuple, Union
+from typing import TYPE_CHECKING, Any, Iterable, SupportsIndex, Tuple, Union, cast
 
 from . import _core
 
@@ -51,7 +51,7 @@ def _index_arg(fname: str, what: str, value: object) -> int:
     if isinstance(value, int):
         return value
     if not isinstance(value, float) and hasattr(builtins.type(value), "__index__"):
-        return int(value.__index__())  # type: ignore[attr-defined]  # checked by hasattr just above
+        return cast(SupportsIndex, value).__index__()  # it has __index__: checked just above
     raise TypeError(f"{fname}(): {what} must be an int, not {builtins.type(value).__name__}")
 
 

@@ -263,7 +263,7 @@ def _prelude(type_names: Iterable[str]) -> str:
     return f"{decls}\n#line 1 \"{_FILE}\"\n"
 
 
-def _parse_c(text: str, type_names: Iterable[str]) -> Any:
+def _parse_c(text: str, type_names: Iterable[str]) -> c_ast.FileAST:
     parser = c_parser.CParser()
     try:
         return parser.parse(_prelude(type_names) + text, _FILE)
@@ -477,7 +477,7 @@ class _Reader:
             self.d.enums[node.name] = t
         return t
 
-    def function_type(self, node: Any, where: str) -> FunctionType:
+    def function_type(self, node: c_ast.FuncDecl, where: str) -> FunctionType:
         result, _ = self.type_of(node.type, where)
         if isinstance(result, Array):
             raise CDefError(f"{where}: a function cannot return an array")
@@ -519,7 +519,7 @@ class _Reader:
         return FunctionType(result, tuple(params))
 
     # declarations ------------------------------------------------------------------------------
-    def read(self, ast: Any, skip: int) -> None:
+    def read(self, ast: c_ast.FileAST, skip: int) -> None:
         for node in ast.ext[skip:]:
             where = _coord(node).rstrip(": ") or "cdef"
             if isinstance(node, c_ast.FuncDef):
@@ -534,7 +534,7 @@ class _Reader:
             else:
                 raise CDefError(f"{where}: {type(node).__name__} is not supported")
 
-    def typedef(self, node: Any, where: str) -> None:
+    def typedef(self, node: c_ast.Typedef, where: str) -> None:
         t, _ = self.type_of(node.type, f"{where}: typedef {node.name}")
         name = node.name
         if name in HEADER_TYPE_NAMES:
@@ -552,7 +552,7 @@ class _Reader:
             t.display = name
         self.d.typedefs[name] = t
 
-    def decl(self, node: Any, where: str) -> None:
+    def decl(self, node: c_ast.Decl, where: str) -> None:
         if isinstance(node.type, (c_ast.Struct, c_ast.Union, c_ast.Enum)) and node.name is None:
             self.base_type(node.type, where)   # a tag declaration or definition
             return
