@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union, cast
 
 from . import _core
 from ._types import ExternInfo, extern_info
+
+if TYPE_CHECKING:
+    from .cdef import CDef
+
+# What cdef= accepts: C declarations as text, a parsed CDef, or None for none.
+CDefSource = Union[str, "CDef", None]
 
 _default_engine: Optional[_core.Engine] = None
 
@@ -59,7 +65,7 @@ def _abbrev(text: str, limit: int = 40) -> str:
     return f"{text[:limit]!r}... ({len(text)} characters)"
 
 
-def _read_file(path, who: str) -> bytes:
+def _read_file(path: Union[str, "os.PathLike[str]"], who: str) -> bytes:
     """The file's bytes; errors keep their OSError class and name the caller and the path."""
     try:
         with open(path, "rb") as f:
@@ -114,8 +120,17 @@ class Module:
 
     __slots__ = ("_m", "_engine", "_imports", "_exports", "_export_names", "_export_name_set",
                  "_memory_name", "_name")
+    # The slots' types (set once, through object.__setattr__, in _setup).
+    _m: "_core._Module"
+    _engine: _core.Engine
+    _imports: tuple[ExternInfo, ...]
+    _exports: tuple[ExternInfo, ...]
+    _export_names: tuple[str, ...]
+    _export_name_set: frozenset[str]
+    _memory_name: Optional[str]
+    _name: Optional[str]
 
-    def __init__(self, source: Source, *, engine: Optional[_core.Engine] = None):
+    def __init__(self, source: Source, *, engine: Optional[_core.Engine] = None) -> None:
         self._setup(source, engine, "Module()")
 
     def _setup(self, source: Source, engine: Optional[_core.Engine], who: str) -> None:
@@ -125,7 +140,9 @@ class Module:
         setattr_ = object.__setattr__
         setattr_(self, "_engine", engine)
         setattr_(self, "_m", m)
-        setattr_(self, "_name", os.path.basename(os.fspath(source)) if is_path else None)
+        # is_path holds only for str and os.PathLike sources, which the cast says for mypy.
+        setattr_(self, "_name", os.path.basename(os.fspath(cast("Union[str, os.PathLike[str]]", source)))
+                 if is_path else None)
         setattr_(self, "_imports", tuple(extern_info(t) for t in m.imports))
         exports = tuple(extern_info(t) for t in m.exports)
         setattr_(self, "_exports", exports)
@@ -160,7 +177,8 @@ class Module:
         export, e.g. ``add: func (i32, i32) -> i32``. The usable objects are on an Instance."""
         return self._exports
 
-    def instantiate(self, imports=None, *, cdef=None, allocator: Optional[str] = "auto") -> "Instance":
+    def instantiate(self, imports: Optional[object] = None, *, cdef: "CDefSource" = None,
+                    allocator: Optional[str] = "auto") -> "Instance":
         """A new Instance in a store of its own (its own memory and globals). Modules that import
         anything cannot be instantiated yet: LinkError lists what they need.
 
@@ -170,7 +188,7 @@ class Module:
         malloc/free, then cabi_realloc), one of those names, or None (int addresses only)."""
         return Instance(self, imports, cdef=cdef, allocator=allocator)
 
-    def __setattr__(self, name: str, value) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Module attributes are read-only: cannot set {name!r}")
 
     def __delattr__(self, name: str) -> None:
@@ -190,8 +208,14 @@ class Instance:
     # `exports` is a plain slot, read through its member descriptor: `inst.exports.add(1, 2)` is
     # the idiom users write, and a property would add a Python-level call to every such call.
     __slots__ = ("module", "_i", "exports", "raw_exports", "cdef", "__weakref__")
+    module: Module
+    _i: "_core._Instance"
+    exports: _core.Exports
+    raw_exports: _core.Exports
+    cdef: "Optional[CDef]"
 
-    def __init__(self, module: Module, imports=None, *, cdef=None, allocator: Optional[str] = "auto"):
+    def __init__(self, module: Module, imports: Optional[object] = None, *, cdef: "CDefSource" = None,
+                 allocator: Optional[str] = "auto") -> None:
         if not isinstance(module, Module):
             raise TypeError(f"Instance() takes a wasmffi.Module, not {type(module).__name__}")
         if imports:
@@ -312,7 +336,7 @@ class Instance:
         name = self.module._memory_name
         return None if name is None else self.exports[name]
 
-    def __setattr__(self, name: str, value) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         if name == "fuel":
             object.__setattr__(self, name, value)
             return
@@ -328,8 +352,8 @@ class Instance:
         return f"<wasmffi.Instance of {self.module!r}{pages}>"
 
 
-def load(source: Source, imports=None, *, engine: Optional[_core.Engine] = None, cdef=None,
-         allocator: Optional[str] = "auto") -> Instance:
+def load(source: Source, imports: Optional[object] = None, *, engine: Optional[_core.Engine] = None,
+         cdef: "CDefSource" = None, allocator: Optional[str] = "auto") -> Instance:
     """Compiles and instantiates in one step:
     ``Module(source, engine=engine).instantiate(imports, cdef=cdef, allocator=allocator)``.
 
