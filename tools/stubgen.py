@@ -6,7 +6,7 @@ nanobind's stubgen describes the nanobind classes; this script then
   each rule checked to match exactly as often as expected, so an API change fails here loudly
   instead of leaving a stale stub;
 - describes the types written by hand in C from their own descriptors and text signatures
-  (docstrings from the binary, types from the tables below): Func (FUNC_ATTRS), Exports
+  (docstrings from the binary, types from the tables below): Func (FUNC_ATTRS), CFunc (CFUNC_ATTRS), Exports
   (EXPORTS_MEMBERS), Memory's methods (MEMORY_PARAMS, MEMORY_RESULTS) and Engine's constructor;
 - adds the Memory methods written in Python (wasmffi/_memory.py) with their annotations.
 tests/python/test_typing.py regenerates the stub into a temporary file and diffs it with the
@@ -40,6 +40,7 @@ from numpy.typing import DTypeLike, NDArray
 from typing_extensions import Buffer
 
 from wasmffi._types import FuncType
+from wasmffi.cdef._lower import FunctionSpec
 """
 
 INT_TYPES = ("i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64")
@@ -47,10 +48,10 @@ EXTERN_TUPLE = "tuple[str, str, str, str, tuple[Any, ...] | None]"  # see extern
 
 # (pattern, replacement, expected number of matches). Patterns are applied in order to the text.
 RULES: List[Tuple[str, str, int]] = [
-    # Dropped: stubgen sees Exports and Func (named "wasmffi.Exports", "wasmffi.Func") and the
+    # Dropped: stubgen sees CFunc, Exports and Func (named "wasmffi.CFunc", ...) and the
     # Python-written Memory methods as imports from the package; all are described below instead,
     # and IMPORTS replaces stubgen's own imports.
-    (r"^from wasmffi import Exports as Exports, Func as Func\n", "", 1),
+    (r"^from wasmffi import CFunc as CFunc, Exports as Exports, Func as Func\n", "", 1),
     (r"^from wasmffi\._memory import \([^)]*\)\n", "", 1),
     (r"^from collections\.abc import Sequence\nimport inspect\nimport types\n", "", 1),
     # The buffer exporter behind Memory.view: Python 3.12+ shows its buffer slot as __buffer__,
@@ -58,6 +59,8 @@ RULES: List[Tuple[str, str, int]] = [
     (r"^class _GuestBuffer:\n(?:    pass\n|    def __buffer__\(self, flags, /\):\n(?:        .*\n)+)",
      "class _GuestBuffer:\n    def __buffer__(self, flags: int, /) -> memoryview: ...\n", 1),
     (r"\bdef int_text\(i: object\)", "def int_text(i: int)", 1),
+    (r"\bdef exports_declare\(exports: object, name: object, obj: object\)",
+     "def exports_declare(exports: Exports, name: str, obj: object)", 1),
     # Engine: its constructor takes keywords that the binding parses itself (the stub's signature
     # comes from Engine.__signature__ below); its settings are ints and bools.
     (r"^    def __init__\(self, \*args, \*\*kwargs\) -> None: \.\.\.\n", "    def __init__(self, ENGINE_SIGNATURE) -> None: ...\n", 1),
@@ -74,6 +77,10 @@ RULES: List[Tuple[str, str, int]] = [
     (r"(def (?:imports|exports)\(self\)) -> list:", rf"\1 -> list[{EXTERN_TUPLE}]:", 2),
     (r"def exports\(self, names: tuple, name_set: frozenset\) -> object:",
      "def exports(self, names: tuple[str, ...], name_set: frozenset[str]) -> Exports:", 1),
+    # The marshalling seam (_marshal.py builds `desc`, _scratch.py allocates through guest_alloc).
+    (r"def cfunc\(self, name: str, raw: object, desc: tuple\) -> object:",
+     "def cfunc(self, name: str, raw: Func, desc: tuple[Any, ...]) -> CFunc:", 1),
+    (r"(def guest_alloc\(self, size): object \| None\)", r"\1: int)", 1),
 ]
 
 # Memory's methods are hand-written method descriptors with text signatures: each parameter gets
@@ -115,17 +122,43 @@ FUNC_ATTRS: Dict[str, Optional[str]] = {
     "__doc__": None,
     "__vectorcalloffset__": None,
 }
-FUNC_SIGNATURES = {
+FUNC_SIGNATURES: Dict[str, Tuple[str, str]] = {
     "typed": ("(self, /, *, params=None, results=None)",
               "def typed(self, *, params: Sequence[str] | None = None, "
               "results: Sequence[str] | None = None) -> Func:"),
 }
-FUNC_SLOTS = {"__repr__": "def __repr__(self) -> str: ...", "__call__": None, "__module__": None}
+FUNC_SLOTS: Dict[str, Optional[str]] = {
+    "__repr__": "def __repr__(self) -> str: ...", "__call__": None, "__module__": None}
 FUNC_CALL = '''\
     def __call__(self, *args: int | float) -> Any:
         """Calls the wasm function: ints for i32/i64 (u32/u64/ptr when declared with typed()),
         floats or ints for f32/f64. Returns None, one value, or a tuple for several results."""
 '''
+FUNC_TITLE = ("An exported WebAssembly function, bound to its store: a vectorcall type written by hand\n"
+              "(src/python/func.cpp). Get one from ``inst.exports``; it cannot be constructed.")
+
+# CFunc (a function declared by cdef=): the same tables as Func's.
+CFUNC_ATTRS: Dict[str, Optional[str]] = {
+    "__name__": "str",
+    "__qualname__": "str",
+    "__signature__": "inspect.Signature",
+    "spec": "FunctionSpec",
+    "raw": "Func",
+    # Not described: an instance's __doc__ is its C declaration (object's `str | None` fits it);
+    # the vectorcall slot offset is CPython plumbing.
+    "__doc__": None,
+    "__vectorcalloffset__": None,
+}
+CFUNC_SIGNATURES: Dict[str, Tuple[str, str]] = {}
+CFUNC_SLOTS: Dict[str, Optional[str]] = {
+    "__repr__": "def __repr__(self) -> str: ...", "__call__": None, "__module__": None}
+CFUNC_CALL = '''\
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Calls the declared C function: arguments convert as its declaration says (see
+        docs/cdef.md; ``inspect.signature(f)`` shows them); returns the C result, then any outputs."""
+'''
+CFUNC_TITLE = ("A function declared by ``cdef=``, bound to its instance: a vectorcall type written by hand\n"
+               "(src/python/cfunc.cpp). Get one from ``inst.exports``; it cannot be constructed.")
 
 
 def fail(msg: str) -> NoReturn:
@@ -140,37 +173,38 @@ def docstring(text: Optional[str], indent: str) -> str:
     return f'{indent}"""{body}"""\n'
 
 
-def func_class(func: type) -> str:
-    """The stub of the hand-written Func type, built from its own descriptors and docstrings."""
+def descriptor_class(cls: type, title: str, attrs: Dict[str, Optional[str]],
+                     signatures: Dict[str, Tuple[str, str]], slots: Dict[str, Optional[str]], call: str) -> str:
+    """The stub of a hand-written vectorcall type (Func, CFunc), from its own descriptors and
+    docstrings and its tables (attrs: descriptor types, signatures: methods, slots: slot lines)."""
+    name = cls.__name__
     props, methods = [], []
-    for name, obj in func.__dict__.items():
-        if name in FUNC_SLOTS:
-            if FUNC_SLOTS[name]:
-                methods.append(f"    {FUNC_SLOTS[name]}\n")
+    for attr, obj in cls.__dict__.items():
+        if attr in slots:
+            if slots[attr]:
+                methods.append(f"    {slots[attr]}\n")
             continue
         if isinstance(obj, (types.GetSetDescriptorType, types.MemberDescriptorType)):
-            if name not in FUNC_ATTRS:
-                fail(f"Func has a new attribute {name!r}: add its type to FUNC_ATTRS")
-            if FUNC_ATTRS[name] is not None:
-                props.append(f"    @property\n    def {name}(self) -> {FUNC_ATTRS[name]}:\n"
+            if attr not in attrs:
+                fail(f"{name} has a new attribute {attr!r}: add its type to {name.upper()}_ATTRS")
+            if attrs[attr] is not None:
+                props.append(f"    @property\n    def {attr}(self) -> {attrs[attr]}:\n"
                              + docstring(obj.__doc__, " " * 8))
         elif isinstance(obj, types.MethodDescriptorType):
-            if name not in FUNC_SIGNATURES:
-                fail(f"Func has a new method {name!r}: add its stub signature to FUNC_SIGNATURES")
-            expected, stub = FUNC_SIGNATURES[name]
+            if attr not in signatures:
+                fail(f"{name} has a new method {attr!r}: add its stub signature to {name.upper()}_SIGNATURES")
+            expected, stub = signatures[attr]
             got = str(inspect.signature(obj))
             if got != expected:
-                fail(f"Func.{name} now has the signature {got}, not {expected}: update FUNC_SIGNATURES")
+                fail(f"{name}.{attr} now has the signature {got}, not {expected}: update {name.upper()}_SIGNATURES")
             doc = (obj.__doc__ or "").split("--\n\n", 1)[-1]  # drop the text-signature header
             methods.append(f"    {stub}\n" + docstring(doc, " " * 8))
         else:
-            fail(f"Func has an attribute {name!r} of kind {type(obj).__name__} this script does not describe")
-    missing = [n for n, t in FUNC_ATTRS.items() if t is not None and n not in func.__dict__]
+            fail(f"{name} has an attribute {attr!r} of kind {type(obj).__name__} this script does not describe")
+    missing = [n for n in [*attrs, *signatures, *slots] if n not in cls.__dict__]
     if missing:
-        fail(f"Func no longer has {', '.join(missing)}: remove it from FUNC_ATTRS")
-    head = ('class Func:\n    """An exported WebAssembly function, bound to its store: a vectorcall type written by '
-            'hand\n    (src/python/func_object.cpp). Get one from ``inst.exports``; it cannot be constructed."""\n\n')
-    return head + "\n".join([FUNC_CALL] + props + methods)
+        fail(f"{name} no longer has {', '.join(missing)}: remove it from its table in tools/stubgen.py")
+    return f"class {name}:\n" + docstring(title, " " * 4) + "\n" + "\n".join([call] + props + methods)
 
 
 def engine_signature(engine: type) -> str:
@@ -287,7 +321,11 @@ def generate() -> str:
     block = m.group(0).rstrip("\n") + "\n\n" + "\n".join(py_methods) + "\n"
     text = text[:m.start()] + block + text[m.end():]
 
-    text = text.rstrip("\n") + "\n\n" + exports_class(_core.Exports) + "\n\n" + func_class(_core.Func)
+    text = "\n\n".join([
+        text.rstrip("\n"), exports_class(_core.Exports),
+        descriptor_class(_core.Func, FUNC_TITLE, FUNC_ATTRS, FUNC_SIGNATURES, FUNC_SLOTS, FUNC_CALL),
+        descriptor_class(_core.CFunc, CFUNC_TITLE, CFUNC_ATTRS, CFUNC_SIGNATURES, CFUNC_SLOTS, CFUNC_CALL),
+    ])
     return re.sub(r"\n{3,}", "\n\n\n", text).rstrip("\n") + "\n"
 
 

@@ -10,6 +10,7 @@ from numpy.typing import DTypeLike, NDArray
 from typing_extensions import Buffer
 
 from wasmffi._types import FuncType
+from wasmffi.cdef._lower import FunctionSpec
 
 def signature_text(params: Sequence[str], results: Sequence[str]) -> str:
     """
@@ -19,6 +20,11 @@ def signature_text(params: Sequence[str], results: Sequence[str]) -> str:
 def int_text(i: int) -> str:
     """
     An int as error-message text: huge ones abbreviated with their digit count.
+    """
+
+def exports_declare(exports: Exports, name: str, obj: object) -> None:
+    """
+    Makes obj the object an Exports returns for name (declared functions replace raw ones).
     """
 
 class Engine:
@@ -89,6 +95,28 @@ class _Instance:
     def fuel(self, value: int) -> None: ...
 
     def set_epoch_deadline(self, ticks: int) -> None: ...
+
+    def bind_marshalling(self, allocator: str, memory: str | None) -> None:
+        """
+        Chooses the guest allocator ('auto', 'bump', 'malloc', 'cabi_realloc' or 'none') and the memory declared functions copy into.
+        """
+
+    @property
+    def allocator(self) -> str: ...
+
+    def cfunc(self, name: str, raw: Func, desc: tuple[Any, ...]) -> CFunc:
+        """A declared function (see python/wasmffi/_marshal.py)."""
+
+    def guest_alloc(self, size: int) -> int: ...
+
+    def guest_free(self, arg: int, /) -> None: ...
+
+    @property
+    def guest_has_mark(self) -> bool: ...
+
+    def guest_mark(self) -> int: ...
+
+    def guest_release(self, arg: int, /) -> None: ...
 
 class Global:
     """An exported global; read or assign .value."""
@@ -258,7 +286,7 @@ class Exports:
 
 class Func:
     """An exported WebAssembly function, bound to its store: a vectorcall type written by hand
-    (src/python/func_object.cpp). Get one from ``inst.exports``; it cannot be constructed."""
+    (src/python/func.cpp). Get one from ``inst.exports``; it cannot be constructed."""
 
     def __call__(self, *args: int | float) -> Any:
         """Calls the wasm function: ints for i32/i64 (u32/u64/ptr when declared with typed()),
@@ -291,8 +319,40 @@ class Func:
     def __repr__(self) -> str: ...
 
     def typed(self, *, params: Sequence[str] | None = None, results: Sequence[str] | None = None) -> Func:
-        """The same function with declared integer signedness: names from i32, u32, i64, u64, f32, f64
-        and ptr (an unsigned address). Declared u32/u64/ptr results come back as unsigned ints, and
-        such parameters reject negative values. None keeps the current declaration; a list, an empty
+        """The same function with declared types: names from i32, u32, i64, u64, f32, f64, ptr (an
+        unsigned address), and the C scalars i8, u8, i16, u16, int32, int64, bool (each checks its
+        range). Declared unsigned results come back as unsigned ints, and such parameters reject
+        negative values. None keeps the current declaration; a list, an empty
         one included, declares every slot and must match the wasm signature (else ValueError).
         Resolved once; the returned callable is as fast."""
+
+
+class CFunc:
+    """A function declared by ``cdef=``, bound to its instance: a vectorcall type written by hand
+    (src/python/cfunc.cpp). Get one from ``inst.exports``; it cannot be constructed."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Calls the declared C function: arguments convert as its declaration says (see
+        docs/cdef.md; ``inspect.signature(f)`` shows them); returns the C result, then any outputs."""
+
+    @property
+    def __name__(self) -> str:
+        """function name"""
+
+    @property
+    def __qualname__(self) -> str:
+        """function name"""
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """inspect.Signature of the declared function"""
+
+    @property
+    def spec(self) -> FunctionSpec:
+        """the declaration lowered for this module (a cdef FunctionSpec)"""
+
+    @property
+    def raw(self) -> Func:
+        """the export as an undeclared wasmffi.Func (wasm types, no marshalling)"""
+
+    def __repr__(self) -> str: ...
