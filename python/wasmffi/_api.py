@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import TYPE_CHECKING, Optional, Union, cast
+from typing import TYPE_CHECKING, Any, Optional, Union, cast
 
 from . import _core
 from ._types import ExternInfo, extern_info
 
 if TYPE_CHECKING:
-    from .cdef import CDef
+    from ._scratch import Scratch
+    from .cdef import CDef, TypeLike
 
 # What cdef= accepts: C declarations as text, a parsed CDef, or None for none.
 CDefSource = Union[str, "CDef", None]
@@ -267,7 +268,7 @@ class Instance:
             pos += len(chunk)
         raise MemoryAccessError(f"string_at(): no NUL within {limit} bytes of address {addr:#x}")
 
-    def array_at(self, addr: int, ctype: str, count: int) -> list:
+    def array_at(self, addr: int, ctype: str, count: int) -> list[Any]:
         """`count` values of C scalar type `ctype` ("double", "uint32_t", "size_t", ...) at `addr`."""
         import struct as _struct
 
@@ -278,17 +279,17 @@ class Instance:
         target = _cdef.target_for_memory(mem.is64)
         t = (self.cdef.type(ctype) if self.cdef is not None else _cdef._standard_names().type(ctype))
         code = scalar_code(t, target)
-        fmt = {"i8": "b", "u8": "B", "i16": "h", "u16": "H", "i32": "i", "u32": "I", "i64": "q",
-               "u64": "Q", "f32": "f", "f64": "d", "bool": "?"}.get(code)
-        if code == "ptr":
-            fmt = "Q" if mem.is64 else "I"
+        # scalar_code names one of these or "ptr" (anything else it raises CDefError for).
+        fmt = ("Q" if mem.is64 else "I") if code == "ptr" else {
+            "i8": "b", "u8": "B", "i16": "h", "u16": "H", "i32": "i", "u32": "I", "i64": "q",
+            "u64": "Q", "f32": "f", "f64": "d", "bool": "?"}[code]
         size = _struct.calcsize("<" + fmt)
         return list(_struct.unpack(f"<{count}{fmt}", mem.read(addr, count * size)))
 
-    def struct_at(self, addr: int, ctype):
+    def struct_at(self, addr: int, ctype: "TypeLike") -> Any:
         """A copy of the struct at `addr`: `ctype` is a struct class or a declared type name."""
         mem = self._memory_for("struct_at")
-        cls = ctype
+        cls: Any = ctype
         if not isinstance(ctype, type):
             if self.cdef is None:
                 raise TypeError("struct_at(): a type name needs the instance's cdef; pass the struct class")
@@ -297,13 +298,13 @@ class Instance:
             cls = self.cdef.pytype(ctype, _cdef.target_for_memory(mem.is64))
         return cls.from_bytes(mem.read(addr, cls._size))
 
-    def _memory_for(self, who: str):
+    def _memory_for(self, who: str) -> _core.Memory:
         mem = self.memory
         if mem is None:
             raise TypeError(f"{who}(): the module exports no memory")
         return mem
 
-    def scratch(self, wipe: bool = True):
+    def scratch(self, wipe: bool = True) -> "Scratch":
         """``with inst.scratch() as s:`` guest memory for a group of calls: ``s.alloc(n)``,
         ``s.copy(data)``, ``s.new("uint8_t[64]")`` give unsigned addresses; on exit everything
         handed out is zeroed (with wipe=True, the default) and released."""
