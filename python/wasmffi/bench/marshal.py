@@ -15,6 +15,7 @@ from ._timing import (FOOTER, Case, Settings, environment, format_targets, measu
                       write_json)
 
 if TYPE_CHECKING:
+    from .._scratch import Scratch
     import wasmffi
 
 HELP = ("marshalled calls (64 B in, 64 B in/out) vs the scalar add and wasmtime-py by hand; "
@@ -146,12 +147,13 @@ def case_alloc_scratch(g: Guests) -> Case:
 
     inst = wasmffi.load(g.cstr)
 
-    def scratch_alloc(n, _scratch=inst.scratch):
+    def scratch_alloc(n: int, _scratch: Callable[[], Scratch] = inst.scratch) -> int:
         with _scratch() as s:
             return s.alloc(n)
 
     p = scratch_alloc(N)
-    if p == 0 or inst.memory.read(p, N) != bytes(N) or scratch_alloc(N) != p:
+    mem = inst.memory
+    if p == 0 or mem is None or mem.read(p, N) != bytes(N) or scratch_alloc(N) != p:
         raise AssertionError("inst.scratch(): a block was not zeroed, or not released for reuse")
     return Case("alloc_scratch_ns", f"f({N})", {"f": scratch_alloc})
 
