@@ -7,6 +7,8 @@ import inspect
 from typing import Any, List, Optional, Tuple, Type, assert_type
 
 import wasmffi
+from wasmffi._core import CFunc  # the type of declared functions (not exported by name)
+from wasmffi._scratch import Scratch
 from wasmffi.cdef import FunctionSpec, Out
 
 WAT = """(module
@@ -19,6 +21,28 @@ WAT = """(module
   (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s)
   (func (export "spin") (loop br 0))
   (func (export "boom") unreachable))"""
+
+# A bump allocator and one C function to declare: sum of n bytes at p.
+DECLARED_WAT = """(module
+  (memory (export "memory") 1)
+  (global $top (mut i32) (i32.const 1024))
+  (func (export "bump_alloc") (param i32) (result i32) (local $p i32)
+    (local.set $p (global.get $top))
+    (global.set $top (i32.and (i32.add (i32.add (global.get $top) (local.get 0)) (i32.const 15))
+                              (i32.const -16)))
+    (local.get $p))
+  (func (export "sum") (param $p i32) (param $n i32) (result i32) (local $s i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $s (i32.add (local.get $s) (i32.load8_u (local.get $p))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $s)))"""
+DECLARED_C = """
+    struct pair { uint16_t a, b; };
+    uint32_t sum(const uint8_t *p, size_t n);
+"""
 
 # Every trap class by name, typed as Trap subclasses.
 TRAPS: Tuple[Type[wasmffi.Trap], ...] = (
@@ -198,6 +222,39 @@ def cdefs() -> None:
     assert spec.wasm_text == "(i32, i32) -> i32"
 
 
+def declared() -> None:
+    inst = wasmffi.load(DECLARED_WAT, cdef=DECLARED_C, allocator="bump")
+    assert_type(inst.allocator, str)
+    assert inst.allocator == "bump"
+    cd = inst.cdef
+    assert cd is not None
+    assert_type(cd, wasmffi.CDef)
+    assert_type(inst.raw_exports, wasmffi.Exports)
+    raw: wasmffi.Func = inst.raw_exports.sum
+    assert raw(0, 0) == 0
+    f = inst.exports.sum
+    assert isinstance(f, CFunc)
+    assert_type(f.spec, FunctionSpec)
+    assert_type(f.raw, wasmffi.Func)
+    assert_type(f.__signature__, inspect.Signature)
+    assert f(b"\x01\x02\x03") == 6
+    with inst.scratch() as s:
+        assert_type(s, Scratch)
+        text = s.copy(b"hi\0")
+        assert_type(text, int)
+        assert_type(inst.string_at(text), bytes)
+        assert inst.string_at(text) == b"hi"
+        nums = s.new("uint16_t[2]")
+        mem = inst.memory
+        assert mem is not None
+        mem.write(nums, b"\x05\x00\x07\x00")
+        assert inst.array_at(nums, "uint16_t", 2) == [5, 7]
+        pair = inst.struct_at(nums, "struct pair")
+        assert (pair.a, pair.b) == (5, 7)
+    module = wasmffi.Module(DECLARED_WAT)
+    assert_type(module.instantiate(cdef=cd, allocator=None), wasmffi.Instance)
+
+
 def main() -> None:
     inst = modules_and_types()
     calls(inst)
@@ -205,6 +262,7 @@ def main() -> None:
     memory(inst)
     errors(inst)
     cdefs()
+    declared()
 
 
 if __name__ == "__main__":
