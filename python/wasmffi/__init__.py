@@ -32,7 +32,11 @@ __version__ = "0.1.0"
 __all__ = [
     "Engine", "Module", "Instance", "Exports", "Func", "Global", "Memory", "load", "default_engine",
     "ExternInfo", "FuncType", "GlobalType", "MemoryType", "TableType",
-    "Error", "CompileError", "LinkError", "MemoryAccessError", "ResourceError", "Trap", *TRAP_CLASSES,
+    "Error", "CompileError", "LinkError", "MemoryAccessError", "ResourceError", "Trap",
+    # The names of TRAP_CLASSES, written out so type checkers see them exported.
+    "StackOverflow", "MemoryOutOfBounds", "HeapMisaligned", "TableOutOfBounds", "IndirectCallToNull",
+    "BadSignature", "IntegerOverflow", "IntegerDivisionByZero", "BadConversionToInteger", "Unreachable",
+    "Interrupt", "OutOfFuel",
     "StoreInUseError", "Caller", "with_caller", "Wasi", "Exit", "Linker",
     "CDef", "CDefError", "sizeof", "alignof", "offsetof", "out",
 ]
