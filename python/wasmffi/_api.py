@@ -226,13 +226,14 @@ class Instance:
         self._setup(module, _instantiate_with_imports(module, imports, wasi), cdef, allocator)
 
     @classmethod
-    def _from_core(cls, module: Module, inst) -> "Instance":
+    def _from_core(cls, module: Module, inst: "_core._Instance") -> "Instance":
         """Wraps a core instance made elsewhere (wasmffi.Linker)."""
         self = cls.__new__(cls)
         self._setup(module, inst, None, "auto")
         return self
 
-    def _setup(self, module: Module, inst, cdef, allocator) -> None:
+    def _setup(self, module: Module, inst: "_core._Instance", cdef: "CDefSource",
+               allocator: Optional[str]) -> None:
         setattr_ = object.__setattr__
         setattr_(self, "module", module)
         setattr_(self, "_i", inst)

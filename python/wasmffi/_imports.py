@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Tuple
 
 from ._errors import Error, LinkError
+
+if TYPE_CHECKING:
+    from ._api import Module
+    from ._core import Exports, Memory, _Instance
+
+# One _core._Instance import entry: (callable, first argument or None, "module.name"); None when open.
+ImportEntry = Optional[Tuple[Callable[..., Any], Optional["Caller"], str]]
 
 
 class with_caller:
@@ -32,14 +39,14 @@ class Caller:
 
     __slots__ = ("_ref", "_module", "__weakref__")
 
-    def __init__(self, module) -> None:
-        self._ref: Optional[weakref.ref] = None
+    def __init__(self, module: Module) -> None:
+        self._ref: Optional[weakref.ref[_Instance]] = None
         self._module = module
 
-    def _bind(self, core_instance) -> None:
+    def _bind(self, core_instance: _Instance) -> None:
         self._ref = weakref.ref(core_instance)
 
-    def _core(self):
+    def _core(self) -> _Instance:
         inst = self._ref() if self._ref is not None else None
         if inst is None:
             raise Error("Caller: the calling instance is not available (a host function called from the "
@@ -47,13 +54,13 @@ class Caller:
         return inst
 
     @property
-    def exports(self):
+    def exports(self) -> Exports:
         """The calling instance's exports (a wasmffi.Exports mapping)."""
         m = self._module
         return self._core().exports(m._export_names, m._export_name_set)
 
     @property
-    def memory(self):
+    def memory(self) -> Optional[Memory]:
         """The calling instance's exported memory (named "memory", else the first), or None."""
         name = self._module._memory_name
         return None if name is None else self.exports[name]
@@ -65,8 +72,8 @@ class Caller:
 WASI_MODULE = "wasi_snapshot_preview1"
 
 
-def resolve(module, imports: Optional[Mapping[str, Mapping[str, Any]]], who: str = "instantiate()",
-            wasi: bool = False):
+def resolve(module: Module, imports: Optional[object], who: str = "instantiate()",
+            wasi: bool = False) -> Tuple[Optional[List[ImportEntry]], Optional[Caller]]:
     """One entry per import of `module`, in order, for _core._Instance; plus the Caller to bind
     once the instance exists (or None). Every missing import is listed in one LinkError; with
     `wasi`, WASI preview 1 imports left open are None (the engine's WASI provides them)."""
@@ -76,7 +83,8 @@ def resolve(module, imports: Optional[Mapping[str, Mapping[str, Any]]], who: str
         imports = {}
     if not isinstance(imports, Mapping):
         raise TypeError(f"{who}: imports must be a mapping {{module: {{name: value}}}}, not {type(imports).__name__}")
-    entries, missing = [], []
+    entries: List[ImportEntry] = []
+    missing = []
     caller: Optional[Caller] = None
     for imp in module.imports:
         group = imports.get(imp.module)
@@ -93,7 +101,7 @@ def resolve(module, imports: Optional[Mapping[str, Mapping[str, Any]]], who: str
         if imp.kind != "func":
             raise TypeError(f"{who}: import {name!r} is a {imp.kind} ({imp.text}); only function imports "
                             f"can be given so far")
-        first = None
+        first: Optional[Caller] = None
         if isinstance(value, with_caller):
             caller = caller or Caller(module)
             first, value = caller, value.func
