@@ -7,7 +7,6 @@ import inspect
 from typing import Any, List, Optional, Tuple, Type, assert_type
 
 import wasmffi
-from wasmffi._core import CFunc  # the type of declared functions (not exported by name)
 from wasmffi._scratch import Scratch
 from wasmffi.cdef import FunctionSpec, Out
 
@@ -39,6 +38,34 @@ DECLARED_WAT = """(module
       (local.set $n (i32.sub (local.get $n) (i32.const 1)))
       (br $next)))
     (local.get $s)))"""
+
+# Two host functions, one of which reads the caller's memory.
+HOST_WAT = """(module
+  (import "env" "log" (func $log (param i32 i32)))
+  (import "env" "twice" (func $twice (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello")
+  (func (export "run") (result i32)
+    (call $log (i32.const 16) (i32.const 5))
+    (call $twice (i32.const 21))))"""
+
+# A library instance, and an app that imports its function through a Linker.
+LIB_WAT = '(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))'
+APP_WAT = """(module
+  (import "lib" "add" (func $add (param i32 i32) (result i32)))
+  (import "env" "ten" (func $ten (result i32)))
+  (func (export "run") (result i32) (call $add (call $ten) (i32.const 32))))"""
+
+# A WASI command: writes "hi\n" to stdout (iovec at 0 -> 8, 3 bytes), then exits with status 3.
+WASI_WAT = """(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\08\00\00\00\03\00\00\00")
+  (data (i32.const 8) "hi\n")
+  (func (export "_start")
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 16)))
+    (call $exit (i32.const 3))))"""
 DECLARED_C = """
     struct pair { uint16_t a, b; };
     uint32_t sum(const uint8_t *p, size_t n);
@@ -51,7 +78,8 @@ TRAPS: Tuple[Type[wasmffi.Trap], ...] = (
     wasmffi.BadConversionToInteger, wasmffi.Unreachable, wasmffi.Interrupt, wasmffi.OutOfFuel,
 )
 ERRORS: Tuple[Type[wasmffi.Error], ...] = (wasmffi.CompileError, wasmffi.LinkError, wasmffi.MemoryAccessError,
-                                          wasmffi.ResourceError, wasmffi.Trap, wasmffi.CDefError)
+                                          wasmffi.ResourceError, wasmffi.Trap, wasmffi.CDefError,
+                                          wasmffi.StoreInUseError, wasmffi.Exit)
 
 
 def modules_and_types() -> wasmffi.Instance:
@@ -233,7 +261,7 @@ def declared() -> None:
     raw: wasmffi.Func = inst.raw_exports.sum
     assert raw(0, 0) == 0
     f = inst.exports.sum
-    assert isinstance(f, CFunc)
+    assert isinstance(f, wasmffi.CFunc)
     assert_type(f.spec, FunctionSpec)
     assert_type(f.raw, wasmffi.Func)
     assert_type(f.__signature__, inspect.Signature)
@@ -255,6 +283,54 @@ def declared() -> None:
     assert_type(module.instantiate(cdef=cd, allocator=None), wasmffi.Instance)
 
 
+def host_functions() -> None:
+    seen: List[bytes] = []
+
+    def log(caller: wasmffi.Caller, ptr: int, n: int) -> None:
+        mem = caller.memory
+        assert mem is not None
+        assert_type(mem, wasmffi.Memory)
+        assert_type(caller.exports, wasmffi.Exports)
+        assert "run" in caller.exports
+        seen.append(mem.read(ptr, n))
+
+    marked = wasmffi.with_caller(log)
+    assert_type(marked, wasmffi.with_caller)
+    inst = wasmffi.load(HOST_WAT, {"env": {"log": marked, "twice": lambda x: 2 * x}})
+    assert inst.exports.run() == 42
+    assert seen == [b"hello"]
+
+
+def linking() -> None:
+    linker = wasmffi.Linker()
+    assert_type(linker.engine, wasmffi.Engine)
+    lib = linker.instantiate(wasmffi.Module(LIB_WAT))
+    assert_type(lib, wasmffi.Instance)
+    linker.define_instance("lib", lib)
+    linker.define("env", "ten", lambda: 10)
+    app = linker.instantiate(wasmffi.Module(APP_WAT))
+    assert app.exports.run() == 42
+    try:
+        wasmffi.Linker().instantiate(wasmffi.Module(APP_WAT))
+    except wasmffi.LinkError as e:
+        assert "lib.add" in str(e)
+    else:
+        raise AssertionError("wasmffi.LinkError was not raised")
+
+
+def wasi() -> None:
+    w = wasmffi.Wasi(argv=["prog"], env={"A": "b"})
+    try:
+        w.run(WASI_WAT)
+    except wasmffi.Exit as e:
+        assert_type(e.code, int)
+        assert e.code == 3
+    else:
+        raise AssertionError("wasmffi.Exit was not raised")
+    assert_type(w.stdout, bytes)
+    assert w.stdout == b"hi\n" and w.stderr == b""
+
+
 def main() -> None:
     inst = modules_and_types()
     calls(inst)
@@ -263,6 +339,9 @@ def main() -> None:
     errors(inst)
     cdefs()
     declared()
+    host_functions()
+    linking()
+    wasi()
 
 
 if __name__ == "__main__":
