@@ -57,7 +57,7 @@ APP_WAT = """(module
   (func (export "run") (result i32) (call $add (call $ten) (i32.const 32))))"""
 
 # A WASI command: writes "hi\n" to stdout (iovec at 0 -> 8, 3 bytes), then exits with status 3.
-WASI_WAT = """(module
+WASI_WAT = r"""(module
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
   (memory (export "memory") 1)
