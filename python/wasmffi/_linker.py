@@ -29,7 +29,8 @@ class Linker:
 
         self._engine = engine or default_engine()
         self._defs: Dict[Tuple[str, str], Any] = {}
-        self._store_of: Optional[_core._Instance] = None  # the first instance's core object: the store every other one joins
+        # The first instance's core object: the store every other one joins.
+        self._store_of: Optional[_core._Instance] = None
 
     @property
     def engine(self) -> _core.Engine:
