@@ -13,7 +13,7 @@ GUEST_CFLAGS := --target=wasm32 -O2 -nostdlib -fno-builtin -Iguest/include \
 	-Wl,--no-entry -Wl,--export-dynamic
 CTEST_DIR := build/cpp
 
-.PHONY: all demo test deps build guest cpp-test py-test bench clean
+.PHONY: all demo test deps build guest cpp-test py-test bench clean test-pythons stubs
 
 all: build guest
 
@@ -72,6 +72,16 @@ py-test: build guest
 	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) -m pytest -q
 
 test: cpp-test py-test
+
+# The whole Python suite on the other supported CPythons (pyenv's, or $PYTHON_3_12 ...), each in
+# its own .venv-3.X and build/py-3.X (tools/test-python.sh). `make test` keeps the default python3.
+PYTHONS := 3.12 3.13
+test-pythons: guest
+	@for v in $(PYTHONS); do tools/test-python.sh $$v || exit 1; done
+
+# Regenerates python/wasmffi/_core.pyi from the built extension (checked by tests/python/test_typing.py).
+stubs: build
+	$(PY) tools/stubgen.py
 
 demo: build guest
 	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) examples/demo.py

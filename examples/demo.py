@@ -3,6 +3,7 @@
 import os
 import pathlib
 import sys
+from typing import Callable, Tuple
 
 import wasmffi
 from wasmffi.__main__ import main as cli
@@ -30,7 +31,8 @@ def main() -> int:
     print("  add.type                     =", ex.add.type)
 
     section("bad input gets a clear exception, never a silent wrap-around")
-    for call in (lambda: ex.add(2**32, 1), lambda: ex.add("2", 1), lambda: ex.add(1)):
+    calls: Tuple[Callable[[], object], ...] = (lambda: ex.add(2**32, 1), lambda: ex.add("2", 1), lambda: ex.add(1))
+    for call in calls:
         try:
             call()
         except (OverflowError, TypeError) as e:
@@ -42,6 +44,7 @@ def main() -> int:
 
     section("memory: unsigned addresses, bounds-checked, zero-copy views")
     mem = inst.memory
+    assert mem is not None, "arith.wasm exports its memory"
     ptr, n = ex.buffer_ptr(), 16
     mem.write(ptr, bytes(range(1, n + 1)))
     print(f"  wrote 1..{n} at 0x{ptr:x}; guest sum_bytes = {ex.sum_bytes(ptr, n)}")

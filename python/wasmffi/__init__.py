@@ -24,15 +24,20 @@ from .cdef import CDef, CDefError, alignof, offsetof, out, sizeof
 Engine = _core.Engine
 Exports = _core.Exports
 Func = _core.Func
+CFunc = _core.CFunc
 Global = _core.Global
 Memory = _core.Memory
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Engine", "Module", "Instance", "Exports", "Func", "Global", "Memory", "load", "default_engine",
+    "Engine", "Module", "Instance", "Exports", "Func", "CFunc", "Global", "Memory", "load", "default_engine",
     "ExternInfo", "FuncType", "GlobalType", "MemoryType", "TableType",
-    "Error", "CompileError", "LinkError", "MemoryAccessError", "ResourceError", "Trap", *TRAP_CLASSES,
+    "Error", "CompileError", "LinkError", "MemoryAccessError", "ResourceError", "Trap",
+    # The names of TRAP_CLASSES, written out so type checkers see them exported.
+    "StackOverflow", "MemoryOutOfBounds", "HeapMisaligned", "TableOutOfBounds", "IndirectCallToNull",
+    "BadSignature", "IntegerOverflow", "IntegerDivisionByZero", "BadConversionToInteger", "Unreachable",
+    "Interrupt", "OutOfFuel",
     "StoreInUseError", "Caller", "with_caller", "Wasi", "Exit", "Linker",
     "CDef", "CDefError", "sizeof", "alignof", "offsetof", "out",
 ]

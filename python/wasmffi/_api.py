@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union, cast
 
 from . import _core
 from ._types import ExternInfo, extern_info
+
+if TYPE_CHECKING:
+    from ._scratch import Scratch
+    from ._wasi import Wasi
+    from .cdef import CDef, TypeLike
+
+# What cdef= accepts: C declarations as text, a parsed CDef, or None for none.
+CDefSource = Union[str, "CDef", None]
 
 _default_engine: Optional[_core.Engine] = None
 
@@ -59,7 +67,7 @@ def _abbrev(text: str, limit: int = 40) -> str:
     return f"{text[:limit]!r}... ({len(text)} characters)"
 
 
-def _read_file(path, who: str) -> bytes:
+def _read_file(path: Union[str, "os.PathLike[str]"], who: str) -> bytes:
     """The file's bytes; errors keep their OSError class and name the caller and the path."""
     try:
         with open(path, "rb") as f:
@@ -114,8 +122,17 @@ class Module:
 
     __slots__ = ("_m", "_engine", "_imports", "_exports", "_export_names", "_export_name_set",
                  "_memory_name", "_name")
+    # The slots' types (set once, through object.__setattr__, in _setup).
+    _m: "_core._Module"
+    _engine: _core.Engine
+    _imports: tuple[ExternInfo, ...]
+    _exports: tuple[ExternInfo, ...]
+    _export_names: tuple[str, ...]
+    _export_name_set: frozenset[str]
+    _memory_name: Optional[str]
+    _name: Optional[str]
 
-    def __init__(self, source: Source, *, engine: Optional[_core.Engine] = None):
+    def __init__(self, source: Source, *, engine: Optional[_core.Engine] = None) -> None:
         self._setup(source, engine, "Module()")
 
     def _setup(self, source: Source, engine: Optional[_core.Engine], who: str) -> None:
@@ -125,7 +142,9 @@ class Module:
         setattr_ = object.__setattr__
         setattr_(self, "_engine", engine)
         setattr_(self, "_m", m)
-        setattr_(self, "_name", os.path.basename(os.fspath(source)) if is_path else None)
+        # is_path holds only for str and os.PathLike sources, which the cast says for mypy.
+        setattr_(self, "_name", os.path.basename(os.fspath(cast("Union[str, os.PathLike[str]]", source)))
+                 if is_path else None)
         setattr_(self, "_imports", tuple(extern_info(t) for t in m.imports))
         exports = tuple(extern_info(t) for t in m.exports)
         setattr_(self, "_exports", exports)
@@ -160,7 +179,8 @@ class Module:
         export, e.g. ``add: func (i32, i32) -> i32``. The usable objects are on an Instance."""
         return self._exports
 
-    def instantiate(self, imports=None, *, cdef=None, allocator: Optional[str] = "auto", wasi=None) -> "Instance":
+    def instantiate(self, imports: Optional[object] = None, *, cdef: "CDefSource" = None,
+                    allocator: Optional[str] = "auto", wasi: "Optional[Wasi]" = None) -> "Instance":
         """A new Instance in a store of its own (its own memory and globals). `imports` maps
         ``{"module": {"name": callable}}`` for the module's function imports (types come from the
         module's declarations; see wasmffi.with_caller); anything missing raises LinkError listing
@@ -173,7 +193,7 @@ class Module:
         malloc/free, then cabi_realloc), one of those names, or None (int addresses only)."""
         return Instance(self, imports, cdef=cdef, allocator=allocator, wasi=wasi)
 
-    def __setattr__(self, name: str, value) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Module attributes are read-only: cannot set {name!r}")
 
     def __delattr__(self, name: str) -> None:
@@ -193,8 +213,14 @@ class Instance:
     # `exports` is a plain slot, read through its member descriptor: `inst.exports.add(1, 2)` is
     # the idiom users write, and a property would add a Python-level call to every such call.
     __slots__ = ("module", "_i", "exports", "raw_exports", "cdef", "_linker_store", "__weakref__")
+    module: Module
+    _i: "_core._Instance"
+    exports: _core.Exports
+    raw_exports: _core.Exports
+    cdef: "Optional[CDef]"
 
-    def __init__(self, module: Module, imports=None, *, cdef=None, allocator: Optional[str] = "auto", wasi=None):
+    def __init__(self, module: Module, imports: Optional[object] = None, *, cdef: "CDefSource" = None,
+                 allocator: Optional[str] = "auto", wasi: "Optional[Wasi]" = None) -> None:
         if not isinstance(module, Module):
             raise TypeError(f"Instance() takes a wasmffi.Module, not {type(module).__name__}")
         if cdef is not None:
@@ -204,13 +230,14 @@ class Instance:
         self._setup(module, _instantiate_with_imports(module, imports, wasi, cdef), cdef, allocator)
 
     @classmethod
-    def _from_core(cls, module: Module, inst) -> "Instance":
+    def _from_core(cls, module: Module, inst: "_core._Instance") -> "Instance":
         """Wraps a core instance made elsewhere (wasmffi.Linker)."""
         self = cls.__new__(cls)
         self._setup(module, inst, None, "auto")
         return self
 
-    def _setup(self, module: Module, inst, cdef, allocator) -> None:
+    def _setup(self, module: Module, inst: "_core._Instance", cdef: "CDefSource",
+               allocator: Optional[str]) -> None:
         setattr_ = object.__setattr__
         setattr_(self, "module", module)
         setattr_(self, "_i", inst)
@@ -254,7 +281,7 @@ class Instance:
             pos += len(chunk)
         raise MemoryAccessError(f"string_at(): no NUL within {limit} bytes of address {addr:#x}")
 
-    def array_at(self, addr: int, ctype: str, count: int) -> list:
+    def array_at(self, addr: int, ctype: str, count: int) -> list[Any]:
         """`count` values of C scalar type `ctype` ("double", "uint32_t", "size_t", ...) at `addr`."""
         import struct as _struct
 
@@ -265,17 +292,17 @@ class Instance:
         target = _cdef.target_for_memory(mem.is64)
         t = (self.cdef.type(ctype) if self.cdef is not None else _cdef._standard_names().type(ctype))
         code = scalar_code(t, target)
-        fmt = {"i8": "b", "u8": "B", "i16": "h", "u16": "H", "i32": "i", "u32": "I", "i64": "q",
-               "u64": "Q", "f32": "f", "f64": "d", "bool": "?"}.get(code)
-        if code == "ptr":
-            fmt = "Q" if mem.is64 else "I"
+        # scalar_code names one of these or "ptr" (anything else it raises CDefError for).
+        fmt = ("Q" if mem.is64 else "I") if code == "ptr" else {
+            "i8": "b", "u8": "B", "i16": "h", "u16": "H", "i32": "i", "u32": "I", "i64": "q",
+            "u64": "Q", "f32": "f", "f64": "d", "bool": "?"}[code]
         size = _struct.calcsize("<" + fmt)
         return list(_struct.unpack(f"<{count}{fmt}", mem.read(addr, count * size)))
 
-    def struct_at(self, addr: int, ctype):
+    def struct_at(self, addr: int, ctype: "TypeLike") -> Any:
         """A copy of the struct at `addr`: `ctype` is a struct class or a declared type name."""
         mem = self._memory_for("struct_at")
-        cls = ctype
+        cls: Any = ctype
         if not isinstance(ctype, type):
             if self.cdef is None:
                 raise TypeError("struct_at(): a type name needs the instance's cdef; pass the struct class")
@@ -284,13 +311,13 @@ class Instance:
             cls = self.cdef.pytype(ctype, _cdef.target_for_memory(mem.is64))
         return cls.from_bytes(mem.read(addr, cls._size))
 
-    def _memory_for(self, who: str):
+    def _memory_for(self, who: str) -> _core.Memory:
         mem = self.memory
         if mem is None:
             raise TypeError(f"{who}(): the module exports no memory")
         return mem
 
-    def scratch(self, wipe: bool = True):
+    def scratch(self, wipe: bool = True) -> "Scratch":
         """``with inst.scratch() as s:`` guest memory for a group of calls: ``s.alloc(n)``,
         ``s.copy(data)``, ``s.new("uint8_t[64]")`` give unsigned addresses; on exit everything
         handed out is zeroed (with wipe=True, the default) and released."""
@@ -323,7 +350,7 @@ class Instance:
         name = self.module._memory_name
         return None if name is None else self.exports[name]
 
-    def __setattr__(self, name: str, value) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         if name == "fuel":
             object.__setattr__(self, name, value)
             return
@@ -339,7 +366,8 @@ class Instance:
         return f"<wasmffi.Instance of {self.module!r}{pages}>"
 
 
-def _instantiate_with_imports(module: Module, imports, wasi=None, cdef=None) -> "_core._Instance":
+def _instantiate_with_imports(module: Module, imports: Optional[object],
+                              wasi: "Optional[Wasi]" = None, cdef: "Optional[CDef]" = None) -> "_core._Instance":
     """The store-owning core instance, with `imports` resolved against the module's import list
     (and WASI preview 1 for what they leave open, when `wasi` is given)."""
     from . import _imports
@@ -359,8 +387,8 @@ def _instantiate_with_imports(module: Module, imports, wasi=None, cdef=None) -> 
     return inst
 
 
-def load(source: Source, imports=None, *, engine: Optional[_core.Engine] = None, cdef=None,
-         allocator: Optional[str] = "auto", wasi=None) -> Instance:
+def load(source: Source, imports: Optional[object] = None, *, engine: Optional[_core.Engine] = None,
+         cdef: "CDefSource" = None, allocator: Optional[str] = "auto", wasi: "Optional[Wasi]" = None) -> Instance:
     """Compiles and instantiates in one step:
     ``Module(source, engine=engine).instantiate(imports, cdef=cdef, allocator=allocator)``.
 

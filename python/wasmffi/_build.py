@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, TextIO, Tuple
 
 __all__ = ["BuildError", "BuildResult", "build", "include_dir", "wasm_imports", "main"]
 
@@ -95,7 +95,7 @@ def _wasi_sysroot() -> Optional[str]:
                      "libclang-rt-dev-wasm32 (or set WASI_SYSROOT to a wasi-sdk sysroot)")
 
 
-def build(sources: Sequence[os.PathLike | str], output: os.PathLike | str, *, libc: bool = False,
+def build(sources: Sequence[os.PathLike[str] | str], output: os.PathLike[str] | str, *, libc: bool = False,
           target: str = "wasm32", opt: str = "2", include_dirs: Iterable[str] = (),
           defines: Iterable[str] = (), exports: Iterable[str] = (), alloc: bool = True,
           clang: Optional[str] = None, extra_args: Iterable[str] = ()) -> BuildResult:
@@ -108,8 +108,8 @@ def build(sources: Sequence[os.PathLike | str], output: os.PathLike | str, *, li
     instead of calls to a memcpy/memset that a libc-free module lacks (wasmtime enables bulk
     memory by default).
     """
-    sources = [pathlib.Path(s) for s in sources]
-    if not sources:
+    paths = [pathlib.Path(s) for s in sources]
+    if not paths:
         raise BuildError("no source files given")
     if target not in TARGETS:
         raise BuildError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
@@ -118,7 +118,7 @@ def build(sources: Sequence[os.PathLike | str], output: os.PathLike | str, *, li
                          f"not -O{opt}")
     if libc and target != "wasm32":
         raise BuildError("--libc is available for wasm32 only (wasi-libc has no wasm64 build)")
-    for src in sources:
+    for src in paths:
         if not src.is_file():
             raise BuildError(f"source file {src} does not exist")
     exports = list(exports)
@@ -150,7 +150,7 @@ def build(sources: Sequence[os.PathLike | str], output: os.PathLike | str, *, li
     cmd += [f"-Wl,--export={name}" for name in dict.fromkeys(exports)]
     cmd += list(extra_args)
     cmd += ["-o", str(output)]
-    cmd += [str(s) for s in sources]
+    cmd += [str(s) for s in paths]
     if alloc:
         cmd.append(str(sdk / ALLOC_UNIT))
     if not libc:
@@ -267,7 +267,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="print the directory of the SDK headers (wasmffi_guest.h, wasmffi_alloc.h) and exit")
 
 
-def run(args: argparse.Namespace, out=None, err=None) -> int:
+def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     try:

@@ -29,7 +29,7 @@ class Exit(Error):
         super().__init__(f"the WASI program exited with status {code}")
         self.code = code
 
-    def __reduce__(self):
+    def __reduce__(self) -> "tuple[type[Exit], tuple[int]]":
         return (type(self), (self.code,))
 
 

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Set, Tuple
 
 from ._errors import Error, LinkError
+
+if TYPE_CHECKING:
+    from ._api import Module
+    from .cdef import CDef
+    from ._core import Exports, Memory, _Instance
+
+# One _core._Instance import entry: (callable, first argument or None, "module.name"); None when open.
+ImportEntry = Optional[Tuple[Callable[..., Any], Optional["Caller"], str]]
 
 
 class with_caller:
@@ -32,14 +40,14 @@ class Caller:
 
     __slots__ = ("_ref", "_module", "__weakref__")
 
-    def __init__(self, module) -> None:
-        self._ref: Optional[weakref.ref] = None
+    def __init__(self, module: Module) -> None:
+        self._ref: Optional[weakref.ref[_Instance]] = None
         self._module = module
 
-    def _bind(self, core_instance) -> None:
+    def _bind(self, core_instance: _Instance) -> None:
         self._ref = weakref.ref(core_instance)
 
-    def _core(self):
+    def _core(self) -> _Instance:
         inst = self._ref() if self._ref is not None else None
         if inst is None:
             raise Error("Caller: the calling instance is not available (a host function called from the "
@@ -47,13 +55,13 @@ class Caller:
         return inst
 
     @property
-    def exports(self):
+    def exports(self) -> Exports:
         """The calling instance's exports (a wasmffi.Exports mapping)."""
         m = self._module
         return self._core().exports(m._export_names, m._export_name_set)
 
     @property
-    def memory(self):
+    def memory(self) -> Optional[Memory]:
         """The calling instance's exported memory (named "memory", else the first), or None."""
         name = self._module._memory_name
         return None if name is None else self.exports[name]
@@ -65,8 +73,9 @@ class Caller:
 WASI_MODULE = "wasi_snapshot_preview1"
 
 
-def resolve(module, imports: Optional[Mapping[str, Mapping[str, Any]]], who: str = "instantiate()",
-            wasi: bool = False, cdef=None):
+def resolve(module: Module, imports: Optional[object], who: str = "instantiate()",
+            wasi: bool = False, cdef: "Optional[CDef]" = None
+            ) -> Tuple[Optional[List[ImportEntry]], Optional[Caller]]:
     """One entry per import of `module`, in order, for _core._Instance; plus the Caller to bind
     once the instance exists (or None). Every missing import is listed in one LinkError; with
     `wasi`, WASI preview 1 imports left open are None (the engine's WASI provides them). With
@@ -78,7 +87,8 @@ def resolve(module, imports: Optional[Mapping[str, Mapping[str, Any]]], who: str
         imports = {}
     if not isinstance(imports, Mapping):
         raise TypeError(f"{who}: imports must be a mapping {{module: {{name: value}}}}, not {type(imports).__name__}")
-    entries, missing = [], []
+    entries: List[ImportEntry] = []
+    missing = []
     caller: Optional[Caller] = None
     for imp in module.imports:
         group = imports.get(imp.module)
@@ -95,7 +105,7 @@ def resolve(module, imports: Optional[Mapping[str, Mapping[str, Any]]], who: str
         if imp.kind != "func":
             raise TypeError(f"{who}: import {name!r} is a {imp.kind} ({imp.text}); only function imports "
                             f"can be given so far")
-        first = None
+        first: Optional[Caller] = None
         if isinstance(value, with_caller):
             caller = caller or Caller(module)
             first, value = caller, value.func
@@ -116,7 +126,13 @@ def resolve(module, imports: Optional[Mapping[str, Mapping[str, Any]]], who: str
 # instantiation (per-parameter converters chosen here, so a call only runs the chosen ones). The
 # undeclared host functions keep the core's scalar fast path untouched.
 
-def _int_unit(code: str):
+# Converters of declared imports: an argument converter gets the wasm value and all the raw
+# arguments (a linked length is read from them); a result converter gets the host's return value.
+ArgConv = Callable[[Any, Tuple[Any, ...]], Any]
+ResultConv = Callable[[Any], Any]
+
+
+def _int_unit(code: str) -> Tuple[Callable[[int], int], int, int]:
     """(from_wasm, lo, hi) for an integer scalar code: the wasm value (the core hands i32/i64 over
     signed) reinterpreted as the C type, and the C type's range for results."""
     bits = int(code[1:])
@@ -127,16 +143,19 @@ def _int_unit(code: str):
     return (lambda v: ((v & mask) ^ half) - half), -half, half - 1
 
 
-def _declared(module, cd, imp, fn, first, caller):
+def _declared(module: "Module", cd: "CDef", imp: Any, fn: Callable[..., Any], first: Optional[Caller],
+              caller: Caller) -> Callable[..., Any]:
     """The callable the core calls for import `imp` declared in `cd`: converts each wasm argument
     by its C type, calls `fn` (with `first`, the Caller of with_caller, in front), checks the result."""
     from .cdef import CDefError, Enum, target_for_memory
     from .cdef._lower import BYTES, VALUE
     from ._errors import LinkError
+    from ._types import MemoryType
 
     name = f"{imp.module}.{imp.name}"
     mem_name = module._memory_name
-    is64 = mem_name is not None and {e.name: e for e in module.exports}[mem_name].type.is64
+    mem_type = None if mem_name is None else {e.name: e for e in module.exports}[mem_name].type
+    is64 = isinstance(mem_type, MemoryType) and mem_type.is64
     target = target_for_memory(is64)
     spec = cd.lower(imp.name, target)
     got = (tuple(imp.type.params), tuple(imp.type.results))
@@ -149,7 +168,15 @@ def _declared(module, cd, imp, fn, first, caller):
     ptr_unit = _int_unit("u64" if is64 else "u32")[0]
     by_name = {p.name: p for p in spec.params}
 
-    def scalar(p_code, ctype):
+    def guest_memory() -> "Memory":
+        # Checked once below (a declaration that reads memory needs an exported memory); the
+        # instance can only lack one here if it is being torn down.
+        memory = caller.memory
+        if memory is None:
+            raise LinkError(f"host function {name!r}: the calling instance has no memory")
+        return memory
+
+    def scalar(p_code: str, ctype: Any) -> ArgConv:
         if p_code == "bool":
             return lambda v, args: v != 0
         if p_code == "ptr":
@@ -160,7 +187,7 @@ def _declared(module, cd, imp, fn, first, caller):
         if isinstance(ctype, Enum):
             cls = cd.pytype(ctype)
 
-            def as_enum(v, args):
+            def as_enum(v: Any, args: Tuple[Any, ...]) -> Any:
                 v = conv(v)
                 try:
                     return cls(v)
@@ -169,26 +196,26 @@ def _declared(module, cd, imp, fn, first, caller):
             return as_enum
         return lambda v, args: conv(v)
 
-    def buffer(p, length):
+    def buffer(p: Any, length: Any) -> ArgConv:
         size = 1 if length.length_unit == BYTES else p.elem_size
         len_conv = _int_unit(length.code)[0]
         li = length.wasm_index
 
-        def as_bytes(v, args):
+        def as_bytes(v: Any, args: Tuple[Any, ...]) -> bytes:
             addr, n = ptr_unit(v), len_conv(args[li]) * size
             try:
-                return caller.memory.read(addr, n)
+                return guest_memory().read(addr, n)
             except (ValueError, IndexError, OverflowError) as e:
                 raise type(e)(f"host function {name!r} parameter {p.name!r}: {e}") from None
         return as_bytes
 
-    def cstring(p):
-        def as_str(v, args):
+    def cstring(p: Any) -> ArgConv:
+        def as_str(v: Any, args: Tuple[Any, ...]) -> Optional[str]:
             addr = ptr_unit(v)
             if addr == 0:
                 return None
             try:
-                raw = caller.memory.read_cstring(addr)
+                raw = guest_memory().read_cstring(addr)
             except (ValueError, IndexError, OverflowError) as e:
                 raise type(e)(f"host function {name!r} parameter {p.name!r}: {e}") from None
             try:
@@ -197,9 +224,11 @@ def _declared(module, cd, imp, fn, first, caller):
                 raise ValueError(f"host function {name!r} parameter {p.name!r}: the string is not UTF-8 ({e})") from None
         return as_str
 
-    convs, skipped = [], set()
+    convs: List[Tuple[int, ArgConv]] = []
+    skipped: Set[str] = set()
     for p in spec.params:
         if p.direction == VALUE:
+            assert p.code is not None  # lowering gives every value parameter its scalar code
             convs.append((p.wasm_index, scalar(p.code, p.type if isinstance(p.type, Enum) else None)))
         elif p.const and not p.byval and p.length_param is not None:
             skipped.add(p.length_param)  # bytes carry their length: the linked length is not passed
@@ -219,16 +248,16 @@ def _declared(module, cd, imp, fn, first, caller):
     check = _result_check(spec.result, name, cd, target)
     lead = () if first is None else (first,)
 
-    def host(*args):
+    def host(*args: Any) -> Any:
         return check(fn(*lead, *[conv(args[i], args) for i, conv in plan]))
 
     host.__name__ = imp.name
     host.__qualname__ = f"declared import {name}"
-    host.__wrapped__ = fn
+    host.__wrapped__ = fn  # type: ignore[attr-defined]  # for inspect.unwrap and debuggers
     return host
 
 
-def _result_check(r, name, cd, target):
+def _result_check(r: Any, name: str, cd: "CDef", target: Any) -> ResultConv:
     """The result conversion of a declared import: the C type's range, TypeError/OverflowError
     naming the import; the value goes on to the core's wasm-level unit."""
     if r.kind == "void":
@@ -237,7 +266,7 @@ def _result_check(r, name, cd, target):
     if code in ("f32", "f64"):
         return lambda v: v
     if code == "bool":
-        def as_bool(v):
+        def as_bool(v: Any) -> int:
             if isinstance(v, bool) or (type(v) is int and v in (0, 1)):
                 return int(v)
             raise TypeError(f"host function {name!r} must return bool ({spell}), not {type(v).__name__}"
@@ -245,7 +274,7 @@ def _result_check(r, name, cd, target):
         return as_bool
     lo, hi = _int_unit(("u64" if target.pointer_size == 8 else "u32") if code == "ptr" else code)[1:]
 
-    def as_int(v):
+    def as_int(v: Any) -> int:
         if not isinstance(v, int) or isinstance(v, bool):
             raise TypeError(f"host function {name!r} must return int ({spell}), not {type(v).__name__}")
         if not lo <= v <= hi:

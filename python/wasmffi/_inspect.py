@@ -6,7 +6,7 @@ import os
 from typing import List, Union
 
 
-def describe(path: Union[str, os.PathLike]) -> List[str]:
+def describe(path: Union[str, os.PathLike[str]]) -> List[str]:
     """Lines describing the module in `path` (.wasm or .wat). Raises OSError or wasmffi.Error."""
     from . import Module
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from . import _core
 from ._errors import LinkError
-from ._imports import Caller, with_caller
+from ._imports import Caller, ImportEntry, with_caller
+
+if TYPE_CHECKING:
+    from ._api import Instance, Module
 
 
 class Linker:
@@ -26,7 +29,8 @@ class Linker:
 
         self._engine = engine or default_engine()
         self._defs: Dict[Tuple[str, str], Any] = {}
-        self._store_of = None  # the first instance's core object: the store every other one joins
+        # The first instance's core object: the store every other one joins.
+        self._store_of: Optional[_core._Instance] = None
 
     @property
     def engine(self) -> _core.Engine:
@@ -38,14 +42,14 @@ class Linker:
         if (module, name) in self._defs:
             raise ValueError(f"Linker.define(): {module}.{name} is already defined")
 
-    def define(self, module: str, name: str, value) -> None:
+    def define(self, module: str, name: str, value: Callable[..., Any] | with_caller) -> None:
         """Defines import `module`.`name` as a Python callable (or ``wasmffi.with_caller(fn)``)."""
         self._check_free(module, name)
         if not (callable(value) or isinstance(value, with_caller)):
             raise TypeError(f"Linker.define(): {module}.{name} must be callable, not {type(value).__name__}")
         self._defs[(module, name)] = value
 
-    def define_instance(self, module: str, instance) -> None:
+    def define_instance(self, module: str, instance: Instance) -> None:
         """Defines every export of `instance` (made by this Linker) as import `module`.<export name>."""
         from ._api import Instance
 
@@ -59,7 +63,7 @@ class Linker:
         for exp in instance.module.exports:
             self._defs[(module, exp.name)] = ("export", instance._i, exp.name)
 
-    def instantiate(self, module, *, trap_unresolved: bool = False):
+    def instantiate(self, module: Module, *, trap_unresolved: bool = False) -> Instance:
         """A new Instance of `module` in this Linker's store, its imports taken from the definitions."""
         from ._api import Instance, Module
 
@@ -67,7 +71,10 @@ class Linker:
             raise TypeError(f"Linker.instantiate() takes a wasmffi.Module, not {type(module).__name__}")
         if module.engine is not self._engine:
             raise ValueError("Linker.instantiate(): the module was compiled for another engine than the linker's")
-        entries, missing, caller = [], [], None
+        # A tuple entry is ("export", core instance, name): another instance's export in this store.
+        entries: List[ImportEntry | Tuple[str, _core._Instance, str]] = []
+        missing = []
+        caller: Optional[Caller] = None
         for imp in module.imports:
             value = self._defs.get((imp.module, imp.name))
             qualified = f"{imp.module}.{imp.name}"
@@ -84,7 +91,7 @@ class Linker:
             if imp.kind != "func":
                 raise LinkError(f"Linker.instantiate(): {qualified} is a {imp.kind} ({imp.text}) but is defined "
                                 f"as a Python callable")
-            first = None
+            first: Optional[Caller] = None
             if isinstance(value, with_caller):
                 caller = caller or Caller(module)
                 first, value = caller, value.func
@@ -102,7 +109,7 @@ class Linker:
         return inst
 
 
-def _unresolved_stub(qualified: str, text: str):
-    def unresolved(*args):
+def _unresolved_stub(qualified: str, text: str) -> Callable[..., Any]:
+    def unresolved(*args: Any) -> Any:
         raise LinkError(f"unresolved import {qualified} ({text}) was called (Linker.instantiate(trap_unresolved=True))")
     return unresolved

@@ -3,10 +3,16 @@ plan (built here once, from cdef's FunctionSpec) the C++ core runs on every call
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple, Union
+
 from . import _core
+from ._types import MemoryType
 from .cdef import CDef, CDefError, Enum, Struct, target_for_memory
-from .cdef._lower import IN, INOUT, OUT, VALUE, BYTES
+from .cdef._lower import IN, INOUT, OUT, VALUE, BYTES, FunctionSpec
 from .cdef._model import Out
+
+if TYPE_CHECKING:
+    from ._api import Instance
 
 _DIRECTIONS = {VALUE: 0, IN: 1, OUT: 2, INOUT: 3}
 # cdef's scalar codes name C types; the unit table spells C's int32_t/int64_t "int32"/"int64"
@@ -15,11 +21,11 @@ _UNITS = {"i32": "int32", "i64": "int64"}
 _RESULT_KINDS = {"void": 0, "value": 1, "sret": 2}
 
 
-def _unit(code):
+def _unit(code: Optional[str]) -> Optional[str]:
     return None if code is None else _UNITS.get(code, code)
 
 
-def _as_cdef(cdef) -> CDef:
+def _as_cdef(cdef: Union[str, CDef]) -> CDef:
     if isinstance(cdef, CDef):
         return cdef
     if isinstance(cdef, str):
@@ -27,13 +33,13 @@ def _as_cdef(cdef) -> CDef:
     raise TypeError(f"cdef must be C declarations (str) or a wasmffi.CDef, not {type(cdef).__name__}")
 
 
-def describe(cd: CDef, spec) -> tuple:
+def describe(cd: CDef, spec: FunctionSpec) -> Tuple[Any, ...]:
     """The tuple _core's cfunc() reads: the call plan of one lowered function."""
     target = spec.target
     index = {p.name: p.index for p in spec.params}
-    params = []
+    params: List[Tuple[Any, ...]] = []
     for p in spec.params:
-        pyclass = None
+        pyclass: Any = None
         if p.direction == VALUE:
             unit = _unit(p.code)
             if isinstance(p.type, Struct):
@@ -50,7 +56,8 @@ def describe(cd: CDef, spec) -> tuple:
             p.length_unit == BYTES, p.keyword_only, pyclass,
         ))
     r = spec.result
-    res_class, is_record, size = None, False, r.size
+    res_class: Any = None
+    is_record, size = False, r.size
     if isinstance(r.type, Struct):
         res_class, is_record, size = cd.pytype(r.type, target), True, cd.sizeof(r.type, target)
     elif isinstance(r.type, Enum):
@@ -61,7 +68,7 @@ def describe(cd: CDef, spec) -> tuple:
             len(spec.wasm_params), len(spec.wasm_results), spec)
 
 
-def bind(instance, cdef) -> CDef:
+def bind(instance: "Instance", cdef: Union[str, CDef]) -> CDef:
     """Replaces each declared function on `instance.exports` with its CFunc; the undeclared
     ones stay on `instance.raw_exports`. Every declaration is checked against its export first."""
     from ._errors import LinkError
@@ -70,10 +77,11 @@ def bind(instance, cdef) -> CDef:
     module = instance.module
     mem = module._memory_name
     kinds = {e.name: e for e in module.exports}
-    target = target_for_memory(mem is not None and kinds[mem].type.is64)
+    mem_type = None if mem is None else kinds[mem].type
+    target = target_for_memory(isinstance(mem_type, MemoryType) and mem_type.is64)
     raw = instance.raw_exports
     imported = {i.name for i in module.imports if i.kind == "func"}
-    bound = []
+    bound: List[Tuple[str, _core.CFunc]] = []
     for name in cd.functions:
         info = kinds.get(name)
         if (info is None or info.kind != "func") and name in imported:

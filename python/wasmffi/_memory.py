@@ -9,8 +9,12 @@ import builtins
 import functools
 import math
 import struct
+from typing import TYPE_CHECKING, Any, Iterable, SupportsIndex, Tuple, Union, cast
 
 from . import _core
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike, NDArray
 
 # wasm type name -> array.array typecode (sizes are fixed on every platform CPython supports here).
 _TYPECODES = {"i8": "b", "u8": "B", "i16": "h", "u16": "H", "i32": "i", "u32": "I",
@@ -42,21 +46,21 @@ _INT_RANGES = {t: ((-(1 << (int(t[1:]) - 1)) if t[0] == "i" else 0), (1 << int(t
 _F32_MAX = struct.unpack("<f", b"\xff\xff\x7f\x7f")[0]
 
 
-def _index_arg(fname: str, what: str, value) -> int:
+def _index_arg(fname: str, what: str, value: object) -> int:
     """An int argument of a Python-written method: TypeError naming method and argument."""
     if isinstance(value, int):
         return value
     if not isinstance(value, float) and hasattr(builtins.type(value), "__index__"):
-        return value.__index__()
+        return cast(SupportsIndex, value).__index__()  # it has __index__: checked just above
     raise TypeError(f"{fname}(): {what} must be an int, not {builtins.type(value).__name__}")
 
 
-def _out_of_range(i: int, value, kind: str, accepted: str) -> OverflowError:
+def _out_of_range(i: int, value: object, kind: str, accepted: str) -> OverflowError:
     return OverflowError(f"write_array() element {i}: {_core.int_text(value) if isinstance(value, int) else repr(value)}"
                          f" is out of range for {kind} (accepted: {accepted})")
 
 
-def read_array(self, address: int, count: int, type: str = "u8") -> array.array:
+def read_array(self: _core.Memory, address: int, count: int, type: str = "u8") -> array.array[Any]:
     """Reads `count` little-endian elements of `type` ("i8".."u64", "f32", "f64") as array.array."""
     address = _index_arg("read_array", "address", address)
     count = _index_arg("read_array", "count", count)
@@ -66,7 +70,7 @@ def read_array(self, address: int, count: int, type: str = "u8") -> array.array:
     return out
 
 
-def write_array(self, address: int, values, type: str = "u8") -> int:
+def write_array(self: _core.Memory, address: int, values: Iterable[float], type: str = "u8") -> int:
     """Writes a sequence (list, array.array, numpy array, any iterable) as little-endian `type`
     elements. "iN" elements take the signed or unsigned range of their width (the bit pattern is
     stored), "uN" only 0..2**N-1; "f32" refuses finite values beyond f32. Everything is converted
@@ -74,6 +78,7 @@ def write_array(self, address: int, values, type: str = "u8") -> int:
     Returns the number of bytes written."""
     address = _index_arg("write_array", "address", address)
     tc = _typecode(type)
+    data: Any  # a Buffer; numpy arrays are Buffers only in typeshed for Python 3.12+
     if isinstance(values, array.array) and values.typecode == tc:
         data = values
     elif hasattr(values, "dtype") and hasattr(values, "tobytes"):  # numpy, without importing it
@@ -92,8 +97,8 @@ def write_array(self, address: int, values, type: str = "u8") -> int:
     return self.write(address, data)
 
 
-def _checked_elements(values, tc: str, kind: str) -> array.array:
-    out = array.array(tc)
+def _checked_elements(values: Iterable[Any], tc: str, kind: str) -> array.array[Any]:
+    out: array.array[Any] = array.array(tc)
     if kind in _INT_RANGES:
         lo, hi = _INT_RANGES[kind]
         wrap = hi + 1 if kind[0] == "i" else 0  # signed: values above the signed max wrap once
@@ -120,7 +125,7 @@ def _checked_elements(values, tc: str, kind: str) -> array.array:
     return out
 
 
-def _numpy_elements(values, tc: str, kind: str):
+def _numpy_elements(values: Any, tc: str, kind: str) -> NDArray[Any]:
     """A contiguous little-endian numpy array of `kind`, range-checked by value like a list is."""
     import numpy as np
 
@@ -147,20 +152,20 @@ def _numpy_elements(values, tc: str, kind: str):
                     "information")
 
 
-def pack_into(self, fmt: str, address: int, *values) -> int:
+def pack_into(self: _core.Memory, fmt: str, address: int, *values: Any) -> int:
     """Like struct.pack_into, at a guest address: packs first, then writes all or nothing."""
     address = _index_arg("pack_into", "address", address)
     return self.write(address, _compiled(fmt).pack(*values))
 
 
-def unpack_from(self, fmt: str, address: int) -> tuple:
+def unpack_from(self: _core.Memory, fmt: str, address: int) -> Tuple[Any, ...]:
     """Like struct.unpack_from, at a guest address (bounds-checked)."""
     address = _index_arg("unpack_from", "address", address)
     s = _compiled(fmt)
     return s.unpack(self.read(address, s.size))
 
 
-def ndarray(self, address: int, dtype, shape):
+def ndarray(self: _core.Memory, address: int, dtype: DTypeLike, shape: Union[int, Iterable[int]]) -> NDArray[Any]:
     """A zero-copy numpy array over guest memory (numpy is optional). It keeps the instance alive."""
     import numpy as np
 

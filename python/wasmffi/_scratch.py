@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from types import TracebackType
+from typing import TYPE_CHECKING, List, Optional, Tuple, Type
+
+from typing_extensions import Buffer
+
+if TYPE_CHECKING:
+    from ._api import Instance
+    from ._core import Memory
+    from .cdef import TypeLike
 
 
 class Scratch:
@@ -16,20 +24,23 @@ class Scratch:
 
     __slots__ = ("_inst", "_wipe", "_mark", "_blocks", "_open")
 
-    def __init__(self, inst, wipe: bool = True):
+    def __init__(self, inst: "Instance", wipe: bool = True) -> None:
         if not isinstance(wipe, bool):
             raise TypeError(f"scratch() argument 'wipe' must be True or False, not {type(wipe).__name__}")
-        self._inst, self._wipe, self._mark, self._blocks, self._open = inst, wipe, None, [], False
+        self._inst, self._wipe, self._open = inst, wipe, False
+        self._mark: Optional[int] = None
+        self._blocks: List[Tuple[int, int]] = []
 
     def __enter__(self) -> "Scratch":
         i = self._inst._i
+        self._memory()  # a guest allocator without an exported memory: nothing to hand out
         if i.allocator == "none":
             raise TypeError("scratch(): the module has no guest allocator: export bump_alloc (with "
                             "bump_mark/bump_release, as guest/include/wasmffi_alloc.h provides), malloc "
                             "and free, or cabi_realloc")
         if i.allocator == "bump" and i.guest_has_mark:
             self._mark = i.guest_mark()
-        self._blocks: List[Tuple[int, int]] = []
+        self._blocks = []
         self._open = True
         return self
 
@@ -43,18 +54,18 @@ class Scratch:
         addr = self._inst._i.guest_alloc(size)
         self._blocks.append((addr, size))
         if size:
-            self._inst.memory.write(addr, bytes(size))
+            self._memory().write(addr, bytes(size))
         return addr
 
-    def copy(self, data) -> int:
+    def copy(self, data: Buffer) -> int:
         """A copy of a bytes-like object in guest memory; its address."""
         self._check_open("copy")
         raw = memoryview(data).cast("B")
         addr = self.alloc(len(raw))
-        self._inst.memory.write(addr, raw)
+        self._memory().write(addr, raw)
         return addr
 
-    def new(self, ctype) -> int:
+    def new(self, ctype: "TypeLike") -> int:
         """Zeroed guest memory for one value of a C type ("uint8_t[64]", "struct point", a struct
         class), sized for the instance's target; its address."""
         self._check_open("new")
@@ -69,9 +80,13 @@ class Scratch:
             size = _cdef.sizeof(ctype, None if isinstance(ctype, type) else target)
         return self.alloc(size)
 
-    def __exit__(self, *exc) -> None:
+    def _memory(self) -> "Memory":
+        return self._inst._memory_for("scratch")
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
         self._open = False
-        i, mem = self._inst._i, self._inst.memory
+        i = self._inst._i
         blocks, self._blocks = self._blocks, []
         # With marks: a top below the entry mark means the guest reset (and the SDK wiped)
         # meanwhile; the blocks are not ours any more, and may hold the guest's new data.
@@ -79,7 +94,7 @@ class Scratch:
         if self._wipe and not released:
             for addr, size in blocks:
                 if size:
-                    mem.write(addr, bytes(size))
+                    self._memory().write(addr, bytes(size))
         if i.allocator == "malloc":
             for addr, _ in reversed(blocks):
                 i.guest_free(addr)

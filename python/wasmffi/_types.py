@@ -1,7 +1,7 @@
 """Named descriptions of module imports and exports (what `Module.imports` / `.exports` return)."""
 
 import inspect
-from typing import NamedTuple, Optional, Tuple
+from typing import Any, NamedTuple, Optional, Tuple
 
 
 class FuncType(NamedTuple):
@@ -62,7 +62,7 @@ class ExternInfo(NamedTuple):
 _DETAIL = {"func": FuncType, "memory": MemoryType, "global": GlobalType, "table": TableType}
 
 
-def extern_info(raw: tuple) -> ExternInfo:
+def extern_info(raw: Tuple[str, str, str, str, Optional[Tuple[Any, ...]]]) -> ExternInfo:
     module, name, kind, text, details = raw
     cls = _DETAIL.get(kind)
     return ExternInfo(module, name, kind, cls(*details) if cls and details is not None else None, text)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from . import _core
 from ._errors import Exit
+
+if TYPE_CHECKING:
+    from ._api import Module, Source
 
 _INHERIT = "inherit"
 
@@ -43,10 +46,10 @@ class Wasi:
         if not isinstance(stdin, (bytes, bytearray, memoryview)):
             raise TypeError(f"Wasi(): stdin must be bytes, not {type(stdin).__name__}")
         self.stdin = bytes(stdin)
-        self._sinks = {}
+        self._sinks: Dict[str, Any] = {}
         self.stdout_mode = self._output_mode(stdout, "stdout")
         self.stderr_mode = self._output_mode(stderr, "stderr")
-        self.preopens = []
+        self.preopens: List[Tuple[str, str, bool]] = []
         for guest, host in (preopens or {}).items():
             writable = True
             if isinstance(host, tuple):
@@ -62,14 +65,14 @@ class Wasi:
         self._err = bytearray()
 
     @staticmethod
-    def _text(value, what: str) -> str:
+    def _text(value: object, what: str) -> str:
         if not isinstance(value, str):
             raise TypeError(f"Wasi(): {what} must be str, not {type(value).__name__}")
         if "\0" in value:
             raise ValueError(f"Wasi(): {what} cannot contain a NUL character")
         return value
 
-    def _output_mode(self, target, name: str) -> str:
+    def _output_mode(self, target: Any, name: str) -> str:
         if target is None:
             return "capture"
         if target == _INHERIT:
@@ -104,7 +107,8 @@ class Wasi:
         self.flush()
         return bytes(self._err)
 
-    def run(self, source, imports=None, *, engine=None) -> None:
+    def run(self, source: Source | Module, imports: Optional[object] = None, *,
+            engine: Optional[_core.Engine] = None) -> None:
         """Instantiates a WASI command and runs its ``_start``. Returns None when it returns or
         exits with 0; a non-zero exit raises wasmffi.Exit (``.code``); traps raise as usual."""
         from ._api import Module

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "pylong_fast.hpp"
 #include "wasmffi/call.hpp"
 #include "wasmffi/result.hpp"
 
@@ -46,28 +47,7 @@ bool to_i64_slow(PyObject* o, int64_t& out, PyObject* func_name, Py_ssize_t inde
 bool to_f32(PyObject* o, float& out, PyObject* func_name, Py_ssize_t index);
 bool to_f64_slow(PyObject* o, double& out, PyObject* func_name, Py_ssize_t index);
 
-// Reads an exact int of at most two digits straight from the object: every i32 value and most
-// i64 values, with no call. Profiling showed the generic PyLong_AsLongAndOverflow route was a
-// quarter of the binding's per-call instructions. Anything else returns false (general path).
-inline bool small_int_value(PyObject* o, int64_t& v) noexcept {
-  if (!PyLong_CheckExact(o)) return false;
-#if PY_VERSION_HEX >= 0x030C0000
-  if (!PyUnstable_Long_IsCompact(reinterpret_cast<PyLongObject*>(o))) return false;
-  v = PyUnstable_Long_CompactValue(reinterpret_cast<PyLongObject*>(o));
-  return true;
-#else
-  const digit* d = reinterpret_cast<PyLongObject*>(o)->ob_digit;
-  switch (Py_SIZE(o)) {
-    case 0: v = 0; return true;
-    case 1: v = static_cast<int64_t>(d[0]); return true;
-    case -1: v = -static_cast<int64_t>(d[0]); return true;
-    case 2: v = static_cast<int64_t>(d[0]) | (static_cast<int64_t>(d[1]) << PyLong_SHIFT); return true;
-    case -2: v = -(static_cast<int64_t>(d[0]) | (static_cast<int64_t>(d[1]) << PyLong_SHIFT)); return true;
-    default: return false;
-  }
-#endif
-}
-static_assert(2 * PyLong_SHIFT < 63, "two digits must fit in int64_t");
+// small_int_value(o, v), the integer fast path behind to_i32/to_i64/to_u32, is in pylong_fast.hpp.
 
 inline bool to_i32(PyObject* o, int32_t& out, PyObject* func_name, Py_ssize_t index) {
   int64_t v;

@@ -1,5 +1,7 @@
 """Benchmarks run by `python -m wasmffi bench {calls,memory}`: call overhead and memory copies."""
 
+from typing import Optional
+
 BENCHMARKS = {
     "calls": "per-call overhead: wasmffi vs wasmtime-py, pure Python, math.gcd and a C-call floor",
     "callbacks": "wasm calling Python: a loop of imported host-function calls, wasmffi vs wasmtime-py",
@@ -7,14 +9,14 @@ BENCHMARKS = {
 }
 
 
-def run(name: str, json_path=None, quick: bool = False) -> int:
+def run(name: str, json_path: Optional[str] = None, quick: bool = False) -> int:
     """Runs one benchmark by name; returns the exit status (0: targets are reported, not asserted)."""
     if name == "calls":
-        from . import calls as mod
+        from .calls import run as bench
     elif name == "callbacks":
-        from . import callbacks as mod
+        from .callbacks import run as bench
     elif name == "memory":
-        from . import memory as mod
+        from .memory import run as bench
     else:
         raise ValueError(f"unknown benchmark {name!r}; expected one of {', '.join(BENCHMARKS)}")
-    return mod.run(json_path=json_path, quick=quick)
+    return bench(json_path=json_path, quick=quick)

@@ -8,7 +8,7 @@ import platform
 import sys
 import timeit
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, TextIO, Tuple
 
 __all__ = ["Case", "Settings", "measure", "environment", "wasmtime_version", "package_version", "format_targets", "wasmtime_py_export", "write_json", "FOOTER"]
 
@@ -64,9 +64,9 @@ def measure(cases: List[Case], settings: Settings,
     """
     timers = [_timer(c) for c in cases]
     numbers = []
-    for c, t in zip(cases, timers):
-        t.timeit(1)  # warm-up (first-call costs, page faults)
-        numbers.append(_calibrate(t, settings.target))
+    for timer in timers:
+        timer.timeit(1)  # warm-up (first-call costs, page faults)
+        numbers.append(_calibrate(timer, settings.target))
     best = [float("inf")] * len(cases)
     n = len(cases)
     for rnd in range(settings.repeats):
@@ -114,7 +114,7 @@ def _cpu_model() -> str:
     return proc or platform.machine() or "unknown"
 
 
-def environment() -> Dict[str, object]:
+def environment() -> Dict[str, Any]:
     """Where and when the numbers were taken."""
     u = platform.uname()
     return {
@@ -130,7 +130,7 @@ def environment() -> Dict[str, object]:
     }
 
 
-def print_environment(env: Mapping[str, object], out=None) -> None:
+def print_environment(env: Mapping[str, Any], out: Optional[TextIO] = None) -> None:
     out = out or sys.stdout
     m = env["machine"]
     print(f"python:   {env['python']}", file=out)
@@ -141,7 +141,7 @@ def print_environment(env: Mapping[str, object], out=None) -> None:
     print(f"date:     {env['date']}", file=out)
 
 
-def format_targets(targets: Mapping[str, dict], width: int) -> List[str]:
+def format_targets(targets: Mapping[str, Dict[str, Any]], width: int) -> List[str]:
     """The "targets:" block both benchmarks print: PASS/FAIL with the measured ratio, or N/A."""
     lines = ["targets:"]
     for label, t in targets.items():
@@ -153,7 +153,7 @@ def format_targets(targets: Mapping[str, dict], width: int) -> List[str]:
     return lines
 
 
-def wasmtime_py_export(wat: str, name: str):
+def wasmtime_py_export(wat: str, name: str) -> Optional[Tuple[Any, Any]]:
     """(export, store) for `name` of a WAT module instantiated through wasmtime-py (the comparison
     anchor), or None when wasmtime-py is not installed."""
     try:
@@ -165,7 +165,7 @@ def wasmtime_py_export(wat: str, name: str):
     return instance.exports(store)[name], store
 
 
-def write_json(path: str, data: dict, env: Mapping[str, object], quick: bool, out) -> None:
+def write_json(path: str, data: Dict[str, Any], env: Mapping[str, Any], quick: bool, out: TextIO) -> None:
     """Writes a benchmark's results plus the environment it ran in, and says so on `out`."""
     import json
 

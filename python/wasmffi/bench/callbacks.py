@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import textwrap
-from typing import Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
 from ._timing import (FOOTER, Case, Settings, environment, format_targets, measure, print_environment,
                       write_json)
@@ -59,14 +59,15 @@ TARGETS = [
 ]
 
 
-def expected_sums():
+def expected_sums() -> Tuple[int, int]:
     noop = sum(range(N)) & 0xFFFFFFFF
     noop = noop - (1 << 32) if noop >= 1 << 31 else noop
     gcd = sum(math.gcd(16516842 + i, 154654684) for i in range(N))
     return noop, gcd
 
 
-def wasmtime_py_loops(noop, gcd):
+def wasmtime_py_loops(noop: Callable[[int], int],
+                      gcd: Callable[[int, int], int]) -> Optional[Tuple[Any, Any, Any]]:
     """(noop_loop, gcd_loop, store) through wasmtime-py with the same host functions, or None."""
     try:
         import wasmtime
@@ -108,8 +109,8 @@ def build_cases() -> List[Case]:
     return cases
 
 
-def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, dict]:
-    out = {}
+def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, Dict[str, Any]]:
+    out: Dict[str, Dict[str, Any]] = {}
     for label, num, op, factor, den in TARGETS:
         a, b = ns.get(num), ns.get(den)
         if a is None or b is None:
@@ -122,8 +123,9 @@ def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, dict]:
     return out
 
 
-def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, dict], settings: Settings) -> str:
+def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, Dict[str, Any]], settings: Settings) -> str:
     floor = ns["py_loop_call_noop_ns"]
+    assert floor is not None, "py_loop_call_noop_ns is always measured"
     lines = [f"{'benchmark':<36}{'ns/callback':>12}{'x py loop':>12}", "-" * 60]
     for name in NAMES:
         v = ns.get(name)
@@ -141,7 +143,7 @@ def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, dict], sett
     return "\n".join(lines)
 
 
-def run(json_path: Optional[str] = None, quick: bool = False, out=None) -> int:
+def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
     out = out or sys.stdout
     settings = Settings.for_mode(quick)
     env = environment()

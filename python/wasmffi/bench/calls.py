@@ -7,7 +7,7 @@ import textwrap
 import math
 import operator
 import sys
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 from ._timing import (FOOTER, Case, Settings, environment, format_targets, measure, print_environment,
                       wasmtime_py_export, write_json)
@@ -85,17 +85,17 @@ TARGETS = [
 ]
 
 
-def python_gcd(a, b):
+def python_gcd(a: int, b: int) -> int:
     while a:
         a, b = b % a, a
     return b
 
 
-def pywasm3_export(wasm: bytes, name: str):
+def pywasm3_export(wasm: bytes, name: str) -> Optional[Tuple[Any, Tuple[Any, Any]]]:
     """(function, runtime) for `name` of a module run by pywasm3, or None when it is not installed.
     The runtime must stay referenced while the function is used."""
     try:
-        import wasm3
+        import wasm3  # type: ignore[import-not-found]  # pywasm3 is optional and ships no type information
     except ImportError:
         return None
     env = wasm3.Environment()
@@ -153,8 +153,8 @@ def build_cases() -> List[Case]:
     return cases
 
 
-def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, dict]:
-    out = {}
+def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, Dict[str, Any]]:
+    out: Dict[str, Dict[str, Any]] = {}
     for label, num, op, factor, den in TARGETS:
         a, b = ns.get(num), ns.get(den)
         if a is None or b is None:
@@ -167,10 +167,11 @@ def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, dict]:
     return out
 
 
-def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, dict], env: dict,
+def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, Dict[str, Any]], env: Dict[str, Any],
                   settings: Settings) -> str:
     lines = []
     floor = ns["c_call_floor"]
+    assert floor is not None, "c_call_floor is always measured"
     lines.append(f"{'benchmark':<26}{'ns/call':>12}{'x c_call_floor':>17}")
     lines.append("-" * 55)
     for name in NAMES:
@@ -190,7 +191,7 @@ def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, dict], env:
     return "\n".join(lines)
 
 
-def run(json_path: Optional[str] = None, quick: bool = False, out=None) -> int:
+def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
     out = out or sys.stdout
     settings = Settings.for_mode(quick)
     env = environment()

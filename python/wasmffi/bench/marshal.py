@@ -9,10 +9,14 @@ import sys
 import tempfile
 import textwrap
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TextIO, Union
 
 from ._timing import (FOOTER, Case, Settings, environment, format_targets, measure, print_environment,
                       write_json)
+
+if TYPE_CHECKING:
+    from .._scratch import Scratch
+    import wasmffi
 
 HELP = ("marshalled calls (64 B in, 64 B in/out) vs the scalar add and wasmtime-py by hand; "
         "guest allocators (bump, malloc, wasmffi scratch)")
@@ -40,7 +44,7 @@ class Row:
     needs_wasmtime: bool = False
 
 
-def _load(path):
+def _load(path: Union[str, "os.PathLike[str]"]) -> "wasmffi.Instance":
     import wasmffi
 
     return wasmffi.load(path)
@@ -67,12 +71,13 @@ def case_manual_wasmtime_py_in64(g: Guests) -> Optional[Case]:
         return None
     store = wasmtime.Store()
     inst = wasmtime.Instance(store, wasmtime.Module.from_file(store.engine, str(g.cstr)), [])
-    ex = inst.exports(store)
+    # Any: wasmtime-py types an export as the union of every extern kind; these are known by name.
+    ex: Any = inst.exports(store)
 
-    def manual_sum(data, _alloc=functools.partial(ex["bump_alloc"], store),
-                   _reset=functools.partial(ex["bump_reset"], store),
-                   _write=functools.partial(ex["memory"].write, store),
-                   _sum=functools.partial(ex["sum"], store)):
+    def manual_sum(data: bytearray, _alloc: Callable[[int], int] = functools.partial(ex["bump_alloc"], store),
+                   _reset: Callable[[], None] = functools.partial(ex["bump_reset"], store),
+                   _write: Callable[[bytearray, int], None] = functools.partial(ex["memory"].write, store),
+                   _sum: Callable[[int, int], int] = functools.partial(ex["sum"], store)) -> int:
         n = len(data)
         ptr = _alloc(n) & 0xFFFFFFFF
         if not ptr:
@@ -142,12 +147,13 @@ def case_alloc_scratch(g: Guests) -> Case:
 
     inst = wasmffi.load(g.cstr)
 
-    def scratch_alloc(n, _scratch=inst.scratch):
+    def scratch_alloc(n: int, _scratch: Callable[[], Scratch] = inst.scratch) -> int:
         with _scratch() as s:
             return s.alloc(n)
 
     p = scratch_alloc(N)
-    if p == 0 or inst.memory.read(p, N) != bytes(N) or scratch_alloc(N) != p:
+    mem = inst.memory
+    if p == 0 or mem is None or mem.read(p, N) != bytes(N) or scratch_alloc(N) != p:
         raise AssertionError("inst.scratch(): a block was not zeroed, or not released for reuse")
     return Case("alloc_scratch_ns", f"f({N})", {"f": scratch_alloc})
 
@@ -196,14 +202,15 @@ def guests(tmpdir: str) -> Guests:
     return Guests(out / "cstr.wasm", out / "cstr_libc.wasm")
 
 
-def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, dict]:
-    out = {}
+def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, Dict[str, Any]]:
+    out: Dict[str, Dict[str, Any]] = {}
     for label, num, op, factor, den in TARGETS:
         a, b = ns.get(num), ns.get(den)
         missing = [k for k, v in ((num, a), (den, b)) if v is None]
         if missing:
             out[label] = {"pass": None, "ratio": None, "required": f"{op} {factor:g}", "missing": missing}
             continue
+        assert a is not None and b is not None  # both measured: `missing` is empty
         ratio = a / b
         out[label] = {"pass": ratio <= factor if op == "<=" else ratio >= factor, "ratio": ratio,
                       "required": f"{op} {factor:g}"}
@@ -217,7 +224,7 @@ def _why_missing(key: str, have_wasmtime: bool) -> str:
     return "wasmtime-py not installed" if row.needs_wasmtime and not have_wasmtime else "not measured"
 
 
-def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, dict], settings: Settings,
+def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, Dict[str, Any]], settings: Settings,
                   have_wasmtime: bool) -> str:
     width = max(len(r.label) for r in ROWS) + 2
     add = ns.get("wasmffi_add_ns")
@@ -259,7 +266,7 @@ def build_cases(g: Guests) -> List[Case]:
     return cases
 
 
-def run(json_path: Optional[str] = None, quick: bool = False, out=None) -> int:
+def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
     out = out or sys.stdout
     settings = Settings.for_mode(quick)
     env = environment()

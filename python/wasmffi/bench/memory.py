@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import textwrap
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 from ._timing import (FOOTER, Case, Settings, environment, format_targets, measure, print_environment,
                       wasmtime_py_export, write_json)
@@ -45,6 +45,7 @@ def build_cases() -> Tuple[List[Case], bool]:
     import wasmffi
 
     mem = wasmffi.load(MEMORY_WAT).memory
+    assert mem is not None
     mv = mem.view(0, len(mem))  # wasmffi memories never move: a view stays valid
     wt = wasmtime_py_export(MEMORY_WAT, "memory")
     cases: List[Case] = []
@@ -105,10 +106,10 @@ def _gbps(ns: Optional[float], n: int = 1 << 20) -> Optional[float]:
     return None if ns is None else n / ns  # bytes per ns == GB/s (10^9 bytes)
 
 
-def summarize(ns: Dict[str, float]) -> Dict[str, object]:
+def summarize(ns: Dict[str, float]) -> Dict[str, Any]:
     """The required JSON numbers and the targets, from the per-case timings."""
     g = ns.get
-    s = {
+    s: Dict[str, Any] = {
         "write_64b_ns": g("wasmffi_write_64b"),
         "read_64b_ns": g("wasmffi_read_64b"),
         "write_4k_ns": g("wasmffi_write_4k"),
@@ -123,13 +124,13 @@ def summarize(ns: Dict[str, float]) -> Dict[str, object]:
         "wasmtime_py_write_1mib_gbps": _gbps(g("wasmtime_py_write_1mib")),
         "wasmtime_py_read_1mib_gbps": _gbps(g("wasmtime_py_read_1mib")),
     }
-    targets = {}
+    targets: Dict[str, Dict[str, Any]] = {}
 
-    def target(label, ratio, need):
+    def target(label: str, ratio: Optional[float], need: float) -> None:
         targets[label] = {"pass": None if ratio is None else ratio >= need, "ratio": ratio,
                           "required": f">= {need:g}"}
 
-    def ratio(a, b):
+    def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
         return None if a is None or b is None else a / b
 
     target("wasmffi 1 MiB write >= 0.7 x floor throughput",
@@ -142,7 +143,7 @@ def summarize(ns: Dict[str, float]) -> Dict[str, object]:
     return s
 
 
-def format_report(ns: Dict[str, float], summary: Dict[str, object], settings: Settings,
+def format_report(ns: Dict[str, float], summary: Dict[str, Any], settings: Settings,
                   have_wasmtime: bool) -> str:
     width = 44
     cols = "".join(f"{SIZE_LABELS[k]:>11}" for k, _ in SIZES)
@@ -159,6 +160,7 @@ def format_report(ns: Dict[str, float], summary: Dict[str, object], settings: Se
                 continue
             cells = "".join(f"{ns[f'{key}_{k}']:>11.1f}" for k, _ in SIZES)
             gb = _gbps(ns[f"{key}_1mib"])
+            assert gb is not None
             rel = f"{gb / floor:>9.2f}x" if floor else f"{'':>10}"
             lines.append(f"{label:<{width}}{cells}{gb:>12.2f}{rel}")
         lines.append("")
@@ -179,7 +181,7 @@ def format_report(ns: Dict[str, float], summary: Dict[str, object], settings: Se
     return "\n".join(lines)
 
 
-def run(json_path: Optional[str] = None, quick: bool = False, out=None) -> int:
+def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
     out = out or sys.stdout
     settings = Settings.for_mode(quick)
     env = environment()

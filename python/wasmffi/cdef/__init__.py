@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import weakref
 from types import MappingProxyType
-from typing import Mapping, Union as _U
+from typing import Any, Dict, Mapping, Optional, Tuple, Union as _U
 
 from . import _parser
 from ._layout import WASM32, WASM64, FieldLayout, RecordLayout, Target, offset_of, record_layout, size_align, target_of
@@ -32,6 +32,7 @@ _cache_lock = threading.Lock()
 _cache: "weakref.WeakValueDictionary[str, CDef]" = weakref.WeakValueDictionary()
 
 TypeLike = _U[str, CType, type]
+TargetLike = _U[str, Target, None]
 
 
 def target_for_memory(is64: bool) -> Target:
@@ -57,8 +58,15 @@ class CDef:
     """
 
     __slots__ = ("source", "_d", "_types", "_classes", "_enums", "_lowered", "_lock", "__weakref__")
+    source: str
+    _d: _parser.Declarations
+    _types: Dict[str, CType]
+    _classes: Dict[Tuple[Struct, Target], type[CRecord]]
+    _enums: Dict[Enum, Any]  # the IntEnum class made for each enum
+    _lowered: Dict[Tuple[str, Target], FunctionSpec]
+    _lock: threading.Lock
 
-    def __new__(cls, source: str):
+    def __new__(cls, source: str) -> "CDef":
         if not isinstance(source, str):
             raise TypeError(f"CDef() takes C declarations as str, not {type(source).__name__}")
         with _cache_lock:
@@ -124,9 +132,9 @@ class CDef:
         if isinstance(name, type):
             if issubclass(name, CRecord):
                 return name._ctype
-            for t, cls in self._enums.items():
+            for enum_t, cls in self._enums.items():
                 if cls is name:
-                    return t
+                    return enum_t
             raise TypeError(f"{name.__name__} is not a C type of this CDef")
         if not isinstance(name, str):
             raise TypeError(f"a C type name must be str, not {type(name).__name__}")
@@ -136,28 +144,28 @@ class CDef:
             self._types[name] = t
         return t
 
-    def sizeof(self, t: TypeLike, target=None) -> int:
+    def sizeof(self, t: TypeLike, target: TargetLike = None) -> int:
         """sizeof(t) on the target ("wasm32", the default, or "wasm64")."""
         return size_align(self.type(t), _target(t, target))[0]
 
-    def alignof(self, t: TypeLike, target=None) -> int:
+    def alignof(self, t: TypeLike, target: TargetLike = None) -> int:
         return size_align(self.type(t), _target(t, target))[1]
 
-    def offsetof(self, t: TypeLike, member: str, target=None) -> int:
+    def offsetof(self, t: TypeLike, member: str, target: TargetLike = None) -> int:
         """Offset of a member path ("a", "a.b", "arr[2].x") in a struct or union."""
         ct = self.type(t)
         if not isinstance(ct, Struct):
             raise CDefError(f"offsetof: {ct.spell()} is not a struct or union")
         return offset_of(ct, member, _target(t, target))[0]
 
-    def layout(self, t: TypeLike, target=None) -> RecordLayout:
+    def layout(self, t: TypeLike, target: TargetLike = None) -> RecordLayout:
         """Every member's offset and size, and the record's size and alignment."""
         ct = self.type(t)
         if not isinstance(ct, Struct):
             raise CDefError(f"layout: {ct.spell()} is not a struct or union")
         return record_layout(ct, _target(t, target))
 
-    def pytype(self, t: TypeLike, target=None):
+    def pytype(self, t: TypeLike, target: TargetLike = None) -> Any:
         """The Python class for a declared struct or union (per target) or the IntEnum of an enum."""
         ct = self.type(t)
         with self._lock:
@@ -168,7 +176,7 @@ class CDef:
         raise CDefError(f"{ct.spell()} is not a struct, union or enum: it has no Python class")
 
     # functions -----------------------------------------------------------------------------------
-    def lower(self, name: str, target=None) -> FunctionSpec:
+    def lower(self, name: str, target: TargetLike = None) -> FunctionSpec:
         """How declared function `name` lowers to wasm on the target, and how each parameter is
         marshalled; `.check(export_type)` verifies an export against it."""
         tgt = target_of(target)
@@ -182,7 +190,7 @@ class CDef:
         return spec
 
 
-def _target(t, target) -> Target:
+def _target(t: TypeLike, target: TargetLike) -> Target:
     if target is None and isinstance(t, type) and issubclass(t, CRecord):
         return t._target
     return target_of(target)
@@ -199,7 +207,7 @@ def _standard_names() -> "CDef":
     return _standard
 
 
-def _type_and_target(t, target, fn: str):
+def _type_and_target(t: TypeLike, target: TargetLike, fn: str) -> Tuple[CType, Target]:
     if isinstance(t, type) and issubclass(t, CRecord):
         return t._ctype, _target(t, target)
     if isinstance(t, CType):
@@ -210,20 +218,20 @@ def _type_and_target(t, target, fn: str):
                     f"not {type(t).__name__}")
 
 
-def sizeof(t: TypeLike, target=None) -> int:
+def sizeof(t: TypeLike, target: TargetLike = None) -> int:
     """sizeof a struct class (on its own target unless one is given), a CType, or a standard type
     name such as "uint64_t" or "size_t" (wasm32 unless target="wasm64")."""
     ct, tgt = _type_and_target(t, target, "sizeof")
     return size_align(ct, tgt)[0]
 
 
-def alignof(t: TypeLike, target=None) -> int:
+def alignof(t: TypeLike, target: TargetLike = None) -> int:
     """alignof, with the arguments of sizeof()."""
     ct, tgt = _type_and_target(t, target, "alignof")
     return size_align(ct, tgt)[1]
 
 
-def offsetof(t: TypeLike, member: str, target=None) -> int:
+def offsetof(t: TypeLike, member: str, target: TargetLike = None) -> int:
     """offsetof a member path ("a.b[2].c") in a struct class or a Struct type."""
     ct, tgt = _type_and_target(t, target, "offsetof")
     if not isinstance(ct, Struct):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Tuple, Union as _U
+from typing import List, Tuple, Union as _U
 
 from ._model import Array, CDefError, CType, Enum, FunctionType, Pointer, Primitive, Struct, Union, VOID
 
@@ -111,6 +111,7 @@ def record_layout(t: Struct, target: Target) -> RecordLayout:
     offset = size = 0
     align = 1
     fields = []
+    assert t.fields is not None  # t.complete, checked above
     for f in t.fields:
         n, a = size_align(f.type, target)
         at = 0 if is_union else _round_up(offset, a)
@@ -123,7 +124,8 @@ def record_layout(t: Struct, target: Target) -> RecordLayout:
 
 def offset_of(t: Struct, path: str, target: Target) -> Tuple[int, CType]:
     """(offset, type) of a member reached by a dotted path with optional indices: "a.b[2].c"."""
-    offset, cur = 0, t
+    offset = 0
+    cur: CType = t
     for part in _split_path(path):
         if isinstance(part, int):
             if not isinstance(cur, Array) or cur.length is None:
@@ -144,10 +146,10 @@ def offset_of(t: Struct, path: str, target: Target) -> Tuple[int, CType]:
     return offset, cur
 
 
-def _split_path(path: str):
+def _split_path(path: str) -> List[_U[str, int]]:
     if not isinstance(path, str) or not path:
         raise CDefError(f"offsetof: a member path like 'a.b[2].c' is needed, not {path!r}")
-    out = []
+    out: List[_U[str, int]] = []
     for piece in path.split("."):
         name, _, rest = piece.partition("[")
         if not name.isidentifier():

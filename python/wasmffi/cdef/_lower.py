@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ._layout import Target, record_layout, size_align
 from ._model import (BOOL, CHAR, FLOAT, VOID, Array, CDefError, CType, Enum, FunctionType, Pointer,
@@ -117,7 +117,7 @@ class FunctionSpec:
         out = "()" if not res else res[0] if len(res) == 1 else f"({', '.join(res)})"
         return f"({', '.join(self.wasm_params)}) -> {out}"
 
-    def check(self, params, results=None, export_name: Optional[str] = None) -> None:
+    def check(self, params: Any, results: Optional[Sequence[str]] = None, export_name: Optional[str] = None) -> None:
         """Raises CDefError naming both signatures unless the export's wasm type matches.
         Accepts a FuncType (anything with .params/.results) or two sequences of wasm type names."""
         if results is None and hasattr(params, "params"):
@@ -179,6 +179,7 @@ def scalar_code(t: CType, target: Target) -> str:
 def single_scalar(t: Struct, target: Target) -> Optional[CType]:
     """The scalar a record is passed as, if it has exactly one (clang's isSingleElementStruct)."""
     found = None
+    assert t.fields is not None  # by-value records are complete: the parser refuses others
     for f in t.fields:
         ft = f.type
         while isinstance(ft, Array) and ft.length == 1:
@@ -233,7 +234,8 @@ def lower(name: str, ft: FunctionType, target: Target) -> FunctionSpec:
     return FunctionSpec(name, ft, target, tuple(specs), result, tuple(wasm_params), result.wasm)
 
 
-def _param(i, name, t, notes, wasm_index, target, where) -> ParamSpec:
+def _param(i: int, name: str, t: CType, notes: Tuple[str, ...], wasm_index: int, target: Target,
+           where: str) -> ParamSpec:
     direction_notes = [n for n in notes if n in (IN, OUT, INOUT)]
     if len(direction_notes) > 1:
         raise CDefError(f"{where}: conflicting annotations {direction_notes}")
@@ -275,13 +277,13 @@ def _param(i, name, t, notes, wasm_index, target, where) -> ParamSpec:
     return spec
 
 
-def _replace(spec: ParamSpec, **kw) -> ParamSpec:
+def _replace(spec: ParamSpec, **kw: Any) -> ParamSpec:
     fields = {f: getattr(spec, f) for f in spec.__dataclass_fields__}
     fields.update(kw)
     return ParamSpec(**fields)
 
 
-def _link_lengths(specs, ft: FunctionType, where: str):
+def _link_lengths(specs: List[ParamSpec], ft: FunctionType, where: str) -> List[ParamSpec]:
     by_name = {s.name: s for s in specs}
     links = {}  # length param index -> (buffer index, unit)
     for s, p in zip(specs, ft.params):

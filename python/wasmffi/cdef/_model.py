@@ -9,7 +9,7 @@ in once, while the declarations are read, and frozen before a CDef is handed out
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 from .._errors import Error
 
@@ -126,12 +126,14 @@ class _Nominal(CType):
 
     __slots__ = ("name", "_frozen", "__weakref__")
     keyword = ""
+    name: Optional[str]
+    _frozen: bool
 
-    def __init__(self, name: Optional[str]):
+    def __init__(self, name: Optional[str]) -> None:
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "_frozen", False)
 
-    def __setattr__(self, key, value):
+    def __setattr__(self, key: str, value: object) -> None:
         if self._frozen:
             raise AttributeError(f"{self.spell()} is immutable")
         object.__setattr__(self, key, value)
@@ -156,8 +158,10 @@ class Struct(_Nominal):
 
     __slots__ = ("fields", "display")
     keyword = "struct"
+    fields: Optional[Tuple[Field, ...]]
+    display: Optional[str]
 
-    def __init__(self, name: Optional[str], fields: Optional[Tuple[Field, ...]] = None):
+    def __init__(self, name: Optional[str], fields: Optional[Tuple[Field, ...]] = None) -> None:
         super().__init__(name)
         self.fields = fields
         self.display = None
@@ -191,8 +195,11 @@ class Enum(_Nominal):
 
     __slots__ = ("members", "base", "display")
     keyword = "enum"
+    members: Tuple[Tuple[str, int], ...]
+    base: Primitive
+    display: Optional[str]
 
-    def __init__(self, name: Optional[str], members: Tuple[Tuple[str, int], ...], base: Primitive):
+    def __init__(self, name: Optional[str], members: Tuple[Tuple[str, int], ...], base: Primitive) -> None:
         super().__init__(name)
         self.members = members
         self.base = base
@@ -204,7 +211,7 @@ class Enum(_Nominal):
         return super().spell(name)
 
 
-def _prims(*rows):
+def _prims(*rows: Tuple[str, str, Optional[int]]) -> Dict[str, Primitive]:
     return {name: Primitive(name, kind, size) for name, kind, size in rows}
 
 
@@ -254,7 +261,7 @@ _UNSUPPORTED = {
 }
 
 
-def primitive_from_words(words) -> Optional[Primitive]:
+def primitive_from_words(words: Iterable[str]) -> Optional[Primitive]:
     """The Primitive that a list of type specifier words names, or None if they name none.
     Raises CDefError for C scalars wasmffi refuses (long double, _Complex, __int128)."""
     ws = list(words)
@@ -278,7 +285,7 @@ class Out:
 
     count: int
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         import operator
         try:
             n = operator.index(self.count)

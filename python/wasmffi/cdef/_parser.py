@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
-from pycparser import c_ast, c_parser
+from pycparser import c_ast, c_parser  # type: ignore[import-untyped]  # pycparser ships no type information
 
 from ._model import (PRIMITIVES, HEADER_TYPE_NAMES, Array, CDefError, CType, Enum, Field, FunctionType,
                      Param, Pointer, Primitive, Struct, Union, primitive_from_words)
@@ -137,7 +137,8 @@ def _directive(d: str, line: int, defines: Dict[str, int]) -> None:
                             f"({defines[name]}) with a different value ({value})")
         defines[name] = value
         return
-    word = re.match(r"#\s*(\w*)", d).group(1) or d
+    m = re.match(r"#\s*(\w*)", d)
+    word = (m.group(1) if m else "") or d
     raise CDefError(f"{_where(line)}: #{word} is not supported: cdef has no preprocessor, only "
                     f"#define NAME <integer constant> and #include of <stdint.h>, <stddef.h>, <stdbool.h>")
 
@@ -196,7 +197,7 @@ def _c_div(a: int, b: int) -> int:
     return q if (a < 0) == (b < 0) else -q
 
 
-_BINOPS = {
+_BINOPS: Dict[str, Callable[[int, int], int]] = {
     "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
     "/": _c_div, "%": lambda a, b: a - _c_div(a, b) * b,
     "<<": lambda a, b: a << b, ">>": lambda a, b: a >> b,
@@ -207,7 +208,7 @@ _BINOPS = {
 }
 
 
-def const_eval(node, names: Dict[str, int]) -> int:
+def const_eval(node: Any, names: Dict[str, int]) -> int:
     """Evaluates an integer constant expression (literals, earlier #defines and enum members,
     arithmetic, shifts, comparisons, ?:). Python ints: no overflow here; callers range-check."""
     if isinstance(node, c_ast.Constant):
@@ -223,7 +224,7 @@ def const_eval(node, names: Dict[str, int]) -> int:
         raise CDefError(f"unknown constant {node.name!r}")
     if isinstance(node, c_ast.UnaryOp):
         v = const_eval(node.expr, names)
-        ops = {"-": lambda x: -x, "+": lambda x: x, "~": lambda x: ~x, "!": lambda x: int(not x)}
+        ops: Dict[str, Callable[[int], int]] = {"-": lambda x: -x, "+": lambda x: x, "~": lambda x: ~x, "!": lambda x: int(not x)}
         if node.op in ops:
             return ops[node.op](v)
         raise CDefError(f"operator {node.op} is not supported in a constant expression")
@@ -256,13 +257,13 @@ class Declarations:
     function_coords: Dict[str, Tuple[int, int]]
 
 
-def _prelude(type_names) -> str:
+def _prelude(type_names: Iterable[str]) -> str:
     # pycparser must be told which identifiers are type names; the typedef target is never read.
     decls = "".join(f"typedef int {n};" for n in type_names)
     return f"{decls}\n#line 1 \"{_FILE}\"\n"
 
 
-def _parse_c(text: str, type_names) -> c_ast.FileAST:
+def _parse_c(text: str, type_names: Iterable[str]) -> c_ast.FileAST:
     parser = c_parser.CParser()
     try:
         return parser.parse(_prelude(type_names) + text, _FILE)
@@ -270,7 +271,7 @@ def _parse_c(text: str, type_names) -> c_ast.FileAST:
         raise _syntax_error(str(e), text, parser, type_names) from None
 
 
-def _syntax_error(msg: str, text: str, parser, type_names) -> CDefError:
+def _syntax_error(msg: str, text: str, parser: Any, type_names: Iterable[str]) -> CDefError:
     m = re.match(rf"{re.escape(_FILE)}:(\d+)(?::(\d+))?:\s*(.*)$", msg, re.S)
     line, col, what = (int(m.group(1)), int(m.group(2)) if m.group(2) else None, m.group(3)) if m \
         else (None, None, msg)
@@ -290,11 +291,12 @@ def _syntax_error(msg: str, text: str, parser, type_names) -> CDefError:
     return CDefError(f"{where}: {what}" + (f"\n    {src_line}" if src_line else ""))
 
 
-def _guess_unknown_type(text, line, col, parser, type_names):
+def _guess_unknown_type(text: str, line: Optional[int], col: Optional[int], parser: Any,
+                        type_names: Iterable[str]) -> Optional[Tuple[int, int, str]]:
     """pycparser reports an unknown type name as a syntax error near it; find the identifier used
     as a type (followed by a declarator) that no typedef declares, closest before the error."""
     try:
-        known = {k for k, is_type in parser._scope_stack[0].items() if is_type}
+        known: Set[str] = {k for k, is_type in parser._scope_stack[0].items() if is_type}
     except (AttributeError, IndexError, TypeError):
         known = set()
     known |= set(type_names) | set(PRIMITIVES)
@@ -323,7 +325,7 @@ class _Reader:
     """Walks pycparser's AST. One per cdef source; `frozen` readers (for CDef.parse_type) may only
     refer to what is already declared."""
 
-    def __init__(self, src: Source, decls: Optional[Declarations] = None):
+    def __init__(self, src: Source, decls: Optional[Declarations] = None) -> None:
         self.src = src
         if decls is None:
             decls = Declarations({}, {}, {}, {}, {}, dict(src.defines), {})
@@ -335,7 +337,7 @@ class _Reader:
         self.param_positions: List[Tuple[int, int, int, int, int]] = []
 
     # types -------------------------------------------------------------------------------------
-    def type_of(self, node, where: str) -> Tuple[CType, bool]:
+    def type_of(self, node: Any, where: str) -> Tuple[CType, bool]:
         """(type, const-qualified) of a declarator subtree."""
         if isinstance(node, c_ast.TypeDecl):
             base = self.base_type(node.type, where)
@@ -362,7 +364,7 @@ class _Reader:
             return self.type_of(node.type, where)
         raise CDefError(f"{where}: {type(node).__name__} is not supported")
 
-    def base_type(self, node, where: str) -> CType:
+    def base_type(self, node: Any, where: str) -> CType:
         if isinstance(node, c_ast.IdentifierType):
             names = node.names
             if len(names) == 1 and names[0] in self.d.typedefs:
@@ -385,7 +387,7 @@ class _Reader:
             return self.enum(node, where)
         raise CDefError(f"{where}: {type(node).__name__} is not supported")
 
-    def record(self, node, cls, table, where: str) -> Struct:
+    def record(self, node: Any, cls: type[Struct], table: Dict[str, Any], where: str) -> Struct:
         kw = cls.keyword
         if node.decls is None:           # a reference: `struct s` (declares it if new)
             if node.name is None:
@@ -440,7 +442,7 @@ class _Reader:
         elif isinstance(t, FunctionType):
             raise CDefError(f"{where}: a function cannot be a member or parameter; use a pointer")
 
-    def enum(self, node, where: str) -> Enum:
+    def enum(self, node: Any, where: str) -> Enum:
         if node.values is None:
             if node.name is None or node.name not in self.d.enums:
                 raise CDefError(f"{where}: enum {node.name} is used before it is defined "
@@ -568,9 +570,9 @@ class _Reader:
 
     def freeze(self) -> None:
         """Freezes every struct, union and enum reachable from the declarations."""
-        seen = set()
+        seen: Set[int] = set()
 
-        def walk(t):
+        def walk(t: CType) -> None:
             if id(t) in seen:
                 return
             seen.add(id(t))
@@ -592,25 +594,25 @@ class _Reader:
                 walk(t)
 
 
-def _signature_key(ft: FunctionType):
+def _signature_key(ft: FunctionType) -> Tuple[CType, Tuple[CType, ...]]:
     # Parameter names may differ between two declarations of one function, as in C.
     return ft.result, tuple(p.type for p in ft.params)
 
 
-def _innermost(node):
+def _innermost(node: Any) -> Any:
     while node is not None and not isinstance(node, c_ast.TypeDecl):
         node = getattr(node, "type", None)
     return node
 
 
-def _coord(node) -> str:
+def _coord(node: Any) -> str:
     c = getattr(node, "coord", None)
     if c is None or not c.line or c.file != _FILE:
         return ""
     return f"{_where(c.line, c.column)}: "
 
 
-def _attach_annotations(reader: _Reader, src: Source) -> Dict[str, Dict[int, Tuple[str, ...]]]:
+def _attach_annotations(reader: _Reader, src: Source) -> Dict[int, Dict[int, List[str]]]:
     """Maps each annotation comment to the parameter whose name it follows (same line, only array
     brackets between them); any other placement is an error, not a silently ignored comment."""
     lines = src.text.split("\n")
@@ -642,7 +644,7 @@ def parse(text: str) -> Declarations:
     return reader.d
 
 
-def _apply_annotations(reader: _Reader, ast, notes) -> None:
+def _apply_annotations(reader: _Reader, ast: Any, notes: Dict[int, Dict[int, List[str]]]) -> None:
     # Annotations were keyed by the FuncDecl node they sit in; only top-level functions take them.
     fids = {}
     for node in ast.ext:

@@ -11,20 +11,24 @@ from __future__ import annotations
 import enum
 import operator
 import struct
-from typing import Dict, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union as _U
 
 from ._layout import Target, record_layout, size_align
 from ._model import BOOL, CHAR, FLOAT, SIGNED, Array, CDefError, CType, Enum, Pointer, Primitive, Struct
 
 _INT_CODES = {1: "b", 2: "h", 4: "i", 8: "q"}
 
+# The bytes a record's fields live in: its own bytearray, or a view of its parent's.
+Buf = _U[bytearray, memoryview]
 
-def scalar_range(t: CType, target: Target):
+
+def scalar_range(t: CType, target: Target) -> Tuple[int, int]:
     """(lo, hi) of the integers a C integer, pointer or enum type holds on `target`."""
     if isinstance(t, Enum):
         t = t.base
     if isinstance(t, Pointer):
         return 0, 2 ** (8 * target.pointer_size) - 1
+    assert isinstance(t, Primitive)  # callers pass integer, pointer or enum types
     size = target.pointer_size if t.size is None else t.size
     if t.kind == BOOL:
         return 0, 1
@@ -38,6 +42,7 @@ def scalar_codec(t: CType, target: Target) -> struct.Struct:
     base = t.base if isinstance(t, Enum) else t
     if isinstance(base, Pointer):
         return struct.Struct("<I" if target.pointer_size == 4 else "<Q")
+    assert isinstance(base, Primitive)  # callers pass scalar types
     size = target.pointer_size if base.size is None else base.size
     if base.kind == FLOAT:
         return struct.Struct("<f" if size == 4 else "<d")
@@ -51,8 +56,10 @@ class _Scalar:
     """Reads and writes one scalar at a fixed offset, range-checked by its C type."""
 
     __slots__ = ("codec", "offset", "ctype", "label", "lo", "hi", "is_float", "enum_cls", "is_char")
+    lo: Optional[int]
+    hi: Optional[int]
 
-    def __init__(self, ctype: CType, offset: int, target: Target, label: str, enum_cls=None):
+    def __init__(self, ctype: CType, offset: int, target: Target, label: str, enum_cls: Any = None) -> None:
         self.codec = scalar_codec(ctype, target)
         self.offset = offset
         self.ctype = ctype
@@ -63,7 +70,7 @@ class _Scalar:
         self.lo, self.hi = (None, None) if self.is_float else scalar_range(ctype, target)
         self.enum_cls = enum_cls
 
-    def get(self, buf, base: int = 0):
+    def get(self, buf: Buf, base: int = 0) -> Any:
         v = self.codec.unpack_from(buf, base + self.offset)[0]
         if self.enum_cls is not None:
             try:
@@ -72,7 +79,7 @@ class _Scalar:
                 return v
         return v
 
-    def convert(self, value, label: Optional[str] = None):
+    def convert(self, value: Any, label: Optional[str] = None) -> _U[int, float]:
         """The value to pack, or TypeError/OverflowError naming the field."""
         label = label or self.label
         if self.is_float:
@@ -86,12 +93,13 @@ class _Scalar:
         except TypeError:
             raise TypeError(f"{label} must be an int ({self.ctype.spell()}), not "
                             f"{type(value).__name__}") from None
+        assert self.lo is not None and self.hi is not None  # set for every non-float scalar
         if not self.lo <= v <= self.hi:
             raise OverflowError(f"{label}: {v} is out of range for {self.ctype.spell()} "
                                 f"({self.lo}..{self.hi})")
         return v
 
-    def set(self, buf, value, base: int = 0, label: Optional[str] = None):
+    def set(self, buf: Buf, value: Any, base: int = 0, label: Optional[str] = None) -> None:
         v = self.convert(value, label)
         try:
             self.codec.pack_into(buf, base + self.offset, v)
@@ -100,7 +108,7 @@ class _Scalar:
                                 f"{self.ctype.spell()}") from None
 
 
-def _is_real(v) -> bool:
+def _is_real(v: Any) -> bool:
     try:
         float(v)
     except (TypeError, ValueError):
@@ -113,7 +121,7 @@ class CArray:
 
     __slots__ = ("_buf", "_base", "_elem", "_n", "_step", "_label")
 
-    def __init__(self, buf, base: int, elem, n: int, step: int, label: str):
+    def __init__(self, buf: Buf, base: int, elem: _Accessor, n: int, step: int, label: str) -> None:
         self._buf, self._base, self._elem, self._n, self._step, self._label = buf, base, elem, n, step, label
 
     def __len__(self) -> int:
@@ -127,27 +135,27 @@ class CArray:
             raise IndexError(f"{self._label}: index {i} out of range for {self._n} elements")
         return i
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: _U[int, slice]) -> Any:
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(self._n))]
         return self._elem.get(self._buf, self._base + self._index(i) * self._step)
 
-    def __setitem__(self, i, value):
+    def __setitem__(self, i: int, value: Any) -> None:
         k = self._index(i)
         self._elem.set(self._buf, value, self._base + k * self._step, f"{self._label}[{k}]")
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         for k in range(self._n):
             yield self[k]
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, CArray):
             return list(self) == list(other)
         if isinstance(other, (list, tuple)):
             return list(self) == list(other)
         return NotImplemented
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # unhashable: the bytes are mutable
 
     def __bytes__(self) -> bytes:
         return bytes(self._buf[self._base:self._base + self._n * self._step])
@@ -162,13 +170,14 @@ class _ArrayField:
 
     __slots__ = ("elem", "offset", "n", "step", "label", "ctype")
 
-    def __init__(self, ctype: Array, elem, offset: int, step: int, label: str):
+    def __init__(self, ctype: Array, elem: _Accessor, offset: int, step: int, label: str) -> None:
+        assert ctype.length is not None  # the parser refuses flexible array members
         self.ctype, self.elem, self.offset, self.n, self.step, self.label = ctype, elem, offset, ctype.length, step, label
 
-    def get(self, buf, base: int = 0):
+    def get(self, buf: Buf, base: int = 0) -> CArray:
         return CArray(buf, base + self.offset, self.elem, self.n, self.step, self.label)
 
-    def set(self, buf, value, base: int = 0, label: Optional[str] = None):
+    def set(self, buf: Buf, value: Any, base: int = 0, label: Optional[str] = None) -> None:
         label = label or self.label
         start = base + self.offset
         if isinstance(value, (bytes, bytearray, memoryview)):
@@ -196,14 +205,14 @@ class _RecordField:
 
     __slots__ = ("cls", "offset", "label", "size")
 
-    def __init__(self, cls, offset: int, label: str):
+    def __init__(self, cls: type[CRecord], offset: int, label: str) -> None:
         self.cls, self.offset, self.label, self.size = cls, offset, label, cls._size
 
-    def get(self, buf, base: int = 0):
+    def get(self, buf: Buf, base: int = 0) -> CRecord:
         start = base + self.offset
         return self.cls._view(memoryview(buf)[start:start + self.size])
 
-    def set(self, buf, value, base: int = 0, label: Optional[str] = None):
+    def set(self, buf: Buf, value: Any, base: int = 0, label: Optional[str] = None) -> None:
         label = label or self.label
         if isinstance(value, self.cls):
             src = value._buf
@@ -216,18 +225,22 @@ class _RecordField:
         buf[start:start + self.size] = src
 
 
+# What reads and writes one member in a record's bytes.
+_Accessor = _U[_Scalar, _ArrayField, _RecordField]
+
+
 class _Descriptor:
     __slots__ = ("acc", "name")
 
-    def __init__(self, acc, name):
+    def __init__(self, acc: _Accessor, name: str) -> None:
         self.acc, self.name = acc, name
 
-    def __get__(self, obj, cls=None):
+    def __get__(self, obj: Optional[CRecord], cls: Optional[type] = None) -> Any:
         if obj is None:
             return self
         return self.acc.get(obj._buf)
 
-    def __set__(self, obj, value):
+    def __set__(self, obj: CRecord, value: Any) -> None:
         self.acc.set(obj._buf, value)
 
 
@@ -242,9 +255,10 @@ class CRecord:
     _target: Target
     _size: int
     _align: int
-    _fields: Dict[str, object]
+    _fields: Dict[str, _Accessor]
+    _buf: Buf
 
-    def __init__(self, **fields):
+    def __init__(self, **fields: Any) -> None:
         self._buf = bytearray(self._size)
         for name, value in fields.items():
             acc = self._fields.get(name)
@@ -254,13 +268,13 @@ class CRecord:
             acc.set(self._buf, value)
 
     @classmethod
-    def _view(cls, buf):
+    def _view(cls, buf: Buf) -> CRecord:
         obj = cls.__new__(cls)
         obj._buf = buf
         return obj
 
     @classmethod
-    def from_bytes(cls, data) -> "CRecord":
+    def from_bytes(cls, data: Any) -> "CRecord":
         """A new instance from exactly sizeof bytes of guest layout."""
         try:
             raw = memoryview(data).cast("B")
@@ -273,7 +287,7 @@ class CRecord:
         return cls._view(bytearray(raw))
 
     @classmethod
-    def from_buffer(cls, buf, offset: int = 0) -> "CRecord":
+    def from_buffer(cls, buf: Any, offset: int = 0) -> "CRecord":
         """A new instance copied from `buf` at `offset` (a copy: guest memory may move on grow)."""
         mv = memoryview(buf).cast("B")
         offset = operator.index(offset)
@@ -285,14 +299,14 @@ class CRecord:
     def __bytes__(self) -> bytes:
         return bytes(self._buf)
 
-    def __eq__(self, other):
-        if type(other) is not type(self):
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CRecord) or type(other) is not type(self):
             return NotImplemented
         return bytes(self._buf) == bytes(other._buf)
 
-    __hash__ = None  # mutable
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
-    def _asdict(self) -> dict:
+    def _asdict(self) -> Dict[str, Any]:
         out = {}
         for name in self._fields:
             v = getattr(self, name)
@@ -304,12 +318,13 @@ class CRecord:
         return f"{type(self).__name__}({inner})"
 
 
-def _class_name(t) -> str:
+def _class_name(t: Struct) -> str:
     name = t.name or t.display or f"anonymous_{t.keyword}"
     return name
 
 
-def make_record_class(t: Struct, target: Target, classes: dict, enums: dict):
+def make_record_class(t: Struct, target: Target, classes: Dict[Tuple[Struct, Target], type[CRecord]],
+                      enums: Dict[Enum, Any]) -> type[CRecord]:
     """The Python class for struct/union `t` on `target`; `classes` caches by (type, target) so
     nested types are built once, `enums` caches IntEnum classes."""
     key = (t, target)
@@ -317,14 +332,14 @@ def make_record_class(t: Struct, target: Target, classes: dict, enums: dict):
         return classes[key]
     lay = record_layout(t, target)
     label = t.spell()
-    accessors = {}
+    accessors: Dict[str, _Accessor] = {}
     for f in lay.fields:
         if hasattr(CRecord, f.name):
             raise CDefError(f"{label} member {f.name!r} has the name of an attribute of the Python "
                             f"class (from_bytes, from_buffer and names starting with '_' are taken); "
                             f"its layout is still known to sizeof/offsetof")
         accessors[f.name] = _accessor(f.type, f.offset, target, f"{label} member {f.name!r}", classes, enums)
-    ns = {"__slots__": (), "_ctype": t, "_target": target, "_size": lay.size, "_align": lay.align,
+    ns: Dict[str, Any] = {"__slots__": (), "_ctype": t, "_target": target, "_size": lay.size, "_align": lay.align,
           "_fields": accessors, "__doc__": f"{label} ({lay.size} bytes on {target})"}
     for name, acc in accessors.items():
         ns[name] = _Descriptor(acc, name)
@@ -334,7 +349,8 @@ def make_record_class(t: Struct, target: Target, classes: dict, enums: dict):
     return cls
 
 
-def _accessor(ft: CType, offset: int, target: Target, label: str, classes, enums):
+def _accessor(ft: CType, offset: int, target: Target, label: str,
+              classes: Dict[Tuple[Struct, Target], type[CRecord]], enums: Dict[Enum, Any]) -> _Accessor:
     if isinstance(ft, Struct):
         return _RecordField(make_record_class(ft, target, classes, enums), offset, label)
     if isinstance(ft, Array):
@@ -345,13 +361,16 @@ def _accessor(ft: CType, offset: int, target: Target, label: str, classes, enums
     return _Scalar(ft, offset, target, label, enum_cls)
 
 
-def make_enum_class(t: Enum, enums: dict):
+def make_enum_class(t: Enum, enums: Dict[Enum, Any]) -> Any:
     """An enum.IntEnum with the declared members (cached per Enum in `enums`)."""
-    cls = enums.get(t)
+    cls: Any = enums.get(t)
     if cls is None:
         name = t.name or t.display or "anonymous_enum"
         try:
-            cls = enum.IntEnum(name, list(t.members), module="wasmffi.cdef")
+            # Called through Any: mypy reads `x = IntEnum(...)` as a static enum definition, which
+            # needs a literal name; this one is only known at run time.
+            int_enum: Any = enum.IntEnum
+            cls = int_enum(name, list(t.members), module="wasmffi.cdef")
         except (ValueError, TypeError) as e:
             raise CDefError(f"{t.spell()} cannot become a Python IntEnum: {e}") from None
         missing = [m for m, _ in t.members if m not in cls.__members__]
