@@ -8,7 +8,7 @@ import platform
 import sys
 import timeit
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, TextIO, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO, Tuple
 
 __all__ = ["Case", "Settings", "measure", "environment", "wasmtime_version", "package_version", "format_targets", "wasmtime_py_export", "write_json", "FOOTER"]
 
@@ -176,3 +176,28 @@ def write_json(path: str, data: Dict[str, Any], env: Mapping[str, Any], quick: b
         json.dump(data, f, indent=2)
         f.write("\n")
     print(f"wrote {path}", file=out)
+
+
+# One ratio target: (label, numerator key, "<=" or ">=", factor, denominator key).
+RatioTarget = Tuple[str, str, str, float, str]
+
+
+def evaluate_ratio_targets(targets: Sequence[RatioTarget], ns: Mapping[str, Optional[float]],
+                           reasons: Optional[Mapping[str, str]] = None) -> Dict[str, Dict[str, Any]]:
+    """Checks `numerator op factor x denominator` for each target on measured figures. A target
+    with an unmeasured side has pass None, the keys it lacks under "missing", and under "reason"
+    why the first is absent (from `reasons`, else "not measured")."""
+    out: Dict[str, Dict[str, Any]] = {}
+    for label, num, op, factor, den in targets:
+        a, b = ns.get(num), ns.get(den)
+        required = f"{op} {factor:g}"
+        if a is None or b is None:
+            missing = [k for k, v in ((num, a), (den, b)) if v is None]
+            out[label] = {"pass": None, "ratio": None, "required": required, "missing": missing,
+                          "reason": (reasons or {}).get(missing[0], "not measured")}
+            continue
+        ratio = a / b
+        out[label] = {"pass": ratio <= factor if op == "<=" else ratio >= factor, "ratio": ratio,
+                      "required": required}
+    return out
+

@@ -7,8 +7,8 @@ import sys
 import textwrap
 from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
-from ._timing import (FOOTER, Case, Settings, environment, format_targets, measure, print_environment,
-                      write_json)
+from ._timing import (FOOTER, Case, Settings, environment, evaluate_ratio_targets, format_targets, measure,
+                      print_environment, write_json)
 
 HELP = "wasm calling Python: a loop of N calls to an imported host function, wasmffi vs wasmtime-py"
 
@@ -110,17 +110,7 @@ def build_cases() -> List[Case]:
 
 
 def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, Dict[str, Any]]:
-    out: Dict[str, Dict[str, Any]] = {}
-    for label, num, op, factor, den in TARGETS:
-        a, b = ns.get(num), ns.get(den)
-        if a is None or b is None:
-            out[label] = {"pass": None, "ratio": None, "required": f"{op} {factor:g}",
-                          "reason": OPTIONAL_ROWS.get(num if a is None else den, "not measured")}
-            continue
-        ratio = a / b
-        out[label] = {"pass": ratio <= factor if op == "<=" else ratio >= factor, "ratio": ratio,
-                      "required": f"{op} {factor:g}"}
-    return out
+    return evaluate_ratio_targets(TARGETS, ns, OPTIONAL_ROWS)
 
 
 def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, Dict[str, Any]], settings: Settings) -> str:

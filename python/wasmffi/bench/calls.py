@@ -9,8 +9,8 @@ import operator
 import sys
 from typing import Any, Dict, List, Optional, TextIO, Tuple
 
-from ._timing import (FOOTER, Case, Settings, environment, format_targets, measure, print_environment,
-                      wasmtime_py_export, write_json)
+from ._timing import (FOOTER, Case, Settings, environment, evaluate_ratio_targets, format_targets, measure,
+                      print_environment, wasmtime_py_export, write_json)
 
 ADD_WAT = """(module
   (func (export "add") (param i32 i32) (result i32)
@@ -154,17 +154,7 @@ def build_cases() -> List[Case]:
 
 
 def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, Dict[str, Any]]:
-    out: Dict[str, Dict[str, Any]] = {}
-    for label, num, op, factor, den in TARGETS:
-        a, b = ns.get(num), ns.get(den)
-        if a is None or b is None:
-            reason = OPTIONAL_ROWS.get(num if a is None else den, "not measured")
-            out[label] = {"pass": None, "ratio": None, "required": f"{op} {factor:g}", "reason": reason}
-            continue
-        ratio = a / b
-        ok = ratio <= factor if op == "<=" else ratio >= factor
-        out[label] = {"pass": ok, "ratio": ratio, "required": f"{op} {factor:g}"}
-    return out
+    return evaluate_ratio_targets(TARGETS, ns, OPTIONAL_ROWS)
 
 
 def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, Dict[str, Any]], env: Dict[str, Any],

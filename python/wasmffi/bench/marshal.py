@@ -11,8 +11,8 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TextIO, Union
 
-from ._timing import (FOOTER, Case, Settings, environment, format_targets, measure, print_environment,
-                      write_json)
+from ._timing import (FOOTER, Case, Settings, environment, evaluate_ratio_targets, format_targets, measure,
+                      print_environment, write_json)
 
 if TYPE_CHECKING:
     from .._scratch import Scratch
@@ -203,18 +203,7 @@ def guests(tmpdir: str) -> Guests:
 
 
 def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, Dict[str, Any]]:
-    out: Dict[str, Dict[str, Any]] = {}
-    for label, num, op, factor, den in TARGETS:
-        a, b = ns.get(num), ns.get(den)
-        missing = [k for k, v in ((num, a), (den, b)) if v is None]
-        if missing:
-            out[label] = {"pass": None, "ratio": None, "required": f"{op} {factor:g}", "missing": missing}
-            continue
-        assert a is not None and b is not None  # both measured: `missing` is empty
-        ratio = a / b
-        out[label] = {"pass": ratio <= factor if op == "<=" else ratio >= factor, "ratio": ratio,
-                      "required": f"{op} {factor:g}"}
-    return out
+    return evaluate_ratio_targets(TARGETS, ns)
 
 
 def _why_missing(key: str, have_wasmtime: bool) -> str:
