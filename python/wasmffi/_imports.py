@@ -117,9 +117,14 @@ def resolve(module: Module, imports: Optional[object], who: str = "instantiate()
             value, first = _declared(module, cdef, imp, value, first, caller), None
         entries.append((value, first, name))
     if missing:
-        lines = "\n".join(f"  {imp.module}.{imp.name}: {imp.kind} {imp.type}" for imp in missing)
-        raise LinkError(f"{who}: {len(missing)} import(s) unresolved:\n{lines}")
+        raise unresolved_error(who, missing)
     return entries, caller
+
+
+def unresolved_error(who: str, missing: List[Any]) -> LinkError:
+    """The one LinkError for imports left open: every one listed with its type."""
+    lines = "\n".join(f"  {imp.module}.{imp.name}: {imp.kind} {imp.type}" for imp in missing)
+    return LinkError(f"{who}: {len(missing)} import(s) unresolved:\n{lines}")
 
 
 # Declared imports: the marshaller units in reverse, as a Python wrapper built once per import at

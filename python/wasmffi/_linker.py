@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from . import _core
 from ._errors import LinkError
-from ._imports import Caller, ImportEntry, with_caller
+from ._imports import Caller, ImportEntry, unresolved_error, with_caller
 
 if TYPE_CHECKING:
     from ._api import Instance, Module
@@ -97,8 +97,7 @@ class Linker:
                 first, value = caller, value.func
             entries.append((value, first, qualified))
         if missing:
-            lines = "\n".join(f"  {imp.module}.{imp.name}: {imp.kind} {imp.type}" for imp in missing)
-            raise LinkError(f"Linker.instantiate(): {len(missing)} import(s) unresolved:\n{lines}")
+            raise unresolved_error("Linker.instantiate()", missing)
         core = _core._Instance(module._m, entries if module.imports else None, store_of=self._store_of)
         if caller is not None:
             caller._bind(core)
