@@ -87,25 +87,32 @@ PyObject* resolve(ExportsObject* self, PyObject* name) {
   return obj;
 }
 
+// The export `name` (a str): resolved once and kept in `resolved`; an unknown name raises
+// `missing_exc`. The result is also remembered in the caller's one-entry cache (last_*).
+PyObject* lookup(ExportsObject* self, PyObject* name, PyObject* missing_exc, PyObject** last_name,
+                 PyObject** last_obj) {
+  PyObject* hit = PyDict_GetItemWithError(self->resolved, name);
+  if (hit == nullptr) {
+    if (PyErr_Occurred()) return nullptr;
+    int listed = PySet_Contains(self->name_set, name);
+    if (listed < 0) return nullptr;
+    if (!listed) return missing(self, name, missing_exc);
+    PyObject* obj = resolve(self, name);
+    if (obj != nullptr) remember(last_name, last_obj, name, obj);
+    return obj;
+  }
+  remember(last_name, last_obj, name, hit);
+  return Py_NewRef(hit);
+}
+
 PyObject* exports_getattro(PyObject* o, PyObject* name) {
   ExportsObject* self = as_exports(o);
   if (name == self->last_attr_name) [[likely]]
     return Py_NewRef(self->last_attr);
-  if (!is_dunder(name)) [[likely]] {
-    PyObject* hit = PyDict_GetItemWithError(self->resolved, name);
-    if (hit == nullptr) {
-      if (PyErr_Occurred()) return nullptr;
-      int listed = PySet_Contains(self->name_set, name);
-      if (listed < 0) return nullptr;
-      // The type defines no attribute without underscores on both sides, so nothing else to try.
-      if (!listed) return missing(self, name, PyExc_AttributeError);
-      PyObject* obj = resolve(self, name);
-      if (obj != nullptr) remember(&self->last_attr_name, &self->last_attr, name, obj);
-      return obj;
-    }
-    remember(&self->last_attr_name, &self->last_attr, name, hit);
-    return Py_NewRef(hit);
-  }
+  // The type defines no attribute without underscores on both sides, so an export is all there
+  // is to find for such a name.
+  if (!is_dunder(name)) [[likely]]
+    return lookup(self, name, PyExc_AttributeError, &self->last_attr_name, &self->last_attr);
   PyObject* r = PyObject_GenericGetAttr(o, name);
   if (r == nullptr && PyErr_ExceptionMatches(PyExc_AttributeError) && PySet_Contains(self->name_set, name) == 1) {
     PyErr_Clear();
@@ -127,18 +134,7 @@ PyObject* exports_subscript(PyObject* o, PyObject* key) {
     return Py_NewRef(self->last_item);
   if (!PyUnicode_Check(key)) [[unlikely]]
     return PyErr_Format(PyExc_TypeError, "export names are str, not %s", Py_TYPE(key)->tp_name);
-  PyObject* hit = PyDict_GetItemWithError(self->resolved, key);
-  if (hit == nullptr) {
-    if (PyErr_Occurred()) return nullptr;
-    int listed = PySet_Contains(self->name_set, key);
-    if (listed < 0) return nullptr;
-    if (!listed) return missing(self, key, PyExc_KeyError);
-    PyObject* obj = resolve(self, key);
-    if (obj != nullptr) remember(&self->last_item_name, &self->last_item, key, obj);
-    return obj;
-  }
-  remember(&self->last_item_name, &self->last_item, key, hit);
-  return Py_NewRef(hit);
+  return lookup(self, key, PyExc_KeyError, &self->last_item_name, &self->last_item);
 }
 
 int exports_ass_subscript(PyObject*, PyObject* key, PyObject*) {
