@@ -22,9 +22,13 @@ struct Wanted {
 };
 
 // The export `name` as a function of `w`'s shape with pointer-width slots, or nullopt if absent.
-Result<std::optional<wasmtime_func_t>> find_func(const Instance& inst, const Wanted& w, ValKind ptr) {
+// `strict` (an allocator the user named): an export of that name with another kind or signature is an
+// error. Otherwise (allocator="auto") such an export is simply not an allocator: modules may export
+// an unrelated `free` or `malloc`, and that must not keep them from instantiating.
+Result<std::optional<wasmtime_func_t>> find_func(const Instance& inst, const Wanted& w, ValKind ptr, bool strict) {
   auto e = inst.export_get(w.name);
   if (!e) return std::optional<wasmtime_func_t>{};
+  if (e->kind != ExternKind::Func && !strict) return std::optional<wasmtime_func_t>{};
   if (e->kind != ExternKind::Func)
     return make_error(ErrorKind::Link, std::string("export '") + w.name + "' is not a function");
   wasm_functype_t* ty = wasmtime_func_type(inst.context(), &e->item.of.func);
@@ -33,6 +37,7 @@ Result<std::optional<wasmtime_func_t>> find_func(const Instance& inst, const Wan
   bool ok = sig.params.size() == w.nparams && sig.results.size() == w.nresults;
   for (ValKind k : sig.params) ok &= k == ptr || k == ValKind::I32;
   for (ValKind k : sig.results) ok &= k == ptr;
+  if (!ok && !strict) return std::optional<wasmtime_func_t>{};
   if (!ok)
     return make_error(ErrorKind::Link, std::string("allocator export '") + w.name + "' has signature " +
                                            sig.to_string() + ", which is not the allocator's");
@@ -63,14 +68,14 @@ Result<GuestAllocator> GuestAllocator::find(const Instance& inst, std::string_vi
   if (choice == "none") return a;
   const bool any = choice == "auto";
   if (any || choice == "bump") {
-    auto alloc = find_func(inst, {"bump_alloc", 1, 1}, ptr);
+    auto alloc = find_func(inst, {"bump_alloc", 1, 1}, ptr, !any);
     if (!alloc) return std::move(alloc).error();
     if (*alloc) {
       a.kind_ = AllocatorKind::Bump;
       a.alloc_ = **alloc;
-      auto mark = find_func(inst, {"bump_mark", 0, 1}, ptr);
+      auto mark = find_func(inst, {"bump_mark", 0, 1}, ptr, !any);
       if (!mark) return std::move(mark).error();
-      auto rel = find_func(inst, {"bump_release", 1, 0}, ptr);
+      auto rel = find_func(inst, {"bump_release", 1, 0}, ptr, !any);
       if (!rel) return std::move(rel).error();
       if (*mark && *rel) {
         a.has_mark_ = true;
@@ -82,9 +87,9 @@ Result<GuestAllocator> GuestAllocator::find(const Instance& inst, std::string_vi
     if (!any) return make_error(ErrorKind::Link, "allocator='bump': the module exports no bump_alloc");
   }
   if (any || choice == "malloc") {
-    auto alloc = find_func(inst, {"malloc", 1, 1}, ptr);
+    auto alloc = find_func(inst, {"malloc", 1, 1}, ptr, !any);
     if (!alloc) return std::move(alloc).error();
-    auto fr = find_func(inst, {"free", 1, 0}, ptr);
+    auto fr = find_func(inst, {"free", 1, 0}, ptr, !any);
     if (!fr) return std::move(fr).error();
     if (*alloc && *fr) {
       a.kind_ = AllocatorKind::Malloc;
@@ -95,7 +100,7 @@ Result<GuestAllocator> GuestAllocator::find(const Instance& inst, std::string_vi
     if (!any) return make_error(ErrorKind::Link, "allocator='malloc': the module does not export both malloc and free");
   }
   if (any || choice == "cabi_realloc") {
-    auto alloc = find_func(inst, {"cabi_realloc", 4, 1}, ptr);
+    auto alloc = find_func(inst, {"cabi_realloc", 4, 1}, ptr, !any);
     if (!alloc) return std::move(alloc).error();
     if (*alloc) {
       a.kind_ = AllocatorKind::CabiRealloc;

@@ -102,3 +102,15 @@ def test_allocator_none_allows_addresses_only():
     p = inst.raw_exports.bump_alloc(4)
     inst.memory.write(p, b"\x01\x02\x03\x04")
     assert inst.exports.sum(p, n=4) == 10
+
+
+def test_auto_allocator_ignores_unrelated_exports_named_like_allocators():
+    # Found by hypothesis: a module exporting an unrelated `free` (here () -> i32) failed to
+    # instantiate with the default allocator="auto". Naming the allocator still checks it.
+    wat = ('(module (memory (export "memory") 1) (func (export "free") (result i32) i32.const 7)'
+           ' (global (export "malloc") i32 (i32.const 0)))')
+    inst = wasmffi.load(wat)
+    assert inst.allocator == "none"
+    assert inst.exports.free() == 7
+    with pytest.raises(wasmffi.LinkError, match="'malloc' is not a function"):
+        wasmffi.load(wat, allocator="malloc")
