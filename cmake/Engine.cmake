@@ -1,11 +1,34 @@
 # Builds the shim crate in engine/ with cargo and exposes it as the imported target wasmffi::wasmtime.
-# Cargo's target dir lives outside the checkout (default ~/.cache/wasmffi/cargo-target) so that
+# Cargo's target dir lives outside the checkout (under ~/.cache/wasmffi/cargo-target) so that
 # clean clones, CI runs and every build directory share one warm engine build.
 
 find_program(CARGO_EXECUTABLE cargo HINTS "$ENV{HOME}/.cargo/bin" REQUIRED)
 
-set(WASMFFI_CARGO_TARGET_DIR "$ENV{HOME}/.cache/wasmffi/cargo-target" CACHE PATH
-    "cargo target dir for the wasmtime shim crate (kept outside the checkout)")
+# One target dir per engine configuration: the directory name is a hash of what decides the
+# engine (manifest, lock file, shim sources). Checkouts that share a configuration share one warm
+# build; a checkout that changes features or profiles gets its own directory, so it can never
+# overwrite the archive and headers another checkout links (one shared directory did exactly that:
+# undefined symbols, and once a wasmtime_val_t layout mismatch).
+set(WASMFFI_CARGO_CACHE "$ENV{HOME}/.cache/wasmffi/cargo-target" CACHE PATH
+    "parent of the per-configuration cargo target dirs (kept outside the checkout)")
+set(_engine_inputs
+  "${CMAKE_CURRENT_SOURCE_DIR}/engine/Cargo.toml"
+  "${CMAKE_CURRENT_SOURCE_DIR}/engine/Cargo.lock"
+  "${CMAKE_CURRENT_SOURCE_DIR}/engine/build.rs"
+  "${CMAKE_CURRENT_SOURCE_DIR}/engine/src/lib.rs")
+set(_engine_key "")
+foreach(_input IN LISTS _engine_inputs)
+  file(SHA256 "${_input}" _digest)
+  string(APPEND _engine_key "${_digest}")
+endforeach()
+string(SHA256 _engine_key "${_engine_key}")
+string(SUBSTRING "${_engine_key}" 0 16 _engine_key)
+# Re-run the configure step (and so re-key) whenever one of those files changes.
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_engine_inputs})
+# (Older build dirs cached one fixed WASMFFI_CARGO_TARGET_DIR; drop it so the key always wins.)
+unset(WASMFFI_CARGO_TARGET_DIR CACHE)
+set(WASMFFI_CARGO_TARGET_DIR "${WASMFFI_CARGO_CACHE}/${_engine_key}")
+message(STATUS "wasmffi engine: cargo target dir ${WASMFFI_CARGO_TARGET_DIR}")
 set(_engine_lib "${WASMFFI_CARGO_TARGET_DIR}/release/libwasmffi_engine.a")
 set(_engine_include "${WASMFFI_CARGO_TARGET_DIR}/include")
 
