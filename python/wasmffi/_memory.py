@@ -12,6 +12,7 @@ import struct
 from typing import TYPE_CHECKING, Any, Iterable, SupportsIndex, Tuple, Union, cast
 
 from . import _core
+from ._errors import MemoryAccessError
 
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike, NDArray
@@ -66,7 +67,17 @@ def read_array(self: _core.Memory, address: int, count: int, type: str = "u8") -
     count = _index_arg("read_array", "count", count)
     tc = _typecode(type)
     out = array.array(tc)
-    out.frombytes(self.read(address, count * out.itemsize if count >= 0 else count))
+    # Checked here, not left to read(), so that the error names read_array and counts elements.
+    if count < 0:
+        raise MemoryAccessError(f"read_array(): count must not be negative, got {_core.int_text(count)}")
+    nbytes = count * out.itemsize
+    if nbytes >= 1 << 64:
+        raise MemoryAccessError(f"read_array(): {_core.int_text(count)} {type} elements "
+                                      f"({out.itemsize} bytes each) do not fit in 64-bit guest memory")
+    try:
+        out.frombytes(self.read(address, nbytes))
+    except MemoryAccessError as e:
+        raise MemoryAccessError(f"read_array() of {count} {type} element(s): {e}") from None
     return out
 
 

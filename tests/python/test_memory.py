@@ -1187,3 +1187,10 @@ def test_huge_int_in_error_is_abbreviated(mem):
         msg = str(ei.value)
         assert len(msg) < 300, msg
         assert "601 digits" in msg and "7000" in msg and "0003" in msg, msg
+
+
+@pytest.mark.parametrize("count", [2**62, -1, 2**40])
+def test_read_array_errors_name_read_array_not_read(mem, count):
+    # A huge count used to surface read()'s own message ("read(): length ... does not fit").
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"^read_array\(\)"):
+        mem.read_array(0, count, "u32")
