@@ -80,6 +80,11 @@ def reference_of(group: str, key: str, figures: Mapping[str, Any]) -> Optional[s
     return ref
 
 
+def _is_reference(group: str, key: str) -> bool:
+    refs = REFERENCES.get(group, {})
+    return key in refs.values() or (group == "monocypher" and key.startswith("native_"))
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -185,6 +190,7 @@ def environment_line(env: Mapping[str, Any]) -> str:
     return (f"{env.get('date', '?')}, {m.get('processor', '?')}, {m.get('cpu_count', '?')} CPUs, "
             f"{m.get('uname', '?')}, Python {py}, wasmtime-py {env.get('wasmtime') or 'not installed'}, "
             f"pywasm3 {env.get('pywasm3') or 'not installed'}"
+            + (f"; load average {m['load_average_1m']:g} at the start" if _is_number(m.get("load_average_1m")) else "")
             + ("; quick mode (fewer, shorter repeats: noisier)" if env.get("quick") else ""))
 
 
@@ -202,6 +208,8 @@ def render_groups_markdown(report: Mapping[str, Any], level: int = 2) -> List[st
         for key, v in figures.items():
             ref = reference_of(name, key, figures) if v is not None else None
             ratio = f"{v / figures[ref]:.2f}× {ref}" if ref and figures[ref] else ""
+            if not ratio and v is not None and _is_reference(name, key):
+                ratio = "(reference)"
             if v is None:
                 ratio = _md_escape(g.get("notes", {}).get(key, "not measured"))
             lines.append(f"| {key} | {_fmt(v)} | {unit_of(key)} | {ratio} |")
@@ -260,6 +268,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
              f"| wasmtime-py | {env.get('wasmtime') or 'not installed'} |",
              f"| pywasm3 | {env.get('pywasm3') or 'not installed'} |",
              f"| machine | {m.get('processor', '?')}; {m.get('uname', '?')}; {m.get('cpu_count', '?')} CPUs |",
+             f"| load average (1 min) at the start | {m.get('load_average_1m', 'unknown')} |",
              f"| mode | {'quick (fewer, shorter repeats: noisier)' if env.get('quick') else 'full'} |", "",
              "## Summary", "", "| group | targets passed | failed | not measured | status |", "|---|---:|---:|---:|---|"]
     lines += [f"| {' | '.join(r)} |" for r in summary_rows(report)]
@@ -280,6 +289,7 @@ def render_chart(report: Mapping[str, Any], path: str) -> Optional[str]:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import NullFormatter
     except ImportError:
         return "matplotlib is not installed (pip install 'wasmffi[report]'): no report.png"
     panels = []
@@ -301,6 +311,8 @@ def render_chart(report: Mapping[str, Any], path: str) -> Optional[str]:
         ax.set_yticks(range(len(bars)), labels)
         ax.invert_yaxis()
         ax.set_xscale("log")
+        # Decade labels only: labelled minor ticks collide on a short log axis.
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_title(f"{title} ({unit}, log scale)", fontsize=10)
         for y, v in enumerate(values):
             ax.text(v, y, f" {_fmt(v)}", va="center", fontsize=8)

@@ -118,6 +118,13 @@ def _cpu_model() -> str:
     return proc or platform.machine() or "unknown"
 
 
+def _load_average() -> Optional[float]:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):  # not on every platform
+        return None
+
+
 def environment() -> Dict[str, Any]:
     """Where and when the numbers were taken."""
     u = platform.uname()
@@ -129,6 +136,8 @@ def environment() -> Dict[str, Any]:
             "processor": _cpu_model(),
             "uname": f"{u.system} {u.release} {u.machine}",
             "cpu_count": os.cpu_count(),
+            # Other work on the machine skews timings: say how busy it was when the run began.
+            "load_average_1m": _load_average(),
         },
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
