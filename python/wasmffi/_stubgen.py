@@ -131,7 +131,8 @@ def generate(exports: Sequence[ExternInfo], name: str, source: str, cdef: Option
         elif e.kind in _KINDS:
             body += ["    @property", f"    def {e.name}(self) -> {_KINDS[e.kind]}: ..."]
         else:
-            body += ["    @property", f"    def {e.name}(self) -> Any: ...  # {e.kind} {e.text}"]
+            # Tables (and other kinds) raise TypeError on access today: declaring them would lie.
+            skipped.append(f"{e.name!r} ({e.kind} {e.text}): not usable from Python")
     missing = sorted(set(declared) - {e.name for e in exports})
     if missing:
         from .cdef import CDefError
