@@ -183,3 +183,9 @@ def test_groups_have_the_group_module_shape(mod):
 def test_group_module_refuses_names_that_are_not_groups():
     with pytest.raises(ValueError, match="bad benchmark group name '_report'"):
         group_module("_report")
+
+
+@pytest.mark.parametrize("ratio, required, text", [
+    (1.99982, ">= 2", "1.9998×"), (2.0031, "<= 2", "2.0031×"), (2.71, "<= 3", "2.71×"), (0.5, "<= 2", "0.50×")])
+def test_a_ratio_next_to_its_limit_shows_enough_digits(ratio, required, text):
+    assert _report._ratio_text({"ratio": ratio, "required": required, "pass": None}) == text

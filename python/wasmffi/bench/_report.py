@@ -218,11 +218,24 @@ def render_groups_markdown(report: Mapping[str, Any], level: int = 2) -> List[st
             lines += ["| target | measured | required | result |", "|---|---:|---|---|"]
             for label, t in g["targets"].items():
                 result = {True: "PASS", False: "FAIL"}.get(t.get("pass"), "N/A")
-                ratio = t.get("ratio")
-                measured = f"{ratio:.2f}×" if _is_number(ratio) else _md_escape(str(t.get("reason", "not measured")))
+                measured = _ratio_text(t)
                 lines.append(f"| {_md_escape(label)} | {measured} | {t.get('required', '')} | **{result}** |")
             lines.append("")
     return lines
+
+
+def _ratio_text(t: Mapping[str, Any]) -> str:
+    """A target's measured ratio: two decimals, or four when two would round onto the limit (a
+    FAIL reading "2.00x" against ">= 2" would look wrong)."""
+    ratio = t.get("ratio")
+    if not _is_number(ratio):
+        return _md_escape(str(t.get("reason", "not measured")))
+    try:
+        limit = float(str(t.get("required", "")).split()[-1])
+    except (ValueError, IndexError):
+        limit = None
+    digits = 4 if limit is not None and f"{ratio:.2f}" == f"{limit:.2f}" else 2
+    return f"{ratio:.{digits}f}×"
 
 
 def summary_rows(report: Mapping[str, Any]) -> List[Tuple[str, str, str, str, str]]:
