@@ -70,6 +70,8 @@ def test_a_failing_group_does_not_kill_the_report(fakes, tmp_path):
     assert "_tables" not in data
 
     md = (tmp_path / "report.md").read_text()
+    assert "Produced by `python -m wasmffi bench all --out DIR --quick`." in md
+    assert "| mode | quick (fewer, shorter repeats: noisier) |" in md
     assert "## fakeok" in md and "| fast_ns | 10.0 | ns |" in md
     assert "| fast <= 2 x slow | 0.50× | <= 2 | **PASS** |" in md
     assert "| slow <= 0.1 x fast | 2.00× | <= 0.1 | **FAIL** |" in md

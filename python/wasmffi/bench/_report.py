@@ -271,8 +271,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     env = report["environment"]
     m = env.get("machine", {})
     lines = ["# wasmffi benchmark report", "",
-             "Produced by `python -m wasmffi bench all --out DIR`"
-             + (" --quick" if env.get("quick") else "") + ". Every figure comes from this one run, "
+             "Produced by `python -m wasmffi bench all --out DIR"
+             + (" --quick" if env.get("quick") else "") + "`. Every figure comes from this one run, "
              "each group measured in one process with interleaved min-of-N timeit loops; ratios "
              "compare figures of the same run.", "",
              "## Environment", "", "| | |", "|---|---|",
