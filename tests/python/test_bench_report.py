@@ -191,3 +191,13 @@ def test_group_module_refuses_names_that_are_not_groups():
     (1.99982, ">= 2", "1.9998×"), (2.0031, "<= 2", "2.0031×"), (2.71, "<= 3", "2.71×"), (0.5, "<= 2", "0.50×")])
 def test_a_ratio_next_to_its_limit_shows_enough_digits(ratio, required, text):
     assert _report._ratio_text({"ratio": ratio, "required": required, "pass": None}) == text
+
+
+def test_an_unwritable_out_dir_fails_before_measuring(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    r = subprocess.run([sys.executable, "-m", "wasmffi", "bench", "all", "--groups", "calls", "--out",
+                        str(blocker / "sub")], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert f"--out {blocker / 'sub'}: cannot write there" in r.stderr
+    assert "[1/1] calls" not in r.stdout

@@ -407,6 +407,15 @@ def main_all(out_dir: Optional[str], quick: bool, groups: Optional[str], summary
             print(f"wasmffi bench all: error: --groups: unknown group(s) {', '.join(unknown) or '(none given)'}; "
                   f"expected some of {', '.join(ALL_GROUPS)}", file=sys.stderr)
             return 2
+    try:  # before measuring anything: a bad --out should not cost a whole run
+        os.makedirs(out_dir, exist_ok=True)
+        probe = os.path.join(out_dir, ".wasmffi-bench-write-test")
+        with open(probe, "w", encoding="utf-8"):
+            pass
+        os.remove(probe)
+    except OSError as e:
+        print(f"wasmffi bench all: error: --out {out_dir}: cannot write there: {e.strerror or e}", file=sys.stderr)
+        return 1
     report = collect_all(names, quick=quick, out=out)
     write_report(report, out_dir, out=out)
     print(file=out)
