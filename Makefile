@@ -99,5 +99,12 @@ bench-marshal: build guest
 
 bench: bench-marshal
 
+# Every benchmark group into build/bench/report.{md,json,png}, then README.md's benchmark section
+# (between its bench:begin/bench:end markers) regenerated from that report.json.
+.PHONY: bench-report
+bench-report: build guest
+	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) -m wasmffi bench all --out build/bench
+	$(PY) tools/readme_bench.py build/bench/report.json --readme README.md
+
 clean:
 	rm -rf build

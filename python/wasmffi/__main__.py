@@ -1,8 +1,9 @@
-"""Command line: `python -m wasmffi bench {calls,memory,marshal,callbacks} [--json FILE] [--quick]`, `inspect FILE` and `build SRC.c... -o OUT.wasm`."""
+"""Command line: `python -m wasmffi bench GROUP|all ...`, `inspect FILE`, `stubgen FILE -o OUT.pyi` and `build SRC.c... -o OUT.wasm`."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import List, Optional
 
@@ -17,17 +18,39 @@ def _parser() -> argparse.ArgumentParser:
                            description="Runs a benchmark in this process and prints ns per operation "
                                        "and the performance targets (reported, never asserted).")
     which = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
-    from .bench.marshal import HELP as MARSHAL_HELP
-
-    for name, text in {**BENCHMARKS, "marshal": MARSHAL_HELP}.items():
+    for name, text in BENCHMARKS.items():
         b = which.add_parser(name, help=text, description=text)
         b.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
         b.add_argument("--quick", action="store_true",
                        help="fewer, shorter repeats (a few seconds; noisier numbers)")
+    from .bench import ALL_GROUPS
+
+    every = which.add_parser(
+        "all", help="run every group and write DIR/report.md, report.json and report.png",
+        description=f"Runs the groups {', '.join(ALL_GROUPS)} in turn (skipping, with a note, any "
+                    "that is missing or fails) and writes DIR/report.md (tables with ratios and "
+                    "targets), DIR/report.json and DIR/report.png (a chart; needs matplotlib: "
+                    "pip install 'wasmffi[report]'). Prints a summary table of the targets at the end.")
+    every.add_argument("--out", metavar="DIR", help="directory for report.md, report.json and report.png")
+    every.add_argument("--quick", action="store_true", help="fewer, shorter repeats in every group (noisier)")
+    every.add_argument("--groups", metavar="A,B", help=f"only these groups (some of {','.join(ALL_GROUPS)})")
+    every.add_argument("--summary-only", metavar="REPORT_JSON",
+                       help="run nothing: print the summary table of an existing report.json")
 
     insp = sub.add_parser("inspect", help="print a module's imports and exports with their types",
                           description="Prints the imports and exports of a .wasm or .wat file.")
     insp.add_argument("file", metavar="FILE", help="a .wasm (binary) or .wat (text) module")
+
+    stub = sub.add_parser("stubgen", help="write a typed .pyi Protocol for a module's exports",
+                          description="Writes a .pyi stub with a typing.Protocol describing "
+                                      "`inst.exports` of FILE (functions with their int/float "
+                                      "parameters and results, Memory, Global), for mypy and IDEs. "
+                                      "With --cdef, the declared functions get their cdef Python "
+                                      "types instead of raw wasm ones.")
+    stub.add_argument("file", metavar="FILE", help="a .wasm (binary) or .wat (text) module")
+    stub.add_argument("--cdef", metavar="SRC", help="a file of C declarations, as passed to instantiate(cdef=...)")
+    stub.add_argument("-o", "--output", metavar="OUT.pyi", required=True, help="the stub file to write")
+    stub.add_argument("--name", metavar="CLASS", help="the Protocol's name (default: from FILE's name)")
 
     from . import _build
 
@@ -40,12 +63,26 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`wasmffi inspect FILE | head`): stop quietly, and point stdout at
+        # /dev/null so the interpreter's final flush does not raise the same error again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):  # pragma: no cover  (stdout without a file descriptor)
+            pass
+        return 1
+
+
+def _main(argv: Optional[List[str]]) -> int:
     args = _parser().parse_args(argv)
     if args.command == "bench":
-        if args.benchmark == "marshal":
-            from .bench import marshal
+        if args.benchmark == "all":
+            from .bench._report import main_all
 
-            return marshal.run(json_path=args.json, quick=args.quick)
+            return main_all(args.out, args.quick, args.groups, args.summary_only)
         from .bench import run
 
         return run(args.benchmark, json_path=args.json, quick=args.quick)
@@ -66,6 +103,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             return 1
         print("\n".join(lines))
         return 0
+    if args.command == "stubgen":
+        from ._stubgen import main as stubgen_main
+
+        return stubgen_main(args.file, args.output, cdef_path=args.cdef, name=args.name)
     if args.command == "build":
         from . import _build
 

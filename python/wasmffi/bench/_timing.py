@@ -10,7 +10,11 @@ import timeit
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO, Tuple
 
-__all__ = ["Case", "Settings", "measure", "environment", "wasmtime_version", "package_version", "format_targets", "wasmtime_py_export", "write_json", "FOOTER"]
+__all__ = ["Case", "Settings", "measure", "environment", "wasmtime_version", "package_version", "format_targets",
+           "wasmtime_py_export", "write_json", "run_group", "Progress", "FOOTER"]
+
+# Receives short progress messages ("round 2/7") while a group measures.
+Progress = Optional[Callable[[str], None]]
 
 FOOTER = ("ns per call: minimum over {repeats} interleaved repeats of a compiled timeit loop "
           "(~{target:.2g} s each); nothing subtracted (the figures include the loop's own overhead).")
@@ -114,6 +118,13 @@ def _cpu_model() -> str:
     return proc or platform.machine() or "unknown"
 
 
+def _load_average() -> Optional[float]:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):  # not on every platform
+        return None
+
+
 def environment() -> Dict[str, Any]:
     """Where and when the numbers were taken."""
     u = platform.uname()
@@ -125,6 +136,8 @@ def environment() -> Dict[str, Any]:
             "processor": _cpu_model(),
             "uname": f"{u.system} {u.release} {u.machine}",
             "cpu_count": os.cpu_count(),
+            # Other work on the machine skews timings: say how busy it was when the run began.
+            "load_average_1m": _load_average(),
         },
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -201,3 +214,21 @@ def evaluate_ratio_targets(targets: Sequence[RatioTarget], ns: Mapping[str, Opti
                       "required": required}
     return out
 
+
+
+def run_group(collect: Callable[..., Dict[str, Any]], json_path: Optional[str], quick: bool,
+              out: Optional[TextIO]) -> int:
+    """What `python -m wasmffi bench GROUP` does with a group's collect(): prints its messages,
+    the environment and its table, and writes the JSON (figures, targets, then any extra keys)."""
+    out = out or sys.stdout
+    env = environment()
+    result = collect(quick=quick)
+    for line in result.get("messages", []):
+        print(line, file=out)
+    print_environment(env, out)
+    print(file=out)
+    print(result["table"], file=out, end="")
+    if json_path:
+        data = {**result["figures"], "targets": result["targets"], **result.get("extra", {})}
+        write_json(json_path, data, env, quick, out)
+    return 0

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-import sys
 import textwrap
 from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
-from ._timing import (FOOTER, Case, Settings, environment, evaluate_ratio_targets, format_targets, measure,
-                      print_environment, write_json)
+from ._timing import FOOTER, Case, Progress, Settings, evaluate_ratio_targets, format_targets, measure, run_group
 
 HELP = "wasm calling Python: a loop of N calls to an imported host function, wasmffi vs wasmtime-py"
 
@@ -133,19 +131,20 @@ def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, Dict[str, A
     return "\n".join(lines)
 
 
-def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
-    out = out or sys.stdout
+def collect(quick: bool = False, progress: Progress = None) -> Dict[str, Any]:
+    """The group's figures (ns per callback, None for an absent peer), targets, notes and table."""
     settings = Settings.for_mode(quick)
-    env = environment()
     cases = build_cases()
+    messages = []
     if not any(c.name.startswith("wasmtime_py_") for c in cases):
-        print("wasmtime-py is not installed: the wasmtime_py_* rows are unavailable (null).", file=out)
+        messages.append("wasmtime-py is not installed: the wasmtime_py_* rows are unavailable (null).")
     ns: Dict[str, Optional[float]] = dict.fromkeys(NAMES)
-    ns.update({name: v / N for name, v in measure(cases, settings).items()})
+    ns.update({name: v / N for name, v in measure(cases, settings, progress).items()})
     targets = evaluate_targets(ns)
-    print_environment(env, out)
-    print(file=out)
-    print(format_report(ns, targets, settings), file=out, end="")
-    if json_path:
-        write_json(json_path, {**{name: ns[name] for name in NAMES}, "targets": targets}, env, quick, out)
-    return 0
+    notes = {k: OPTIONAL_ROWS.get(k, "not measured") for k in NAMES if ns[k] is None}
+    return {"figures": ns, "targets": targets, "notes": notes, "messages": messages,
+            "table": format_report(ns, targets, settings)}
+
+
+def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
+    return run_group(collect, json_path, quick, out)

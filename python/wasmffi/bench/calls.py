@@ -6,11 +6,12 @@ import functools
 import textwrap
 import math
 import operator
-import sys
 from typing import Any, Dict, List, Optional, TextIO, Tuple
 
-from ._timing import (FOOTER, Case, Settings, environment, evaluate_ratio_targets, format_targets, measure,
-                      print_environment, wasmtime_py_export, write_json)
+from ._timing import (FOOTER, Case, Progress, Settings, evaluate_ratio_targets, format_targets, measure, run_group,
+                      wasmtime_py_export)
+
+HELP = "per-call overhead: wasmffi vs wasmtime-py, pywasm3, pure Python, math.gcd and a C-call floor"
 
 ADD_WAT = """(module
   (func (export "add") (param i32 i32) (result i32)
@@ -181,21 +182,21 @@ def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, Dict[str, A
     return "\n".join(lines)
 
 
-def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
-    out = out or sys.stdout
+def collect(quick: bool = False, progress: Progress = None) -> Dict[str, Any]:
+    """The group's figures (ns per call, None for an absent peer), targets, notes and table."""
     settings = Settings.for_mode(quick)
-    env = environment()
     cases = build_cases()
     measured = {c.name for c in cases}
-    for package, prefix in (("wasmtime-py", "wasmtime_py_"), ("pywasm3", "pywasm3_")):
-        if not any(name.startswith(prefix) for name in measured):
-            print(f"{package} is not installed: the {prefix}* rows are unavailable (null).", file=out)
+    messages = [f"{package} is not installed: the {prefix}* rows are unavailable (null)."
+                for package, prefix in (("wasmtime-py", "wasmtime_py_"), ("pywasm3", "pywasm3_"))
+                if not any(name.startswith(prefix) for name in measured)]
     ns: Dict[str, Optional[float]] = dict.fromkeys(NAMES)
-    ns.update(measure(cases, settings))
+    ns.update(measure(cases, settings, progress))
     targets = evaluate_targets(ns)
-    print_environment(env, out)
-    print(file=out)
-    print(format_report(ns, targets, env, settings), file=out, end="")
-    if json_path:
-        write_json(json_path, {**{name: ns[name] for name in NAMES}, "targets": targets}, env, quick, out)
-    return 0
+    notes = {k: OPTIONAL_ROWS.get(k, "not measured") for k in NAMES if ns[k] is None}
+    return {"figures": ns, "targets": targets, "notes": notes, "messages": messages,
+            "table": format_report(ns, targets, {}, settings)}
+
+
+def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
+    return run_group(collect, json_path, quick, out)

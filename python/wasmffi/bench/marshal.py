@@ -5,14 +5,12 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
-import sys
 import tempfile
 import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, TextIO, Union
 
-from ._timing import (FOOTER, Case, Settings, environment, evaluate_ratio_targets, format_targets, measure,
-                      print_environment, write_json)
+from ._timing import FOOTER, Case, Progress, Settings, evaluate_ratio_targets, format_targets, measure, run_group
 
 if TYPE_CHECKING:
     from .._scratch import Scratch
@@ -255,23 +253,23 @@ def build_cases(g: Guests) -> List[Case]:
     return cases
 
 
-def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
-    out = out or sys.stdout
+def collect(quick: bool = False, progress: Progress = None) -> Dict[str, Any]:
+    """The group's figures (ns per operation, None where unmeasured), targets, notes and table."""
     settings = Settings.for_mode(quick)
-    env = environment()
     with tempfile.TemporaryDirectory(prefix="wasmffi-bench-") as tmp:
         cases = build_cases(guests(tmp))
     have_wasmtime = any(c.name == "manual_wasmtime_py_in64_ns" for c in cases)
+    messages = []
     if not have_wasmtime:
-        print("wasmtime-py is not installed: manual_wasmtime_py_in64_ns is unavailable (null).", file=out)
+        messages.append("wasmtime-py is not installed: manual_wasmtime_py_in64_ns is unavailable (null).")
     ns: Dict[str, Optional[float]] = dict.fromkeys(KEYS)
-    ns.update(measure(cases, settings))
+    ns.update(measure(cases, settings, progress))
     targets = evaluate_targets(ns)
-    print_environment(env, out)
-    print(file=out)
-    print(format_report(ns, targets, settings, have_wasmtime), file=out, end="")
-    if json_path:
-        data = {**{k: ns[k] for k in KEYS}, "targets": targets,
-                "not_implemented": [r.key for r in ROWS if r.build is None]}
-        write_json(json_path, data, env, quick, out)
-    return 0
+    notes = {k: _why_missing(k, have_wasmtime) for k in KEYS if ns[k] is None}
+    return {"figures": ns, "targets": targets, "notes": notes, "messages": messages,
+            "table": format_report(ns, targets, settings, have_wasmtime),
+            "extra": {"not_implemented": [r.key for r in ROWS if r.build is None]}}
+
+
+def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
+    return run_group(collect, json_path, quick, out)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ctypes
 import textwrap
-import sys
 from typing import Any, Dict, List, Optional, TextIO, Tuple
 
-from ._timing import (FOOTER, Case, Settings, environment, format_targets, measure, print_environment,
-                      wasmtime_py_export, write_json)
+from ._timing import FOOTER, Case, Progress, Settings, format_targets, measure, run_group, wasmtime_py_export
+
+HELP = "guest memory copy-in/copy-out (64 B, 4 KiB, 1 MiB): wasmffi vs wasmtime-py and a memcpy floor"
 
 MEMORY_WAT = '(module (memory (export "memory") 32))'  # 2 MiB
 SIZES: List[Tuple[str, int]] = [("64b", 64), ("4k", 4096), ("1mib", 1 << 20)]
@@ -181,18 +181,22 @@ def format_report(ns: Dict[str, float], summary: Dict[str, Any], settings: Setti
     return "\n".join(lines)
 
 
-def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
-    out = out or sys.stdout
+def collect(quick: bool = False, progress: Progress = None) -> Dict[str, Any]:
+    """The group's figures (summarize()'s keys), targets, notes and table; every per-case timing
+    goes to the JSON under "results_ns"."""
     settings = Settings.for_mode(quick)
-    env = environment()
     cases, have_wasmtime = build_cases()
+    messages = []
     if not have_wasmtime:
-        print("wasmtime-py is not installed: the wasmtime-py rows are unavailable (null).", file=out)
-    ns = measure(cases, settings)
+        messages.append("wasmtime-py is not installed: the wasmtime-py rows are unavailable (null).")
+    ns = measure(cases, settings, progress)
     summary = summarize(ns)
-    print_environment(env, out)
-    print(file=out)
-    print(format_report(ns, summary, settings, have_wasmtime), file=out, end="")
-    if json_path:
-        write_json(json_path, {**summary, "results_ns": ns}, env, quick, out)
-    return 0
+    figures = {k: v for k, v in summary.items() if k != "targets"}
+    notes = {k: "wasmtime-py not installed" if k.startswith("wasmtime_py_") else "not measured"
+             for k, v in figures.items() if v is None}
+    return {"figures": figures, "targets": summary["targets"], "notes": notes, "messages": messages,
+            "table": format_report(ns, summary, settings, have_wasmtime), "extra": {"results_ns": ns}}
+
+
+def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
+    return run_group(collect, json_path, quick, out)
