@@ -54,6 +54,7 @@ def describe(cd: CDef, spec: FunctionSpec) -> Tuple[Any, ...]:
             -1 if p.length_param is None else index[p.length_param],
             -1 if p.length_of is None else index[p.length_of],
             p.length_unit == BYTES, p.keyword_only, pyclass,
+            -1 if p.size_is is None else index[p.size_is],
         ))
     r = spec.result
     res_class: Any = None
