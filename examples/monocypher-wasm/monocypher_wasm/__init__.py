@@ -39,6 +39,14 @@ def wasm_path() -> pathlib.Path:
                             "run `make monocypher` (or set MONOCYPHER_WASM)")
 
 
+def _bytes_only(fn: str, **args: Any) -> None:
+    """Refuses anything but bytes-like values: the declared calls would take an int as a guest
+    address, which this API never hands out, so an int here is a mistake, not a pointer."""
+    for name, value in args.items():
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{fn}() argument {name!r} must be bytes-like, not {type(value).__name__}")
+
+
 def _bytes_arg(fn: str, name: str, value: Any, size: Optional[int] = None) -> None:
     # The C layer checks fixed sizes too, naming the C parameter; this check names the Python one
     # for arguments whose C parameter has another name or no fixed size.
@@ -65,19 +73,21 @@ class Monocypher:
         self._config: Any = cd.pytype("crypto_argon2_config")
         self._inputs: Any = cd.pytype("crypto_argon2_inputs")
         self._extras: Any = cd.pytype("crypto_argon2_extras")
+        self._blake2b = self.lib.crypto_blake2b  # the hot path skips the exports lookup
+        self._blake2b_keyed = self.lib.crypto_blake2b_keyed
 
     # BLAKE2b -------------------------------------------------------------------------------------
     def blake2b(self, message: Any, key: Any = b"", hash_size: int = 64) -> bytes:
         """BLAKE2b of `message`, keyed (MAC) when `key` (up to 64 bytes) is given."""
-        _check_hash_size("blake2b", hash_size)
-        out = wasmffi.out(hash_size)
+        if hash_size.__class__ is not int or not 1 <= hash_size <= 64:
+            _check_hash_size("blake2b", hash_size)
+        _bytes_only("blake2b", message=message, key=key)
         if key:
-            _bytes_arg("blake2b", "key", key)
             if len(key) > 64:
                 raise ValueError(f"blake2b() argument 'key' must be at most 64 bytes, not {len(key)}")
-            digest: bytes = self.lib.crypto_blake2b_keyed(out, key, message)
+            digest: bytes = self._blake2b_keyed(None, hash_size, key, message)
             return digest
-        digest = self.lib.crypto_blake2b(out, message)
+        digest = self._blake2b(None, hash_size, message)
         return digest
 
     def blake2b_hasher(self, key: Any = b"", hash_size: int = 64) -> "Blake2b":
@@ -86,12 +96,15 @@ class Monocypher:
     # Authenticated encryption --------------------------------------------------------------------
     def lock(self, key: Any, nonce: Any, message: Any, associated_data: Any = b"") -> Tuple[bytes, bytes]:
         """XChaCha20-Poly1305: (mac, cipher_text); key 32 bytes, nonce 24 (never reuse one per key)."""
+        _bytes_only("lock", key=key, nonce=nonce, message=message, associated_data=associated_data)
         cipher, mac = self.lib.crypto_aead_lock(None, None, key, nonce, associated_data, message)
         return mac, cipher
 
     def unlock(self, key: Any, nonce: Any, mac: Any, cipher_text: Any, associated_data: Any = b"") -> bytes:
         """The plain text; CryptoError when the MAC does not authenticate the message (Monocypher
         then writes nothing, and the guest scratch is wiped all the same)."""
+        _bytes_only("unlock", key=key, nonce=nonce, mac=mac, cipher_text=cipher_text,
+                    associated_data=associated_data)
         rc, plain = self.lib.crypto_aead_unlock(None, mac, key, nonce, associated_data, cipher_text)
         if rc != 0:
             raise CryptoError("unlock(): the message is forged or corrupted (MAC mismatch), or the key, "
@@ -100,11 +113,13 @@ class Monocypher:
 
     # X25519 --------------------------------------------------------------------------------------
     def x25519_public_key(self, secret_key: Any) -> bytes:
+        _bytes_only("x25519_public_key", secret_key=secret_key)
         pk: bytes = self.lib.crypto_x25519_public_key(None, secret_key)
         return pk
 
     def x25519(self, secret_key: Any, their_public_key: Any) -> bytes:
         """The raw shared secret (hash it before use as a key, as Monocypher's manual says)."""
+        _bytes_only("x25519", secret_key=secret_key, their_public_key=their_public_key)
         shared: bytes = self.lib.crypto_x25519(None, secret_key, their_public_key)
         return shared
 
@@ -120,11 +135,13 @@ class Monocypher:
         return sk, pk
 
     def eddsa_sign(self, secret_key: Any, message: Any) -> bytes:
+        _bytes_only("eddsa_sign", secret_key=secret_key, message=message)
         sig: bytes = self.lib.crypto_eddsa_sign(None, secret_key, message)
         return sig
 
     def eddsa_check(self, signature: Any, public_key: Any, message: Any) -> bool:
         """True if `signature` is valid for `message` under `public_key`, else False."""
+        _bytes_only("eddsa_check", signature=signature, public_key=public_key, message=message)
         return bool(self.lib.crypto_eddsa_check(signature, public_key, message) == 0)
 
     # Argon2 --------------------------------------------------------------------------------------
@@ -153,14 +170,14 @@ class Monocypher:
             extras = self._extras(key=s.copy(key) if len(key) else 0, ad=s.copy(ad) if len(ad) else 0,
                                   key_size=len(key), ad_size=len(ad))
             work_area = s.alloc(nb_blocks * 1024)
-            digest: bytes = self.lib.crypto_argon2(wasmffi.out(hash_size), work_area, config, inputs, extras)
+            digest: bytes = self.lib.crypto_argon2(None, hash_size, work_area, config, inputs, extras)
         return digest
 
     # ChaCha20 ------------------------------------------------------------------------------------
     def chacha20(self, key: Any, nonce: Any, data: Any, counter: int = 0) -> bytes:
         """ChaCha20 keystream XOR `data` (encrypts and decrypts): the nonce length picks the
         variant: 8 bytes djb's original, 12 the IETF one (RFC 8439), 24 XChaCha20."""
-        _bytes_arg("chacha20", "nonce", nonce)
+        _bytes_only("chacha20", key=key, nonce=nonce, data=data)
         n = len(memoryview(nonce).cast("B"))
         fn = {8: self.lib.crypto_chacha20_djb, 12: self.lib.crypto_chacha20_ietf, 24: self.lib.crypto_chacha20_x}.get(n)
         if fn is None:
@@ -170,6 +187,7 @@ class Monocypher:
 
     def hchacha20(self, key: Any, nonce16: Any) -> bytes:
         """HChaCha20 (the XChaCha20 subkey derivation): 32 bytes from a key and a 16-byte input."""
+        _bytes_only("hchacha20", key=key, nonce16=nonce16)
         out: bytes = self.lib.crypto_chacha20_h(None, key, nonce16)
         return out
 
@@ -200,6 +218,7 @@ class Blake2b:
             self._ctx = self._mc.lib.crypto_blake2b_init(None, hash_size)
 
     def update(self, data: Any) -> "Blake2b":
+        _bytes_only("Blake2b.update", data=data)
         self._mc.lib.crypto_blake2b_update(self._ctx, data)
         return self
 
@@ -225,7 +244,16 @@ def default() -> Monocypher:
 
 
 def blake2b(message: Any, key: Any = b"", hash_size: int = 64) -> bytes:
-    return default().blake2b(message, key, hash_size)
+    """BLAKE2b of `message` (keyed when `key` is given), `hash_size` bytes (1 to 64)."""
+    # One Python frame on the common path: the declared call does the copies, in C++.
+    if key or hash_size != 64 or isinstance(message, int):  # an int would be taken as an address
+        return default().blake2b(message, key, hash_size)
+    try:
+        fn = _local.blake2b
+    except AttributeError:
+        fn = _local.blake2b = default()._blake2b
+    digest: bytes = fn(None, 64, message)
+    return digest
 
 
 def lock(key: Any, nonce: Any, message: Any, associated_data: Any = b"") -> Tuple[bytes, bytes]:
