@@ -23,9 +23,9 @@ CDEF = """
 #include <stdint.h>
 
 /* BLAKE2b */
-void crypto_blake2b(uint8_t *hash /* out */ /* size_is(hash_size) */, size_t hash_size /* nolen */,
+void crypto_blake2b(uint8_t *hash /* out */ /* size_is(hash_size) */, size_t hash_size,
                     const uint8_t *message, size_t message_size);
-void crypto_blake2b_keyed(uint8_t *hash /* out */ /* size_is(hash_size) */, size_t hash_size /* nolen */,
+void crypto_blake2b_keyed(uint8_t *hash /* out */ /* size_is(hash_size) */, size_t hash_size,
                           const uint8_t *key, size_t key_size,
                           const uint8_t *message, size_t message_size);
 typedef struct {
@@ -88,7 +88,7 @@ typedef struct {
     uint32_t key_size;
     uint32_t ad_size;
 } crypto_argon2_extras;
-void crypto_argon2(uint8_t *hash /* out */ /* size_is(hash_size) */, uint32_t hash_size /* nolen */, void *work_area,
+void crypto_argon2(uint8_t *hash /* out */ /* size_is(hash_size) */, uint32_t hash_size, void *work_area,
                    crypto_argon2_config config, crypto_argon2_inputs inputs,
                    crypto_argon2_extras extras);
 

@@ -306,6 +306,10 @@ def _link_lengths(specs: List[ParamSpec], ft: FunctionType, where: str) -> List[
                                     f"not a pointer or array parameter")
                 links[s.index] = (buf.index, unit)
     annotated_buffers = {bi for bi, _ in links.values()}  # an explicit link beats the naming rule
+    # So does size_is: `uint8_t *hash /* size_is(hash_size) */, size_t hash_size` sizes the
+    # buffer by the parameter rather than filling the parameter from the buffer.
+    annotated_buffers |= {s.index for s, p in zip(specs, ft.params)
+                          if any(n.startswith("size_is(") for n in p.annotations)}
     for s, p in zip(specs, ft.params):
         if s.index in links or "nolen" in p.annotations or s.index == 0:
             continue
