@@ -5,9 +5,10 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, List, Optional, Tuple, Type
 
-from typing_extensions import Buffer
-
 if TYPE_CHECKING:
+    # For annotations only: typing_extensions is not a dependency of an installed wasmffi.
+    from typing_extensions import Buffer
+
     from ._api import Instance
     from ._core import Memory
     from .cdef import TypeLike
