@@ -81,6 +81,7 @@ $(MONO_DIR)/monocypher.wasm: $(MONO_DIR)/monocypher.c $(MONO_PKG)/monocypher_was
 # The pure-Python wheel (py3-none-any) with the module inside, in build/monocypher/dist.
 monocypher-wheel: monocypher
 	$(PIP) wheel -q --no-build-isolation --no-deps -w $(MONO_DIR)/dist $(MONO_PKG)
+	@rm -rf $(MONO_PKG)/build $(MONO_PKG)/*.egg-info
 
 cpp-test: deps guest
 	@cmake -S . -B $(CTEST_DIR) -G Ninja -DWASMFFI_TESTS=ON -DWASMFFI_PYTHON=OFF \

@@ -7,13 +7,14 @@ import os
 import pathlib
 import shutil
 
-from setuptools import setup
-from setuptools.command.build_py import build_py
+# setuptools ships no type information (the repo's mypy run checks examples/ too).
+from setuptools import setup  # type: ignore[import-untyped]
+from setuptools.command.build_py import build_py  # type: ignore[import-untyped]
 
 HERE = pathlib.Path(__file__).resolve().parent
 
 
-class BuildPyWithWasm(build_py):
+class BuildPyWithWasm(build_py):  # type: ignore[misc]
     def run(self) -> None:
         super().run()
         wasm = pathlib.Path(os.environ.get("MONOCYPHER_WASM") or HERE.parents[1] / "build" / "monocypher" / "monocypher.wasm")

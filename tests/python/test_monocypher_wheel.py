@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -71,8 +72,11 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: pathlib.Path) -> None
     env = {k: v for k, v in os.environ.items() if k not in ("MONOCYPHER_WASM", "PYTHONPATH")}
     env["MONOCYPHER_WASM"] = str(WASM)  # where setup.py takes the module from
     wheels = tmp_path / "wheels"
+    # From a copy: setuptools builds in the source tree (build/, *.egg-info), which must stay clean.
+    src = tmp_path / "src"
+    shutil.copytree(PKG, src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-build-isolation", "--no-deps",
-                    "-w", str(wheels), str(PKG)], check=True, env=env, cwd=tmp_path)
+                    "-w", str(wheels), str(src)], check=True, env=env, cwd=tmp_path)
     (wheel,) = wheels.glob("monocypher_wasm-*.whl")
     assert wheel.name.endswith("-py3-none-any.whl"), wheel.name
     with zipfile.ZipFile(wheel) as z:
