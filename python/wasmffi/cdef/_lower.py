@@ -24,6 +24,7 @@ plain text); the call allocates that many for None and refuses a shorter buffer.
 from __future__ import annotations
 
 import inspect
+import keyword
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -78,6 +79,12 @@ class ParamSpec:
     @property
     def is_buffer(self) -> bool:
         return self.direction != VALUE
+
+    @property
+    def py_name(self) -> str:
+        """The Python name: the C name, with `_` appended to a Python keyword (`in`, `pass`, `from`
+        are common C parameter names and cannot be keyword arguments)."""
+        return self.name + "_" if keyword.iskeyword(self.name) else self.name
 
     @property
     def keyword_only(self) -> bool:
@@ -137,9 +144,9 @@ class FunctionSpec:
     def signature(self) -> inspect.Signature:
         """The Python call signature: buffers and values positional, linked lengths keyword-only."""
         pos, kw = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
-        ps = [inspect.Parameter(p.name, pos, annotation=p.type.spell()) for p in self.params
+        ps = [inspect.Parameter(p.py_name, pos, annotation=p.type.spell()) for p in self.params
               if not p.keyword_only]
-        ps += [inspect.Parameter(p.name, kw, default=None, annotation=p.type.spell())
+        ps += [inspect.Parameter(p.py_name, kw, default=None, annotation=p.type.spell())
                for p in self.params if p.keyword_only]
         ret = None if self.result.kind == "void" else self.result.type.spell()
         return inspect.Signature(ps, return_annotation=ret)
