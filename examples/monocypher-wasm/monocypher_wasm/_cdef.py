@@ -93,7 +93,7 @@ void crypto_argon2(uint8_t *hash /* out */ /* size_is(hash_size) */, uint32_t ha
                    crypto_argon2_extras extras);
 
 /* ChaCha20 */
-void crypto_chacha20_h(uint8_t out[32] /* out */, const uint8_t key[32], const uint8_t input[16]);
+void crypto_chacha20_h(uint8_t out[32] /* out */, const uint8_t key[32], const uint8_t in[16]);
 uint64_t crypto_chacha20_djb(uint8_t *cipher_text /* out */ /* size_is(text_size) */,
                              const uint8_t *plain_text, size_t text_size /* sizeof(plain_text) */,
                              const uint8_t key[32], const uint8_t nonce[8], uint64_t ctr);
