@@ -246,7 +246,8 @@ def default() -> Monocypher:
 def blake2b(message: Any, key: Any = b"", hash_size: int = 64) -> bytes:
     """BLAKE2b of `message` (keyed when `key` is given), `hash_size` bytes (1 to 64)."""
     # One Python frame on the common path: the declared call does the copies, in C++.
-    if key or hash_size != 64 or isinstance(message, int):  # an int would be taken as an address
+    # Anything but plain bytes takes the checked path (an int would be taken as a guest address).
+    if key or hash_size != 64 or message.__class__ is not bytes:
         return default().blake2b(message, key, hash_size)
     try:
         fn = _local.blake2b
