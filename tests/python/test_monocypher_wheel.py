@@ -68,7 +68,7 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: pathlib.Path) -> None
     """Builds the monocypher-wasm wheel (setuptools from this venv, no build isolation), checks
     its tag and contents, then installs it with wasmffi into a new virtualenv that sees nothing
     of this one (python -m venv, no --system-site-packages) and hashes, locks and unlocks there.
-    About 15 s, most of it pip."""
+    About 7 s here, most of it pip."""
     env = {k: v for k, v in os.environ.items() if k not in ("MONOCYPHER_WASM", "PYTHONPATH")}
     env["MONOCYPHER_WASM"] = str(WASM)  # where setup.py takes the module from
     wheels = tmp_path / "wheels"
