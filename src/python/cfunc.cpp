@@ -296,6 +296,10 @@ bool prepare_buffer(CFuncObject* self, const CParam& p, PyObject* o, ArgState& a
               static_cast<size_t>(p.elem_size), static_cast<unsigned long long>(a.nbytes));
     return false;
   }
+  if (p.elem_size == 1) [[likely]] {  // bytes: no 64-bit division on the common path
+    a.elems = a.nbytes;
+    return true;
+  }
   if (a.nbytes % p.elem_size != 0) {
     arg_error(PyExc_ValueError, self, p, "%llu bytes is not a whole number of %zu-byte elements",
               static_cast<unsigned long long>(a.nbytes), static_cast<size_t>(p.elem_size));

@@ -88,6 +88,44 @@ def test_blake2b_incremental_continues_after_digest(mc: mw.Monocypher) -> None:
     assert hasher.hexdigest() == hashlib.blake2b(b"a" * 200 + b"b" * 300).hexdigest()
 
 
+def test_blake2b_accepts_what_the_declaration_accepts(mc: mw.Monocypher) -> None:
+    # Both paths (the shared fast one and the checked one) take the same arguments.
+    want = hashlib.blake2b(b"\x01\x02\x03").digest()
+    for message in (b"\x01\x02\x03", bytearray(b"\x01\x02\x03"), memoryview(b"\x00\x01\x02\x03")[1:], [1, 2, 3]):
+        assert mw.blake2b(message) == want
+        assert mw.blake2b(message, hash_size=64) == want and mc.blake2b(message) == want
+    for bad in ("text", 3.5, None, True):
+        with pytest.raises(TypeError, match="'message'"):
+            mw.blake2b(bad)  # type: ignore[arg-type]
+
+
+def test_threads_share_blake2b_and_keep_their_own_instances() -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def work(seed: int) -> None:
+        rng = random.Random(seed)
+        try:
+            for _ in range(300):
+                data = rng.randbytes(rng.randrange(0, 300))
+                assert mw.blake2b(data) == hashlib.blake2b(data).digest()
+                key = rng.randbytes(32)
+                mac, cipher = mw.lock(key, bytes(24), data)
+                assert mw.unlock(key, bytes(24), mac, cipher) == data
+                if rng.random() < 0.05:
+                    assert len(mw.argon2(data, b"saltsalt", nb_blocks=8, nb_passes=1)) == 32
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
 def test_blake2b_one_mib(mc: mw.Monocypher) -> None:
     data = random.Random(1).randbytes(1 << 20)
     assert mc.blake2b(data) == hashlib.blake2b(data).digest()

@@ -81,7 +81,9 @@ class Monocypher:
         """BLAKE2b of `message`, keyed (MAC) when `key` (up to 64 bytes) is given."""
         if hash_size.__class__ is not int or not 1 <= hash_size <= 64:
             _check_hash_size("blake2b", hash_size)
-        _bytes_only("blake2b", message=message, key=key)
+        if isinstance(message, int):  # the declared call would take it as a guest address
+            raise TypeError(f"blake2b() argument 'message' must be bytes-like, not {type(message).__name__}")
+        _bytes_only("blake2b", key=key)
         if key:
             if len(key) > 64:
                 raise ValueError(f"blake2b() argument 'key' must be at most 64 bytes, not {len(key)}")
@@ -243,17 +245,30 @@ def default() -> Monocypher:
     return mc
 
 
+# The declared crypto_blake2b of one instance that every thread shares, for blake2b()'s common
+# case. Sharing is safe for this one call: it keeps the GIL throughout (no host functions, no
+# release_gil) and runs no Python code while its guest scratch is live (its outputs are bytes),
+# so calls from different threads never interleave inside it. Functions that span several calls
+# (argon2's scratch block) or build struct outputs use this thread's instance, default().
+_shared_blake2b: Any = None
+
+
+def _blake2b_checked(message: Any, key: Any, hash_size: int) -> bytes:
+    global _shared_blake2b
+    if _shared_blake2b is None:
+        _shared_blake2b = Monocypher()._blake2b
+    return default().blake2b(message, key, hash_size)
+
+
 def blake2b(message: Any, key: Any = b"", hash_size: int = 64) -> bytes:
     """BLAKE2b of `message` (keyed when `key` is given), `hash_size` bytes (1 to 64)."""
     # One Python frame on the common path: the declared call does the copies, in C++.
-    # Anything but plain bytes takes the checked path (an int would be taken as a guest address).
-    if key or hash_size != 64 or message.__class__ is not bytes:
-        return default().blake2b(message, key, hash_size)
+    if key or hash_size != 64 or _shared_blake2b is None:
+        return _blake2b_checked(message, key, hash_size)
     try:
-        fn = _local.blake2b
-    except AttributeError:
-        fn = _local.blake2b = default()._blake2b
-    digest: bytes = fn(None, 64, message)
+        digest: bytes = _shared_blake2b(None, 64, message)
+    except TypeError:  # not bytes-like (an int would be an address): the checked path names it
+        return _blake2b_checked(message, key, hash_size)
     return digest
 
 
