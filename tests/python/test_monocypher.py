@@ -411,6 +411,9 @@ def test_wipe_check_sees_unwiped_data(mc: mw.Monocypher) -> None:
     (lambda: mw.chacha20(KEY[:5], bytes(12), b"m"), ValueError, ["'key'", "32 bytes"]),
     (lambda: mw.argon2(b"pw", b"short"), ValueError, ["'salt'", "at least 8"]),
     (lambda: mw.argon2(b"pw", b"saltsalt", nb_blocks=4), ValueError, ["'nb_blocks'"]),
+    (lambda: mw.argon2(b"pw", b"saltsalt", nb_blocks=2**22), ValueError, ["'nb_blocks'", "4 GiB"]),
+    (lambda: mw.argon2(b"pw", b"saltsalt", nb_blocks=64, nb_lanes=0), ValueError, ["'nb_lanes'"]),
+    (lambda: mw.argon2(b"pw", b"saltsalt", nb_blocks=64, hash_size=2), ValueError, ["'hash_size'"]),
     (lambda: mw.argon2(b"pw", b"saltsalt", nb_blocks=8, algorithm=7), ValueError, ["'algorithm'"]),
 ])
 def test_bad_input_names_the_argument(call: Callable[[], object], exc: type, words: list[str]) -> None:

@@ -159,9 +159,9 @@ class Monocypher:
         for name, v, low in (("nb_passes", nb_passes, 1), ("nb_lanes", nb_lanes, 1), ("hash_size", hash_size, 4)):
             if not isinstance(v, int) or v < low or v >= 2**32:
                 raise ValueError(f"argon2() argument {name!r} must be an int from {low} to 2**32-1, not {v!r}")
-        if not isinstance(nb_blocks, int) or nb_blocks < 8 * nb_lanes or nb_blocks >= 2**32:
-            raise ValueError(f"argon2() argument 'nb_blocks' must be an int of at least 8 * nb_lanes "
-                             f"({8 * nb_lanes}), not {nb_blocks!r}")
+        if not isinstance(nb_blocks, int) or nb_blocks < 8 * nb_lanes or nb_blocks >= 2**22:
+            raise ValueError(f"argon2() argument 'nb_blocks' must be an int from 8 * nb_lanes ({8 * nb_lanes}) "
+                             f"to 2**22-1 (its KiB work area lives in a 4 GiB wasm32 memory), not {nb_blocks!r}")
         if len(salt) < 8:
             raise ValueError(f"argon2() argument 'salt' must be at least 8 bytes, not {len(salt)}")
         config = self._config(algorithm=algorithm, nb_blocks=nb_blocks, nb_passes=nb_passes, nb_lanes=nb_lanes)
