@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 import threading
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import wasmffi
 
@@ -39,6 +39,21 @@ def wasm_path() -> pathlib.Path:
                             "run `make monocypher` (or set MONOCYPHER_WASM)")
 
 
+_modules: Dict[pathlib.Path, wasmffi.Module] = {}
+_modules_lock = threading.Lock()
+
+
+def _module(path: pathlib.Path) -> wasmffi.Module:
+    """The compiled module, once per path: every thread's instance shares it (compiling costs
+    tens of milliseconds, instantiating much less)."""
+    key = path.resolve()
+    with _modules_lock:
+        module = _modules.get(key)
+        if module is None:
+            module = _modules[key] = wasmffi.Module.from_file(key)
+        return module
+
+
 def _bytes_only(fn: str, **args: Any) -> None:
     """Refuses anything but bytes-like values: the declared calls would take an int as a guest
     address, which this API never hands out, so an int here is a mistake, not a pointer."""
@@ -64,7 +79,7 @@ class Monocypher:
 
     def __init__(self, path: "Optional[os.PathLike[str] | str]" = None) -> None:
         self.path = pathlib.Path(path) if path is not None else wasm_path()
-        self.instance = wasmffi.load(self.path, cdef=CDEF)
+        self.instance = _module(self.path).instantiate(cdef=CDEF)
         self.lib: Any = self.instance.exports
         cd = self.instance.cdef
         assert cd is not None
