@@ -229,10 +229,13 @@ class Blake2b:
             raise ValueError(f"Blake2b() argument 'key' must be at most 64 bytes, not {len(key)}")
         self._mc = _mc or default()
         self.hash_size = hash_size
+        # A struct instance given for the output is filled in place (a copy into its bytes), so
+        # no Python code runs while the call's guest scratch is live.
+        self._ctx = self._mc._ctx_class()
         if key:
-            self._ctx = self._mc.lib.crypto_blake2b_keyed_init(None, hash_size, key)
+            self._mc.lib.crypto_blake2b_keyed_init(self._ctx, hash_size, key)
         else:
-            self._ctx = self._mc.lib.crypto_blake2b_init(None, hash_size)
+            self._mc.lib.crypto_blake2b_init(self._ctx, hash_size)
 
     def update(self, data: Any) -> "Blake2b":
         _bytes_only("Blake2b.update", data=data)
