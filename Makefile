@@ -13,7 +13,7 @@ GUEST_CFLAGS := --target=wasm32 -O2 -nostdlib -fno-builtin -Iguest/include \
 	-Wl,--no-entry -Wl,--export-dynamic
 CTEST_DIR := build/cpp
 
-.PHONY: all demo test deps build guest cpp-test py-test bench clean test-pythons stubs
+.PHONY: all demo test deps build guest cpp-test py-test bench clean test-pythons stubs monocypher monocypher-wheel
 
 all: build guest
 
@@ -62,13 +62,34 @@ $(GUEST_DIR)/wasi_prog.wasm: guest/examples/wasi_prog.c Makefile
 	@mkdir -p $(GUEST_DIR)
 	clang --target=wasm32-wasi -O2 -Wl,--strip-all -o $@ $<
 
+# Monocypher as one wasm32 module (examples/monocypher-wasm, docs/monocypher.md): its sources come
+# from the pinned pymonocypher sdist (sha256-checked by fetch_monocypher.py) into build/monocypher,
+# never into the repository; `wasmffi build` links the SDK's bump allocator, no libc.
+MONO_DIR := build/monocypher
+MONO_PKG := examples/monocypher-wasm
+MONO_EXPORTS = $(shell python3 -c 'import sys; sys.path.insert(0, "$(MONO_PKG)/monocypher_wasm"); \
+	import _cdef; print(" ".join(_cdef.EXPORTS))' 2>/dev/null)
+monocypher: build $(MONO_DIR)/monocypher.wasm
+
+$(MONO_DIR)/monocypher.c: $(MONO_PKG)/fetch_monocypher.py
+	$(PY) $(MONO_PKG)/fetch_monocypher.py $(MONO_DIR)
+	@touch $@
+
+$(MONO_DIR)/monocypher.wasm: $(MONO_DIR)/monocypher.c $(MONO_PKG)/monocypher_wasm/_cdef.py $(SDK_DEPS) | build
+	$(PY) -m wasmffi build -O3 $(addprefix --export ,$(MONO_EXPORTS)) $< -o $@
+
+# The pure-Python wheel (py3-none-any) with the module inside, in build/monocypher/dist.
+monocypher-wheel: monocypher
+	$(PIP) wheel -q --no-build-isolation --no-deps -w $(MONO_DIR)/dist $(MONO_PKG)
+	@rm -rf $(MONO_PKG)/build $(MONO_PKG)/*.egg-info
+
 cpp-test: deps guest
 	@cmake -S . -B $(CTEST_DIR) -G Ninja -DWASMFFI_TESTS=ON -DWASMFFI_PYTHON=OFF \
 		-DWASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) > /dev/null
 	@cmake --build $(CTEST_DIR)
 	cd $(CTEST_DIR) && ctest --output-on-failure
 
-py-test: build guest
+py-test: build guest monocypher
 	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) -m pytest -q
 
 test: cpp-test py-test
@@ -87,6 +108,8 @@ demo: build guest
 	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) examples/demo.py
 	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) examples/cdef_demo.py
 	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) examples/wasi_demo.py
+	$(MAKE) -s monocypher
+	$(PY) examples/monocypher_demo.py
 
 bench: build guest
 	$(PY) -m wasmffi bench calls --json build/bench-calls.json

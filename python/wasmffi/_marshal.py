@@ -49,11 +49,12 @@ def describe(cd: CDef, spec: FunctionSpec) -> Tuple[Any, ...]:
             if isinstance(p.elem, Struct):
                 pyclass = cd.pytype(p.elem, target)
         params.append((
-            p.name, p.type.spell(), _DIRECTIONS[p.direction], unit, p.wasm_index, p.wasm[0],
+            p.py_name, p.type.spell(), _DIRECTIONS[p.direction], unit, p.wasm_index, p.wasm[0],
             p.elem_size, -1 if p.count is None else p.count, p.cstring, p.byval,
             -1 if p.length_param is None else index[p.length_param],
             -1 if p.length_of is None else index[p.length_of],
             p.length_unit == BYTES, p.keyword_only, pyclass,
+            -1 if p.size_is is None else index[p.size_is],
         ))
     r = spec.result
     res_class: Any = None

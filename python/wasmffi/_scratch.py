@@ -5,9 +5,10 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, List, Optional, Tuple, Type
 
-from typing_extensions import Buffer
-
 if TYPE_CHECKING:
+    # For annotations only: typing_extensions is not a dependency of an installed wasmffi.
+    from typing_extensions import Buffer
+
     from ._api import Instance
     from ._core import Memory
     from .cdef import TypeLike
@@ -51,6 +52,15 @@ class Scratch:
     def alloc(self, size: int) -> int:
         """`size` zeroed bytes of guest memory (16-byte aligned with the SDK's allocator)."""
         self._check_open("alloc")
+        if not isinstance(size, int) or isinstance(size, bool):
+            raise TypeError(f"Scratch.alloc() argument 'size' must be an int, not {type(size).__name__}")
+        if size < 0:
+            raise ValueError(f"Scratch.alloc() argument 'size' must be >= 0, not {size}")
+        # Checked here because the allocator's size parameter is as wide as a guest pointer: a
+        # larger size would reach it modulo 2**32 (or 2**64) and come back as a smaller block.
+        bits = 64 if self._memory().is64 else 32
+        if size >= 1 << bits:
+            raise ValueError(f"Scratch.alloc(): {size} bytes does not fit the guest's {bits}-bit address space")
         addr = self._inst._i.guest_alloc(size)
         self._blocks.append((addr, size))
         if size:

@@ -40,6 +40,7 @@ struct CParam {
   bool byval = false;           // a record by value, through a pointer to a copy (an `in` buffer)
   int length_of = -1;           // on a length: its buffer
   bool length_bytes = false;    // the length counts bytes, not elements
+  int size_is = -1;             // on an unsized buffer: the parameter holding its element count
   PyObject* pyclass = nullptr;  // struct class for record elements / single-scalar structs
   const char* ctype = "";       // spelled C type, for messages
   std::string ctype_text;
@@ -58,6 +59,7 @@ struct CPlan {
   size_t nslots = 0;            // wasm params (sret included)
   size_t raw_len = 0;
   bool has_buffers = false;
+  bool has_size_is = false;
   std::string signature;        // Python call signature text for messages
 };
 
@@ -294,6 +296,10 @@ bool prepare_buffer(CFuncObject* self, const CParam& p, PyObject* o, ArgState& a
               static_cast<size_t>(p.elem_size), static_cast<unsigned long long>(a.nbytes));
     return false;
   }
+  if (p.elem_size == 1) [[likely]] {  // bytes: no 64-bit division on the common path
+    a.elems = a.nbytes;
+    return true;
+  }
   if (a.nbytes % p.elem_size != 0) {
     arg_error(PyExc_ValueError, self, p, "%llu bytes is not a whole number of %zu-byte elements",
               static_cast<unsigned long long>(a.nbytes), static_cast<size_t>(p.elem_size));
@@ -366,6 +372,48 @@ PyObject* result_value(CFuncObject* self, const wasmtime_val_raw_t* raw, const u
   return v;
 }
 
+uint64_t slot_value(const CParam& p, const wasmtime_val_raw_t* raw) {
+  return unit_of(p.unit).wasm == ValKind::I64 ? static_cast<uint64_t>(raw[p.slot].i64)
+                                              : static_cast<uint64_t>(static_cast<uint32_t>(raw[p.slot].i32));
+}
+
+// Runs after the lengths are known: a size_is count may be a length filled from another buffer.
+bool apply_sizes(CFuncObject* self, CallState& st, const wasmtime_val_raw_t* raw) {
+  const CPlan& plan = *self->plan;
+  for (size_t i = 0; i < plan.params.size(); ++i) {
+    const CParam& p = plan.params[i];
+    if (p.size_is < 0) continue;
+    const CParam& np = plan.params[static_cast<size_t>(p.size_is)];
+    const uint64_t n = slot_value(np, raw);
+    if (n > UINT64_MAX / p.elem_size) {
+      arg_error(PyExc_ValueError, self, p, "%R = %llu elements is more than memory can hold", np.name,
+                static_cast<unsigned long long>(n));
+      return false;
+    }
+    ArgState& a = st.args[i];
+    if (a.address) {
+      if (!self->mem->has_value()) continue;  // reported with the other pointer arguments
+      if (auto s = (*self->mem)->span(a.addr, n * p.elem_size, "argument"); !s) {
+        raise_in(s.error(), self->name);
+        return false;
+      }
+    } else if (a.allocated_out && a.as_scalar) {  // None: exactly n elements
+      a.as_scalar = false;
+      a.elems = n;
+      a.nbytes = n * p.elem_size;
+    } else if (a.allocated_out && a.elems != n) {
+      arg_error(PyExc_ValueError, self, p, "out(%llu), but %R = %llu sizes it", static_cast<unsigned long long>(a.elems),
+                np.name, static_cast<unsigned long long>(n));
+      return false;
+    } else if (a.elems < n) {
+      arg_error(PyExc_ValueError, self, p, "has %llu elements, but %R = %llu sizes it",
+                static_cast<unsigned long long>(a.elems), np.name, static_cast<unsigned long long>(n));
+      return false;
+    }
+  }
+  return true;
+}
+
 PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t* raw) {
   const CPlan& plan = *self->plan;
   const size_t np = plan.params.size();
@@ -399,11 +447,6 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
       continue;
     }
     if (!prepare_buffer(self, p, o, st.args[i])) return nullptr;
-    ArgState& a = st.args[i];
-    if (!a.address) {
-      a.offset = scratch;
-      scratch += align16(a.nbytes);
-    }
   }
   // 2. Lengths: given ones must not exceed their buffer; omitted ones are filled from it.
   for (size_t i = 0; i < np; ++i) {
@@ -435,6 +478,14 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
       if (auto s = (*self->mem)->span(b.addr, bytes, "argument"); !s)
         return raise_in(s.error(), self->name);
     }
+  }
+  // 2b. Sizes (`/* size_is(n) */`): an allocated output gets n elements; a given buffer must hold n.
+  if (plan.has_size_is && !apply_sizes(self, st, raw)) return nullptr;
+  for (size_t i = 0; i < np; ++i) {
+    ArgState& a = st.args[i];
+    if (plan.params[i].dir == Dir::Value || a.address) continue;
+    a.offset = scratch;
+    scratch += align16(a.nbytes);
   }
   // 3. Addresses: in bounds for what the declaration says is there.
   if (plan.has_buffers && !self->mem->has_value())
@@ -704,15 +755,15 @@ PyObject* make_cfunc(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_fu
   } guard{plan.get()};
   for (Py_ssize_t i = 0; i < np; ++i) {
     // (name, ctype, dir, unit, slot, slot_kind, elem_size, count, cstring, byval, length_param,
-    //  length_of, length_bytes, keyword_only, pyclass)
+    //  length_of, length_bytes, keyword_only, pyclass, size_is)
     PyObject *pname, *ctype, *unit, *slot_kind, *pyclass;
     int dir, cstring, byval, length_bytes, kwonly;
-    Py_ssize_t slot, length_param, length_of;
+    Py_ssize_t slot, length_param, length_of, size_is;
     unsigned long long elem_size;
     long long count;
-    if (!PyArg_ParseTuple(PyTuple_GET_ITEM(params, i), "UUiOnUKLppnnppO:_cfunc param", &pname, &ctype, &dir, &unit,
+    if (!PyArg_ParseTuple(PyTuple_GET_ITEM(params, i), "UUiOnUKLppnnppOn:_cfunc param", &pname, &ctype, &dir, &unit,
                           &slot, &slot_kind, &elem_size, &count, &cstring, &byval, &length_param, &length_of,
-                          &length_bytes, &kwonly, &pyclass))
+                          &length_bytes, &kwonly, &pyclass, &size_is))
       return nullptr;
     CParam& p = plan->params.emplace_back();
     p.name = Py_NewRef(pname);
@@ -731,6 +782,8 @@ PyObject* make_cfunc(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_fu
     p.length_of = static_cast<int>(length_of);
     p.length_bytes = length_bytes;
     p.pyclass = pyclass == Py_None ? nullptr : Py_NewRef(pyclass);
+    p.size_is = static_cast<int>(size_is);
+    if (size_is >= 0) plan->has_size_is = true;
     if (p.dir != Dir::Value) plan->has_buffers = true;
     if (!kwonly) plan->positional.push_back(static_cast<int>(i));
     if (p.dir != Dir::Value && p.elem_size == 0)

@@ -11,6 +11,7 @@ BENCHMARKS = {
     "marshal": "marshalled calls (64 B in, 64 B in/out) vs the scalar add and wasmtime-py by hand; "
                "guest allocators (bump, malloc, wasmffi scratch)",
     "callbacks": "wasm calling Python: a loop of imported host-function calls, wasmffi vs wasmtime-py",
+    "monocypher": "Monocypher in wasm vs native pymonocypher: blake2b 64 B and 1 MiB, lock 1 KiB, x25519",
 }
 
 # What `bench all` runs, in this order; a group whose module is absent is skipped with a note.

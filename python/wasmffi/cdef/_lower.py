@@ -16,11 +16,15 @@ Marshalling directions, decided here once per parameter:
   out    - non-const and annotated `/* out */`: not copied in, only back.
 Length links (docs/cdef.md): an integer parameter filled from the length of a buffer parameter,
 by annotation (`/* len(p) */` counts elements, `/* sizeof(p) */` bytes) or by the naming rule.
+Size links: `/* size_is(n) */` on an unsized buffer says it holds as many elements as integer
+parameter n says (C APIs whose output is as long as an input: a cipher text as long as its
+plain text); the call allocates that many for None and refuses a shorter buffer.
 """
 
 from __future__ import annotations
 
 import inspect
+import keyword
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -47,7 +51,8 @@ class ParamSpec:
     the N of `T name[N]` (None: any length), `cstring` marks `const char *` (str -> UTF-8 + NUL),
     `byval` a record passed by value through a pointer to a copy. `length_param` names the
     parameter filled from this buffer's length; on that parameter, `length_of` names the buffer
-    and `length_unit` says whether it counts elements or bytes. `code` (of `scalar`) and
+    and `length_unit` says whether it counts elements or bytes. `size_is` names the integer
+    parameter that gives this buffer's element count (`/* size_is(n) */`). `code` (of `scalar`) and
     `elem_code` (of a scalar `elem`; None for records) name the scalar marshaller: see
     scalar_code()."""
 
@@ -69,10 +74,17 @@ class ParamSpec:
     length_unit: Optional[str] = None
     code: Optional[str] = None
     elem_code: Optional[str] = None
+    size_is: Optional[str] = None
 
     @property
     def is_buffer(self) -> bool:
         return self.direction != VALUE
+
+    @property
+    def py_name(self) -> str:
+        """The Python name: the C name, with `_` appended to a Python keyword (`in`, `pass`, `from`
+        are common C parameter names and cannot be keyword arguments)."""
+        return self.name + "_" if keyword.iskeyword(self.name) else self.name
 
     @property
     def keyword_only(self) -> bool:
@@ -132,9 +144,9 @@ class FunctionSpec:
     def signature(self) -> inspect.Signature:
         """The Python call signature: buffers and values positional, linked lengths keyword-only."""
         pos, kw = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
-        ps = [inspect.Parameter(p.name, pos, annotation=p.type.spell()) for p in self.params
+        ps = [inspect.Parameter(p.py_name, pos, annotation=p.type.spell()) for p in self.params
               if not p.keyword_only]
-        ps += [inspect.Parameter(p.name, kw, default=None, annotation=p.type.spell())
+        ps += [inspect.Parameter(p.py_name, kw, default=None, annotation=p.type.spell())
                for p in self.params if p.keyword_only]
         ret = None if self.result.kind == "void" else self.result.type.spell()
         return inspect.Signature(ps, return_annotation=ret)
@@ -301,6 +313,10 @@ def _link_lengths(specs: List[ParamSpec], ft: FunctionType, where: str) -> List[
                                     f"not a pointer or array parameter")
                 links[s.index] = (buf.index, unit)
     annotated_buffers = {bi for bi, _ in links.values()}  # an explicit link beats the naming rule
+    # So does size_is: `uint8_t *hash /* size_is(hash_size) */, size_t hash_size` sizes the
+    # buffer by the parameter rather than filling the parameter from the buffer.
+    annotated_buffers |= {s.index for s, p in zip(specs, ft.params)
+                          if any(n.startswith("size_is(") for n in p.annotations)}
     for s, p in zip(specs, ft.params):
         if s.index in links or "nolen" in p.annotations or s.index == 0:
             continue
@@ -325,9 +341,38 @@ def _link_lengths(specs: List[ParamSpec], ft: FunctionType, where: str) -> List[
                             f"linked to the length of {buf.name!r}")
         specs[li] = _replace(spec, length_of=buf.name, length_unit=unit)
         specs[bi] = _replace(buf, length_param=spec.name)
+    specs = _link_sizes(specs, ft, where)
     for s, p in zip(specs, ft.params):
         if "nolen" in p.annotations and not _is_int(s.type):
             raise CDefError(f"{where} parameter {s.name!r}: /* nolen */ applies to integer parameters")
         if any(n.startswith(("len(", "sizeof(")) for n in p.annotations) and s.direction != VALUE:
             raise CDefError(f"{where} parameter {s.name!r}: a length annotation belongs on an integer parameter")
+    return specs
+
+
+def _link_sizes(specs: List[ParamSpec], ft: FunctionType, where: str) -> List[ParamSpec]:
+    """`/* size_is(n) */` on a buffer: its element count is parameter n's value."""
+    by_name = {s.name: s for s in specs}
+    for s, p in zip(specs, ft.params):
+        notes = [n for n in p.annotations if n.startswith("size_is(")]
+        if not notes:
+            continue
+        pw = f"{where} parameter {s.name!r}"
+        if len(notes) > 1:
+            raise CDefError(f"{pw}: more than one /* size_is() */")
+        target = notes[0][len("size_is("):-1]
+        if not s.is_buffer or s.byval:
+            raise CDefError(f"{pw}: /* {notes[0]} */ applies to pointer parameters, not {s.type.spell()}")
+        if s.count is not None:
+            raise CDefError(f"{pw}: /* {notes[0]} */ on an array of fixed size {s.count}")
+        if s.cstring:
+            raise CDefError(f"{pw}: /* {notes[0]} */ on a C string, whose length is its NUL")
+        if s.length_param is not None:
+            raise CDefError(f"{pw}: /* {notes[0]} */ but {s.length_param!r} is already its length")
+        n = by_name.get(target)
+        if n is None:
+            raise CDefError(f"{pw}: /* {notes[0]} */ names no parameter {target!r}")
+        if n.direction != VALUE or not _is_int(n.type):
+            raise CDefError(f"{pw}: /* {notes[0]} */: {target!r} is not an integer parameter")
+        specs[s.index] = _replace(s, size_is=target)
     return specs

@@ -23,7 +23,8 @@ _FILE = "<cdef>"
 _ALLOWED_HEADERS = ("stdint.h", "stddef.h", "stdbool.h")
 # Annotation comments (docs/cdef.md): written after a parameter's name, they say how wasmffi
 # marshals it. Any other comment is just a comment.
-_ANNOTATION = re.compile(r"^\s*(out|inout|in|nolen|len\(\s*[A-Za-z_]\w*\s*\)|sizeof\(\s*[A-Za-z_]\w*\s*\))\s*$")
+_ANNOTATION = re.compile(r"^\s*(out|inout|in|nolen|len\(\s*[A-Za-z_]\w*\s*\)|sizeof\(\s*[A-Za-z_]\w*\s*\)"
+                         r"|size_is\(\s*[A-Za-z_]\w*\s*\))\s*$")
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _C_WORDS = frozenset("""auto break case char const continue default do double else enum extern float for
 goto if inline int long register restrict return short signed sizeof static struct switch typedef
