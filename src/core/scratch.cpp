@@ -1,6 +1,7 @@
 // Guest allocators for marshalling and the per-call scratch strategies (see scratch.hpp).
 #include "wasmffi/scratch.hpp"
 
+#include <cstdint>
 #include <cstring>
 #include <random>
 
@@ -129,6 +130,10 @@ Result<uint64_t> GuestAllocator::call_ptr(wasmtime_context_t* ctx, const wasmtim
 }
 
 Result<uint64_t> GuestAllocator::alloc(wasmtime_context_t* ctx, uint64_t size) {
+  // A wasm32 allocator takes an i32 size: passed on, 2**32 + n would silently become n bytes.
+  if (!is64_ && size > UINT32_MAX)
+    return make_error(ErrorKind::Argument, "cannot allocate " + std::to_string(size) +
+                                               " bytes in a 32-bit guest (its sizes are at most 4294967295)");
   Result<uint64_t> p = uint64_t{0};
   switch (kind_) {
     case AllocatorKind::Bump:

@@ -26,3 +26,14 @@ def test_size_must_be_a_non_negative_int(size, exc):
     with inst.scratch() as s:
         with pytest.raises(exc, match=r"Scratch.alloc\(\)"):
             s.alloc(size)
+
+
+@pytest.mark.parametrize("size", [2**32, 2**32 + 8192])
+def test_core_guest_alloc_refuses_sizes_beyond_a_wasm32_address_space(size):
+    # The core's allocator call, below Scratch's own check: it passed the size on as an i32, so
+    # 2**32 + 8192 became an 8 KiB block.
+    inst = wasmffi.load(guest_path("cstr"))
+    before = inst.raw_exports.bump_mark()
+    with pytest.raises(ValueError, match=r"32-bit guest"):
+        inst._i.guest_alloc(size)
+    assert inst.raw_exports.bump_mark() == before
