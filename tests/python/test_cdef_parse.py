@@ -270,3 +270,15 @@ def test_lowering_errors_carry_the_declaration_line():
 def test_typedef_of_a_standard_name_with_its_own_type_is_accepted():
     cd = wasmffi.CDef("typedef unsigned int uint32_t; typedef unsigned long size_t; uint32_t f(size_t n);")
     assert cd.functions["f"].result == P("uint32_t") and cd.functions["f"].params[0].type == P("size_t")
+
+
+@pytest.mark.parametrize("comment", ["sizedby(n)", "out sizedby(n)", "out size_is(n)", "out inout"])
+def test_a_misspelt_or_doubled_annotation_is_an_error_not_a_comment(comment):
+    # Before, these were plain comments: `/* out sizedby(n) */` left the buffer an input.
+    with pytest.raises(wasmffi.CDefError, match="looks like an annotation but is not one"):
+        wasmffi.CDef(f"void f(uint8_t *h /* {comment} */, size_t n);")
+
+
+@pytest.mark.parametrize("comment", ["length in bytes", "see foo(x) below", "in"])
+def test_ordinary_comments_next_to_parameters_stay_comments(comment):
+    wasmffi.CDef(f"void f(uint8_t *h /* {comment} */, size_t n);")

@@ -26,6 +26,11 @@ _ALLOWED_HEADERS = ("stdint.h", "stddef.h", "stdbool.h")
 _ANNOTATION = re.compile(r"^\s*(out|inout|in|nolen|len\(\s*[A-Za-z_]\w*\s*\)|sizeof\(\s*[A-Za-z_]\w*\s*\)"
                          r"|size_is\(\s*[A-Za-z_]\w*\s*\))\s*$")
 _IDENT = re.compile(r"[A-Za-z_]\w*")
+# A comment made only of annotation-shaped words (`name(param)`, or annotation keywords) that is
+# not one annotation is almost surely a misspelt or doubled one (`/* out sizedby(n) */`): taken
+# as a plain comment, it would silently change how the parameter is marshalled.
+_ANNOTATION_WORD = re.compile(r"[A-Za-z_]\w*\s*\(\s*[A-Za-z_]\w*\s*\)|out|inout|in|nolen")
+_ANNOTATION_LIKE = re.compile(r"^\s*(?:(?:[A-Za-z_]\w*\s*\(\s*[A-Za-z_]\w*\s*\)|out|inout|in|nolen)\s*)+$")
 _C_WORDS = frozenset("""auto break case char const continue default do double else enum extern float for
 goto if inline int long register restrict return short signed sizeof static struct switch typedef
 union unsigned void volatile while _Bool _Complex _Alignas _Atomic _Noreturn""".split())
@@ -83,6 +88,10 @@ def preprocess(src: str) -> Source:
             m = _ANNOTATION.match(body)
             if m:
                 annotations.append(Annotation(line, i - line_start + 1, re.sub(r"\s+", "", m.group(1))))
+            elif _ANNOTATION_LIKE.match(body) and ("(" in body or len(_ANNOTATION_WORD.findall(body)) > 1):
+                raise CDefError(f"{_where(line, i - line_start + 1)}: /*{body}*/ looks like an annotation "
+                                "but is not one; an annotation comment holds exactly one of: out, inout, in, "
+                                "nolen, len(p), sizeof(p), size_is(n) (docs/cdef.md)")
             for k in range(i, j + 2):
                 if out[k] != "\n":
                     out[k] = " "
