@@ -22,10 +22,11 @@ _default_engine: Optional[_core.Engine] = None
 
 
 def default_engine() -> _core.Engine:
-    """The process-wide Engine used when none is given (4 GiB reservation, memories never move)."""
+    """The process-wide Engine used when none is given (4 GiB reservation, memories never move;
+    instances from a pool of 10000 slots: see Engine's pooling_slots)."""
     global _default_engine
     if _default_engine is None:
-        _default_engine = _core.Engine()
+        _default_engine = _core.Engine(pooling_slots=_core._DEFAULT_POOLING_SLOTS)
     return _default_engine
 
 
