@@ -371,6 +371,10 @@ def _instantiate_with_imports(module: Module, imports: Optional[object],
                               wasi: "Optional[Wasi]" = None, cdef: "Optional[CDef]" = None) -> "_core._Instance":
     """The store-owning core instance, with `imports` resolved against the module's import list
     (and WASI preview 1 for what they leave open, when `wasi` is given)."""
+    if imports is None and wasi is None and cdef is None and not module._imports:
+        # An import-free module with nothing to link: the per-instance hot path (a sandbox per
+        # request), which skips the import statement and resolve() below (about 0.5 us).
+        return _core._Instance(module._m, None)
     from . import _imports
 
     if wasi is not None:

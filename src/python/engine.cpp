@@ -51,8 +51,13 @@ void set_option(EngineConfig& cfg, std::string_view name, nb::handle value) {
     if (v > kMaxSize) bad_argument(PyExc_ValueError, where, "at most 2**48", value);
     cfg.max_wasm_stack = static_cast<size_t>(v);
   } else if (name == "pooling_slots") {
-    const uint64_t v = parse_u64(value, where);
-    if (v > UINT32_MAX) bad_argument(PyExc_ValueError, where, "at most 2**32 - 1", value);
+    constexpr const char* kWhat = "an int in 0..2**32-1 (0: no pooling)";
+    if (PyBool_Check(value.ptr()) || !PyLong_Check(value.ptr())) bad_argument(PyExc_TypeError, where, kWhat, value);
+    const long long v = PyLong_AsLongLong(value.ptr());
+    if (PyErr_Occurred() || v < 0 || v > UINT32_MAX) {
+      PyErr_Clear();
+      bad_argument(PyExc_ValueError, where, kWhat, value);
+    }
     cfg.pooling_slots = static_cast<uint32_t>(v);
   } else if (name == "opt_level") {
     if (PyBool_Check(value.ptr()) || !PyLong_Check(value.ptr())) bad_argument(PyExc_TypeError, where, "0, 1 or 2", value);
