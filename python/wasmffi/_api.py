@@ -239,24 +239,31 @@ class Instance:
 
     def _setup(self, module: Module, inst: "_core._Instance", cdef: "CDefSource",
                allocator: Optional[str]) -> None:
-        setattr_ = object.__setattr__
-        setattr_(self, "module", module)
-        setattr_(self, "_i", inst)
-        setattr_(self, "exports", inst.exports(module._export_names, module._export_name_set))
+        # The slots are written through their member descriptors (_SET_*, below the class): a
+        # fifth of object.__setattr__'s cost, which looks the name up in the type each time; this
+        # runs once per instance, on the path a sandbox per request pays.
+        _SET_MODULE(self, module)
+        _SET_I(self, inst)
+        exports = inst.exports(module._export_names, module._export_name_set)
+        _SET_EXPORTS(self, exports)
         # Without a cdef both names are the same mapping; with one, `exports` holds the declared
         # functions and `raw_exports` the wasm-typed ones (a separate name, so that an export
         # called "raw" cannot collide with it).
-        setattr_(self, "raw_exports", self.exports)
-        setattr_(self, "cdef", None)
+        _SET_RAW_EXPORTS(self, exports)
+        _SET_CDEF(self, None)
         if allocator is not None and not isinstance(allocator, str):
             raise TypeError(f"allocator must be 'auto', 'bump', 'malloc', 'cabi_realloc' or None, "
                             f"not {type(allocator).__name__}")
-        inst.bind_marshalling("none" if allocator is None else allocator, module._memory_name)
+        if allocator is None or (allocator == "auto" and module._export_name_set.isdisjoint(_ALLOCATOR_EXPORTS)):
+            # "auto" finds nothing in a module that exports none of the names it probes: known
+            # from the module's names, without the per-instance lookups (about 0.1 us).
+            allocator = "none"
+        inst.bind_marshalling(allocator, module._memory_name)
         if cdef is not None:
             from . import _marshal
 
-            setattr_(self, "raw_exports", inst.exports(module._export_names, module._export_name_set))
-            setattr_(self, "cdef", _marshal.bind(self, cdef))
+            _SET_RAW_EXPORTS(self, inst.exports(module._export_names, module._export_name_set))
+            _SET_CDEF(self, _marshal.bind(self, cdef))
 
     @property
     def allocator(self) -> str:
@@ -365,6 +372,15 @@ class Instance:
         mem = self.memory
         pages = f"; memory {_plural(mem.pages, 'page')}" if mem is not None else ""
         return f"<wasmffi.Instance of {self.module!r}{pages}>"
+
+
+# The exports allocator="auto" probes for (GuestAllocator::find, src/core/scratch.cpp).
+_ALLOCATOR_EXPORTS = frozenset(("bump_alloc", "malloc", "cabi_realloc"))
+_SET_MODULE: Any = Instance.__dict__["module"].__set__
+_SET_I: Any = Instance.__dict__["_i"].__set__
+_SET_EXPORTS: Any = Instance.__dict__["exports"].__set__
+_SET_RAW_EXPORTS: Any = Instance.__dict__["raw_exports"].__set__
+_SET_CDEF: Any = Instance.__dict__["cdef"].__set__
 
 
 def _instantiate_with_imports(module: Module, imports: Optional[object],

@@ -78,18 +78,20 @@ def compile_times(data: bytes, n: int, notes: Dict[str, str]) -> Tuple[float, Op
     """(wasmffi, wasmtime-py) compile ms: min over n each, the two alternating in one process."""
     import wasmffi
 
+    wt: Any = None
     try:
         import wasmtime
-        wt_engine: Any = wasmtime.Engine()
+
+        wt = wasmtime
+        wt_engine = wt.Engine()
     except ImportError:
-        wasmtime = None
         notes["wasmtime_py_compile_ms"] = "wasmtime-py not installed"
     ours, theirs = float("inf"), float("inf")
     for _ in range(n):
         ours = min(ours, _best_of(lambda: wasmffi.Module(data), 1))
-        if wasmtime is not None:
-            theirs = min(theirs, _best_of(lambda: wasmtime.Module(wt_engine, data), 1))
-    return ours * 1e3, (theirs * 1e3 if wasmtime is not None else None)
+        if wt is not None:
+            theirs = min(theirs, _best_of(lambda: wt.Module(wt_engine, data), 1))
+    return ours * 1e3, (theirs * 1e3 if wt is not None else None)
 
 
 def cache_load_time(data: bytes, n: int, notes: Dict[str, str]) -> Optional[float]:
@@ -228,7 +230,8 @@ def collect(quick: bool = False, progress: Optional[Callable[[str], None]] = Non
         wt_engine = wasmtime.Engine()
         wt_module = wasmtime.Module(wt_engine, data)
         store = wasmtime.Store(wt_engine)
-        got = wasmtime.Instance(store, wt_module, []).exports(store)["table_xor"](store)
+        table_xor: Any = wasmtime.Instance(store, wt_module, []).exports(store)["table_xor"]
+        got = table_xor(store)
         if got != expect_xor:
             raise AssertionError(f"table_xor: wasmffi {expect_xor}, wasmtime-py {got}")
         cases.append(Case("wasmtime_py_instantiate_us", "I(S(e), m, imp)",
