@@ -102,6 +102,7 @@ def test_pool_exhaustion_is_a_resource_error_naming_the_fix():
     (2**32, ValueError, "pooling_slots"),
     ("8", TypeError, "pooling_slots"),
     (1.5, TypeError, "pooling_slots"),
+    (True, TypeError, "pooling_slots"),
 ])
 def test_bad_pooling_slots(value, exc, text):
     with pytest.raises(exc, match=text):
@@ -151,3 +152,16 @@ def test_bench_lifecycle_collect_has_the_group_shape():
     assert targets["instantiate_us <= 3"]["pass"] is True
     assert targets["threads2_speedup >= 1.7"]["pass"] is False
     assert targets["wasmtime_py_instantiate_us >= 5 x instantiate_us"]["pass"] is False
+
+
+@pytest.mark.parametrize("wat, limit", [
+    ("(module " + "(memory 1) " * 17 + ")", "defined memories count of 17 exceeds the per-instance limit of 16"),
+    ("(module (table 1048577 funcref))", "exceeds the limit of 1048576"),
+])
+def test_a_module_beyond_the_pools_per_module_limits_compiles_only_on_demand(wat, limit):
+    # The default engine's pool has per-module limits (docs/design.md, "Instantiation cost"):
+    # such a module is refused when compiled, with wasmtime's reason; an on-demand engine takes it.
+    with pytest.raises(wasmffi.CompileError, match="pooling allocator") as info:
+        wasmffi.Module(wat)
+    assert limit in str(info.value)
+    wasmffi.Module(wat, engine=wasmffi.Engine()).instantiate()  # raises if refused
