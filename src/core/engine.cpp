@@ -54,9 +54,10 @@ Result<std::shared_ptr<Engine>> Engine::create(const EngineConfig& config) {
     wasmtime_pooling_allocation_config_max_tables_per_module_set(pool, 16);
     wasmtime_pooling_allocation_config_table_elements_set(pool, size_t{1} << 20);
     wasmtime_pooling_allocation_config_max_core_instance_size_set(pool, size_t{4} << 20);
-    // Freed slots are reset (madvise) in batches rather than one at a time; a pool too small
-    // for a batch to matter resets each at once (an allocation that finds no free slot flushes
-    // the batch first either way).
+    // Freed slots are reset with one process_madvise per 16 ranges (a memory or a table each)
+    // rather than one madvise per range: 2.3 us against 3.6 us per create+drop (docs/design.md).
+    // A pool too small for a batch to matter resets each at once; an allocation that finds no
+    // free slot flushes the pending batch first either way.
     if (n >= 256) wasmtime_pooling_allocation_config_decommit_batch_size_set(pool, 16);
     wasmtime_pooling_allocation_strategy_set(cfg, pool);  // copies the settings
     wasmtime_pooling_allocation_config_delete(pool);
