@@ -49,6 +49,7 @@ TEST(Pooling, AnInstanceBeyondTheSlotsIsAResourceErrorAndAFreedSlotIsReused) {
   auto third = Instance::create(module);
   ASSERT_FALSE(third);
   EXPECT_EQ(third.error().kind, ErrorKind::Resource);
+  EXPECT_TRUE(is_no_free_slot(third.error()));
   EXPECT_NE(third.error().message.find("pooling_slots"), std::string::npos) << third.error().message;
   a.instance.reset();
   auto c = load_module(module);

@@ -165,3 +165,23 @@ def test_a_module_beyond_the_pools_per_module_limits_compiles_only_on_demand(wat
         wasmffi.Module(wat)
     assert limit in str(info.value)
     wasmffi.Module(wat, engine=wasmffi.Engine()).instantiate()  # raises if refused
+
+
+def test_instances_in_reference_cycles_do_not_exhaust_the_pool():
+    # A host function closing over its own instance makes a cycle that only the cyclic GC frees;
+    # a full pool collects once before giving up (4 slots, 200 such instances in a loop).
+    module = wasmffi.Module('(module (import "env" "f" (func $f (result i32))) '
+                            '(func (export "run") (result i32) call $f))', engine=wasmffi.Engine(pooling_slots=4))
+
+    def cyclic():
+        box = {}
+        inst = module.instantiate({"env": {"f": lambda: len(box)}})
+        box["inst"] = inst
+        return inst.exports.run()
+
+    assert [cyclic() for _ in range(200)] == [1] * 200
+    # Live instances are not garbage: the pool's limit still holds for them.
+    live = [module.instantiate({"env": {"f": lambda: 0}}) for _ in range(4)]
+    with pytest.raises(wasmffi.ResourceError, match="no free instance slot"):
+        module.instantiate({"env": {"f": lambda: 0}})
+    assert len(live) == 4
