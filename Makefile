@@ -56,6 +56,14 @@ $(GUEST_DIR)/cstr_libc.wasm: guest/examples/cstr.c $(SDK_DEPS) | $(VENV)/.deps-s
 
 guest: $(GUEST_DIR)/cstr64.wasm $(GUEST_DIR)/cstr_libc.wasm
 
+# The `bench lifecycle` guest (guest/bench/: not an example): a >= 100 KB module with a data
+# segment, built with the examples' flags.
+$(GUEST_DIR)/lifecycle.wasm: guest/bench/lifecycle.c $(wildcard guest/include/*.h) Makefile
+	@mkdir -p $(GUEST_DIR)
+	clang $(GUEST_CFLAGS) -o $@ $<
+
+guest: $(GUEST_DIR)/lifecycle.wasm
+
 # A WASI command (wasi-libc's crt1-command: main, argv, exit codes); the pattern rule above
 # builds libc-free reactors, and this explicit rule takes precedence for wasi_prog.wasm.
 $(GUEST_DIR)/wasi_prog.wasm: guest/examples/wasi_prog.c Makefile

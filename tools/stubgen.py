@@ -65,7 +65,7 @@ RULES: List[Tuple[str, str, int]] = [
     # comes from Engine.__signature__ below); its settings are ints and bools.
     (r"^    def __init__\(self, \*args, \*\*kwargs\) -> None: \.\.\.\n", "    def __init__(self, ENGINE_SIGNATURE) -> None: ...\n", 1),
     (r"^    __signature__: inspect\.Signature = \.\.\.\n", "", 1),
-    (r"(def (?:memory_reservation|memory_guard_size|opt_level|max_wasm_stack)\(self\)) -> object:", r"\1 -> int:", 4),
+    (r"(def (?:memory_reservation|memory_guard_size|opt_level|max_wasm_stack|pooling_slots)\(self\)) -> object:", r"\1 -> int:", 5),
     (r"(def (?:memory64|consume_fuel|epoch_interruption)\(self\)) -> object:", r"\1 -> bool:", 3),
     # Arguments that the binding takes as handles and converts itself.
     (r"(def fuel\(self, value): object \| None\)", r"\1: int)", 1),

@@ -31,7 +31,21 @@ struct EngineConfig {
   // A call is only started when the calling thread has this much plus kHostStackMargin left
   // (see native_stack_fits in instance.hpp), so a small thread gets a clear error, not SIGSEGV.
   size_t max_wasm_stack = size_t{512} << 10;
+  // Instances live in this many preallocated slots (wasmtime's pooling allocator) instead of
+  // each mapping its memory on creation and unmapping it on drop: create+drop costs a few
+  // madvise calls instead of mmap/munmap of a 4 GiB reservation (docs/design.md, "Instantiation
+  // cost"). 0: on demand. Slots bound how many instances (and memories, tables) of this engine
+  // can be alive at once; a module's instantiation beyond that is an ErrorKind::Resource. The
+  // whole pool's address space, pooling_slots x (memory_reservation + memory_guard_size), is
+  // reserved (not committed) when the engine is created.
+  uint32_t pooling_slots = 0;
 };
+
+// The pooling_slots of wasmffi's default engine (python/wasmffi/_api.py): 3 x 10000 = 30000 maps
+// and 40 TiB of the 128 TiB user address space; an on-demand engine runs out of the kernel's
+// 65530 maps at about 21800 live instances (3 maps each), so 10000 gives up half of that
+// headroom for instantiation at a fifth of the cost, and leaves room for other engines.
+inline constexpr uint32_t kDefaultPoolingSlots = 10000;
 
 // Native stack kept free below wasm's limit for what runs there: wasmtime's libcalls (memory
 // growth, trap bookkeeping) and the host frames between the binding and the first wasm frame.

@@ -133,6 +133,13 @@ struct Export {
   wasmtime_extern_t item;
 };
 
+// The start of the ErrorKind::Resource message for an instantiation that found every slot of a
+// pooling engine taken (EngineConfig::pooling_slots).
+inline constexpr std::string_view kNoFreeSlot = "no free instance slot";
+inline bool is_no_free_slot(const Error& e) noexcept {
+  return e.kind == ErrorKind::Resource && e.message.starts_with(kNoFreeSlot);
+}
+
 class Instance {
  public:
   // `imports` must be given in the module's import order and belong to `store`.

@@ -22,10 +22,11 @@ _default_engine: Optional[_core.Engine] = None
 
 
 def default_engine() -> _core.Engine:
-    """The process-wide Engine used when none is given (4 GiB reservation, memories never move)."""
+    """The process-wide Engine used when none is given (4 GiB reservation, memories never move;
+    instances from a pool of 10000 slots: see Engine's pooling_slots)."""
     global _default_engine
     if _default_engine is None:
-        _default_engine = _core.Engine()
+        _default_engine = _core.Engine(pooling_slots=_core._DEFAULT_POOLING_SLOTS)
     return _default_engine
 
 
@@ -238,24 +239,31 @@ class Instance:
 
     def _setup(self, module: Module, inst: "_core._Instance", cdef: "CDefSource",
                allocator: Optional[str]) -> None:
-        setattr_ = object.__setattr__
-        setattr_(self, "module", module)
-        setattr_(self, "_i", inst)
-        setattr_(self, "exports", inst.exports(module._export_names, module._export_name_set))
+        # The slots are written through their member descriptors (_SET_*, below the class): a
+        # fifth of object.__setattr__'s cost, which looks the name up in the type each time; this
+        # runs once per instance, on the path a sandbox per request pays.
+        _SET_MODULE(self, module)
+        _SET_I(self, inst)
+        exports = inst.exports(module._export_names, module._export_name_set)
+        _SET_EXPORTS(self, exports)
         # Without a cdef both names are the same mapping; with one, `exports` holds the declared
         # functions and `raw_exports` the wasm-typed ones (a separate name, so that an export
         # called "raw" cannot collide with it).
-        setattr_(self, "raw_exports", self.exports)
-        setattr_(self, "cdef", None)
+        _SET_RAW_EXPORTS(self, exports)
+        _SET_CDEF(self, None)
         if allocator is not None and not isinstance(allocator, str):
             raise TypeError(f"allocator must be 'auto', 'bump', 'malloc', 'cabi_realloc' or None, "
                             f"not {type(allocator).__name__}")
-        inst.bind_marshalling("none" if allocator is None else allocator, module._memory_name)
+        if allocator is None or (allocator == "auto" and module._export_name_set.isdisjoint(_ALLOCATOR_EXPORTS)):
+            # "auto" finds nothing in a module that exports none of the names it probes: known
+            # from the module's names, without the per-instance lookups (about 0.1 us).
+            allocator = "none"
+        inst.bind_marshalling(allocator, module._memory_name)
         if cdef is not None:
             from . import _marshal
 
-            setattr_(self, "raw_exports", inst.exports(module._export_names, module._export_name_set))
-            setattr_(self, "cdef", _marshal.bind(self, cdef))
+            _SET_RAW_EXPORTS(self, inst.exports(module._export_names, module._export_name_set))
+            _SET_CDEF(self, _marshal.bind(self, cdef))
 
     @property
     def allocator(self) -> str:
@@ -366,18 +374,32 @@ class Instance:
         return f"<wasmffi.Instance of {self.module!r}{pages}>"
 
 
+# The exports allocator="auto" probes for (GuestAllocator::find, src/core/scratch.cpp).
+_ALLOCATOR_EXPORTS = frozenset(("bump_alloc", "malloc", "cabi_realloc"))
+_SET_MODULE: Any = Instance.__dict__["module"].__set__
+_SET_I: Any = Instance.__dict__["_i"].__set__
+_SET_EXPORTS: Any = Instance.__dict__["exports"].__set__
+_SET_RAW_EXPORTS: Any = Instance.__dict__["raw_exports"].__set__
+_SET_CDEF: Any = Instance.__dict__["cdef"].__set__
+
+
 def _instantiate_with_imports(module: Module, imports: Optional[object],
                               wasi: "Optional[Wasi]" = None, cdef: "Optional[CDef]" = None) -> "_core._Instance":
     """The store-owning core instance, with `imports` resolved against the module's import list
     (and WASI preview 1 for what they leave open, when `wasi` is given)."""
-    from . import _imports
+    entries: Any = None
+    caller: Any = None
+    # An import-free module with nothing to link is the per-instance hot path (a sandbox per
+    # request): it skips the import statement and resolve() (0.9 us of 4, docs/design.md).
+    if not (imports is None and wasi is None and cdef is None and not module._imports):
+        from . import _imports
 
-    if wasi is not None:
-        from ._wasi import Wasi
+        if wasi is not None:
+            from ._wasi import Wasi
 
-        if not isinstance(wasi, Wasi):
-            raise TypeError(f"instantiate(): wasi must be a wasmffi.Wasi, not {type(wasi).__name__}")
-    entries, caller = _imports.resolve(module, imports, wasi=wasi is not None, cdef=cdef)
+            if not isinstance(wasi, Wasi):
+                raise TypeError(f"instantiate(): wasi must be a wasmffi.Wasi, not {type(wasi).__name__}")
+        entries, caller = _imports.resolve(module, imports, wasi=wasi is not None, cdef=cdef)
     if wasi is None:
         inst = _core._Instance(module._m, entries)
     else:

@@ -29,14 +29,17 @@ def exports_declare(exports: Exports, name: str, obj: object) -> None:
 
 class Engine:
     """
-    Engine(*, memory_reservation=4 GiB, memory_guard_size=32 MiB, memory64=True, consume_fuel=False, epoch_interruption=False, opt_level=1, max_wasm_stack=512 KiB)
+    Engine(*, memory_reservation=4 GiB, memory_guard_size=32 MiB, memory64=True, consume_fuel=False, epoch_interruption=False, opt_level=1, max_wasm_stack=512 KiB, pooling_slots=0)
 
     A compilation environment; modules compiled for it share its settings. Settings are read-only.
     max_wasm_stack is the native stack a call may use below its entry; a call from a thread with less
     stack left than that plus 64 KiB raises StackOverflow without entering wasm.
+    pooling_slots=N takes instances from N preallocated slots (cheap to create and drop; at most N
+    alive at once, more raise ResourceError; N x (memory_reservation + memory_guard_size) of address
+    space reserved up front); 0 maps each instance's memory on demand. wasmffi.default_engine() pools.
     """
 
-    def __init__(self, *, memory_reservation: int = 4294967296, memory_guard_size: int = 33554432, memory64: bool = True, consume_fuel: bool = False, epoch_interruption: bool = False, opt_level: int = 1, max_wasm_stack: int = 524288) -> None: ...
+    def __init__(self, *, memory_reservation: int = 4294967296, memory_guard_size: int = 33554432, memory64: bool = True, consume_fuel: bool = False, epoch_interruption: bool = False, opt_level: int = 1, max_wasm_stack: int = 524288, pooling_slots: int = 0) -> None: ...
 
     def __repr__(self) -> str: ...
 
@@ -61,11 +64,16 @@ class Engine:
     @property
     def max_wasm_stack(self) -> int: ...
 
+    @property
+    def pooling_slots(self) -> int: ...
+
     def increment_epoch(self) -> None:
         """
         Advances the engine's epoch by one tick (safe to call from any thread).
         """
 
+
+_DEFAULT_POOLING_SLOTS: int = 10000
 
 class _Module:
     @staticmethod

@@ -153,6 +153,12 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<const Module>
   if (err != nullptr) {
     Error e = take_error(err, ErrorKind::Link);
     if (is_resource_exhaustion(e.message)) e = make_error(ErrorKind::Resource, "cannot reserve memory for a new instance: " + e.message);
+    else if (e.message.find("maximum concurrent limit") != std::string::npos)
+      e = make_error(ErrorKind::Resource,
+                     std::string(kNoFreeSlot) + ": " + e.message + " (this engine pools " +
+                         std::to_string(inst->store().engine().config().pooling_slots) +
+                         " instances; drop unused instances, or use an engine with more pooling_slots, or "
+                         "pooling_slots=0 to map instances on demand)");
     return e;
   }
   return inst;

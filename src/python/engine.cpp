@@ -20,7 +20,7 @@ struct Option {
 constexpr Option kOptions[] = {
     {"memory_reservation", Opt::Size}, {"memory_guard_size", Opt::Size}, {"memory64", Opt::Bool},
     {"consume_fuel", Opt::Bool},       {"epoch_interruption", Opt::Bool}, {"opt_level", Opt::Int},
-    {"max_wasm_stack", Opt::Size},
+    {"max_wasm_stack", Opt::Size},     {"pooling_slots", Opt::Int},
 };
 
 // The value of option `name` in `cfg` as a Python object (for defaults, repr and properties).
@@ -31,6 +31,7 @@ nb::object option_value(const EngineConfig& cfg, std::string_view name) {
   if (name == "consume_fuel") return nb::bool_(cfg.consume_fuel);
   if (name == "epoch_interruption") return nb::bool_(cfg.epoch_interruption);
   if (name == "opt_level") return nb::int_(cfg.opt_level);
+  if (name == "pooling_slots") return nb::int_(cfg.pooling_slots);
   return nb::int_(static_cast<uint64_t>(cfg.max_wasm_stack));
 }
 
@@ -49,6 +50,15 @@ void set_option(EngineConfig& cfg, std::string_view name, nb::handle value) {
     const uint64_t v = parse_u64(value, where);
     if (v > kMaxSize) bad_argument(PyExc_ValueError, where, "at most 2**48", value);
     cfg.max_wasm_stack = static_cast<size_t>(v);
+  } else if (name == "pooling_slots") {
+    constexpr const char* kWhat = "an int in 0..2**32-1 (0: no pooling)";
+    if (PyBool_Check(value.ptr()) || !PyLong_Check(value.ptr())) bad_argument(PyExc_TypeError, where, kWhat, value);
+    const long long v = PyLong_AsLongLong(value.ptr());
+    if (PyErr_Occurred() || v < 0 || v > UINT32_MAX) {
+      PyErr_Clear();
+      bad_argument(PyExc_ValueError, where, kWhat, value);
+    }
+    cfg.pooling_slots = static_cast<uint32_t>(v);
   } else if (name == "opt_level") {
     if (PyBool_Check(value.ptr()) || !PyLong_Check(value.ptr())) bad_argument(PyExc_TypeError, where, "0, 1 or 2", value);
     const long v = PyLong_AsLong(value.ptr());
@@ -117,10 +127,14 @@ void bind_engine(nb::module_& m) {
   auto cls = nb::class_<PyEngine>(
       m, "Engine",
       "Engine(*, memory_reservation=4 GiB, memory_guard_size=32 MiB, memory64=True, consume_fuel=False, "
-      "epoch_interruption=False, opt_level=1, max_wasm_stack=512 KiB)\n\n"
+      "epoch_interruption=False, opt_level=1, max_wasm_stack=512 KiB, pooling_slots=0)\n\n"
       "A compilation environment; modules compiled for it share its settings. Settings are read-only.\n"
       "max_wasm_stack is the native stack a call may use below its entry; a call from a thread with less\n"
-      "stack left than that plus 64 KiB raises StackOverflow without entering wasm.");
+      "stack left than that plus 64 KiB raises StackOverflow without entering wasm.\n"
+      "pooling_slots=N takes instances from N preallocated slots (cheap to create and drop; at most N\n"
+      "alive at once, more raise ResourceError; N x (memory_reservation + memory_guard_size) of address\n"
+      "space reserved up front); 0 maps each instance's memory on demand. wasmffi.default_engine() pools.");
+  m.attr("_DEFAULT_POOLING_SLOTS") = kDefaultPoolingSlots;
   cls.def("__init__", &engine_init);
   cls.def("__repr__", &engine_repr);
   for (const Option& o : kOptions) {

@@ -22,7 +22,7 @@ RECURSE = """(func $r (export "recurse") (param i32) (result i32)
   else local.get 0 i32.const 1 i32.sub call $r i32.const 1 i32.add end)"""
 
 DEFAULTS = dict(memory_reservation=4 << 30, memory_guard_size=32 << 20, memory64=True, consume_fuel=False,
-                epoch_interruption=False, opt_level=1, max_wasm_stack=512 * KIB)
+                epoch_interruption=False, opt_level=1, max_wasm_stack=512 * KIB, pooling_slots=0)
 
 
 def run_child(code: str) -> subprocess.CompletedProcess:
@@ -86,7 +86,7 @@ def test_unknown_attributes_cannot_be_added():
 
 def test_unknown_keyword_names_it_and_the_accepted_ones():
     with pytest.raises(TypeError, match=r"Engine\(\) got an unexpected keyword argument 'bogus' \(accepted: "
-                                        r"memory_reservation, .*max_wasm_stack\)"):
+                                        r"memory_reservation, .*max_wasm_stack, pooling_slots\)"):
         wasmffi.Engine(bogus=1)
 
 

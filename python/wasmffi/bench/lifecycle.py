@@ -1,0 +1,268 @@
+"""`python -m wasmffi bench lifecycle`: compile, cache load, instantiate and two-thread scaling on a 200 KB module."""
+
+from __future__ import annotations
+
+import gc
+import os
+import pathlib
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
+
+from ._timing import (Case, Settings, environment, evaluate_ratio_targets, format_targets, measure,
+                      print_environment, write_json)
+
+HELP = ("module lifecycle on a 200 KB guest: compile, cache load, instantiate+drop (wasmffi vs "
+        "wasmtime-py) and 2-thread speedup")
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+SOURCE = ROOT / "guest" / "bench" / "lifecycle.c"
+
+NAMES = ["compile_ms", "wasmtime_py_compile_ms", "cache_load_ms", "instantiate_us", "instantiate_keep_us",
+         "wasmtime_py_instantiate_us", "threads2_speedup"]
+UNITS = {"compile_ms": "ms", "wasmtime_py_compile_ms": "ms", "cache_load_ms": "ms", "instantiate_us": "us",
+         "instantiate_keep_us": "us", "wasmtime_py_instantiate_us": "us", "threads2_speedup": "x"}
+STATEMENTS = {
+    "compile_ms": "wasmffi.Module(data): min over N compilations, alternating with wasmtime-py",
+    "wasmtime_py_compile_ms": "wasmtime.Module(engine, data): the same bytes, same process",
+    "cache_load_ms": "wasmffi.Module(data, cache=True) with the artifact already cached (min over N)",
+    "instantiate_us": "module.instantiate() in a loop, each instance dropped at once (create + drop)",
+    "instantiate_keep_us": "module.instantiate() with 1000 instances kept alive (create only; drop not timed)",
+    "wasmtime_py_instantiate_us": "wasmtime.Instance(wasmtime.Store(engine), module, []) (create + drop)",
+    "threads2_speedup": "2 threads x W calls of work() on separate instances vs 1 thread x W (release_gil=True)",
+}
+TARGETS = [
+    ("compile_ms <= wasmtime_py_compile_ms", "compile_ms", "<=", 1.0, "wasmtime_py_compile_ms"),
+    ("cache_load_ms <= compile_ms / 10", "cache_load_ms", "<=", 0.1, "compile_ms"),
+    ("wasmtime_py_instantiate_us >= 5 x instantiate_us", "wasmtime_py_instantiate_us", ">=", 5.0, "instantiate_us"),
+]
+# Absolute targets (not ratios): key, "<=" or ">=", bound.
+ABSOLUTE = [("instantiate_us <= 3", "instantiate_us", "<=", 3.0),
+            ("threads2_speedup >= 1.7", "threads2_speedup", ">=", 1.7)]
+
+WORK_ROUNDS = 2_000_000  # one work() call: ~50 ms of compute, so thread start-up is noise
+
+
+def module_bytes(tmpdir: str) -> bytes:
+    """lifecycle.wasm from $WASMFFI_GUEST_DIR when set, else compiled from the checkout's
+    guest/bench/lifecycle.c into `tmpdir` (the flags of `make guest`)."""
+    env = os.environ.get("WASMFFI_GUEST_DIR")
+    if env:
+        path = pathlib.Path(env) / "lifecycle.wasm"
+        if not path.is_file():
+            raise FileNotFoundError(f"WASMFFI_GUEST_DIR={env} lacks lifecycle.wasm: run `make guest`")
+        return path.read_bytes()
+    if not SOURCE.is_file():
+        raise FileNotFoundError("bench lifecycle needs guest/bench/lifecycle.c: run it from a wasmffi checkout, "
+                                "or set WASMFFI_GUEST_DIR to a directory holding lifecycle.wasm (`make guest`)")
+    from .. import _build
+
+    out = pathlib.Path(tmpdir) / "lifecycle.wasm"
+    _build.build([SOURCE], out, alloc=False)
+    return out.read_bytes()
+
+
+def _best_of(fn: Callable[[], Any], n: int) -> float:
+    """Minimum wall time of `n` calls of fn, in seconds."""
+    best = float("inf")
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def compile_times(data: bytes, n: int, notes: Dict[str, str]) -> Tuple[float, Optional[float]]:
+    """(wasmffi, wasmtime-py) compile ms: min over n each, the two alternating in one process."""
+    import wasmffi
+
+    wt: Any = None
+    try:
+        import wasmtime
+
+        wt = wasmtime
+        wt_engine = wt.Engine()
+    except ImportError:
+        notes["wasmtime_py_compile_ms"] = "wasmtime-py not installed"
+    ours, theirs = float("inf"), float("inf")
+    for _ in range(n):
+        ours = min(ours, _best_of(lambda: wasmffi.Module(data), 1))
+        if wt is not None:
+            theirs = min(theirs, _best_of(lambda: wt.Module(wt_engine, data), 1))
+    return ours * 1e3, (theirs * 1e3 if wt is not None else None)
+
+
+def cache_load_time(data: bytes, n: int, notes: Dict[str, str]) -> Optional[float]:
+    """ms to load the module from the on-disk cache (stored by a first, untimed call), in a
+    temporary cache directory so the user's cache is neither read nor filled."""
+    import wasmffi
+
+    saved = os.environ.get("WASMFFI_CACHE_DIR")
+    with tempfile.TemporaryDirectory(prefix="wasmffi-bench-cache-") as d:
+        os.environ["WASMFFI_CACHE_DIR"] = d
+        try:
+            try:
+                wasmffi.Module(data, cache=True)  # type: ignore[call-arg]  # compiles and stores
+            except TypeError as e:
+                if "cache" not in str(e):
+                    raise
+                notes["cache_load_ms"] = "Module(cache=True) not available"
+                return None
+            return _best_of(lambda: wasmffi.Module(data, cache=True), n) * 1e3  # type: ignore[call-arg]
+        finally:
+            if saved is None:
+                os.environ.pop("WASMFFI_CACHE_DIR", None)
+            else:
+                os.environ["WASMFFI_CACHE_DIR"] = saved
+
+
+def keep_time(module: Any, count: int, rounds: int) -> float:
+    """us per instance to create `count` instances kept alive (their drop is not timed). The
+    cyclic GC is off while timing, as timeit has it for the other figures: otherwise its passes
+    over the growing list of live instances would be counted as instantiation."""
+    best = float("inf")
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            keep: List[Any] = []
+            append = keep.append
+            inst = module.instantiate
+            t = time.perf_counter()
+            for _ in range(count):
+                append(inst())
+            best = min(best, time.perf_counter() - t)
+            del keep
+    finally:
+        if was_enabled:
+            gc.enable()
+    return best / count * 1e6
+
+
+def threads2_speedup(module: Any, rounds: int, notes: Dict[str, str]) -> Optional[float]:
+    """Wall time of one thread running work(W) against two threads each running work(W) on an
+    instance of its own: 2.0 is perfect scaling. Min over `rounds` of each."""
+    try:
+        insts = [module.instantiate(release_gil=True) for _ in range(2)]
+    except TypeError as e:
+        if "release_gil" not in str(e):
+            raise
+        notes["threads2_speedup"] = "instantiate(release_gil=True) not available"
+        return None
+    expect = insts[0].exports.work(WORK_ROUNDS)
+    if insts[1].exports.work(WORK_ROUNDS) != expect:
+        raise AssertionError("work() differs between two instances of one module")
+
+    def two() -> None:
+        ts = [threading.Thread(target=i.exports.work, args=(WORK_ROUNDS,)) for i in insts]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+    one_best, two_best = float("inf"), float("inf")
+    for _ in range(rounds):
+        one_best = min(one_best, _best_of(lambda: insts[0].exports.work(WORK_ROUNDS), 1))
+        two_best = min(two_best, _best_of(two, 1))
+    return 2 * one_best / two_best
+
+
+def evaluate_targets(figures: Dict[str, Optional[float]], notes: Dict[str, str]) -> Dict[str, Dict[str, Any]]:
+    out = evaluate_ratio_targets(TARGETS, figures, notes)
+    for label, key, op, bound in ABSOLUTE:
+        v = figures.get(key)
+        required = f"{op} {bound:g}"
+        if v is None:
+            out[label] = {"pass": None, "ratio": None, "required": required, "missing": [key],
+                          "reason": notes.get(key, "not measured")}
+        else:
+            out[label] = {"pass": v <= bound if op == "<=" else v >= bound, "ratio": v, "required": required}
+    return out
+
+
+def format_report(figures: Dict[str, Optional[float]], targets: Dict[str, Dict[str, Any]],
+                  notes: Dict[str, str], settings: Settings, size: int) -> str:
+    lines = [f"module: guest/bench/lifecycle.c, {size} bytes of wasm (3000 functions, 64 KiB data segment)", "",
+             f"{'figure':<30}{'value':>12}", "-" * 42]
+    for name in NAMES:
+        v = figures.get(name)
+        if v is None:
+            lines.append(f"{name:<30}{'n/a':>12}  ({notes.get(name, 'not measured')})")
+        else:
+            lines.append(f"{name:<30}{v:>10.2f} {UNITS[name]:<2}")
+    lines.append("-" * 42)
+    lines.extend(f"{name}: {text}" for name, text in STATEMENTS.items())
+    lines.append(textwrap.fill(
+        f"Instantiation figures: minimum over {settings.repeats} interleaved timeit repeats "
+        f"(~{settings.target:.2g} s each), warm (the module compiled once, a first instance made "
+        "before timing). Compile and cache figures: minimum over single runs.", 78))
+    lines.append("")
+    ratio_labels = {t[0] for t in TARGETS}
+    lines.extend(format_targets({k: v for k, v in targets.items() if k in ratio_labels}, 50))
+    # Absolute targets: the measured figure itself, in its unit, not a ratio.
+    for label, key, _op, _bound in ABSOLUTE:
+        t = targets[label]
+        if t["pass"] is None:
+            lines.append(f"  N/A   {label:<50} ({t['reason']})")
+        else:
+            lines.append(f"  {'PASS' if t['pass'] else 'FAIL'}  {label:<50} measured {t['ratio']:.2f} {UNITS[key]}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def collect(quick: bool = False, progress: Optional[Callable[[str], None]] = None) -> Dict[str, Any]:
+    import wasmffi
+
+    settings = Settings.for_mode(quick)
+    notes: Dict[str, str] = {}
+    figures: Dict[str, Optional[float]] = dict.fromkeys(NAMES)
+    say = progress or (lambda _msg: None)
+    with tempfile.TemporaryDirectory(prefix="wasmffi-bench-lifecycle-") as tmp:
+        data = module_bytes(tmp)
+    say("compile")
+    figures["compile_ms"], figures["wasmtime_py_compile_ms"] = compile_times(data, 2 if quick else 5, notes)
+    say("cache load")
+    figures["cache_load_ms"] = cache_load_time(data, 3 if quick else 10, notes)
+
+    module = wasmffi.Module(data)
+    check = module.instantiate()
+    expect_xor = check.exports.table_xor()
+    cases = [Case("instantiate_us", "m()", {"m": module.instantiate})]
+    try:
+        import wasmtime
+    except ImportError:
+        notes["wasmtime_py_instantiate_us"] = "wasmtime-py not installed"
+    else:
+        wt_engine = wasmtime.Engine()
+        wt_module = wasmtime.Module(wt_engine, data)
+        store = wasmtime.Store(wt_engine)
+        table_xor: Any = wasmtime.Instance(store, wt_module, []).exports(store)["table_xor"]
+        got = table_xor(store)
+        if got != expect_xor:
+            raise AssertionError(f"table_xor: wasmffi {expect_xor}, wasmtime-py {got}")
+        cases.append(Case("wasmtime_py_instantiate_us", "I(S(e), m, imp)",
+                          {"I": wasmtime.Instance, "S": wasmtime.Store, "e": wt_engine, "m": wt_module, "imp": []}))
+    say("instantiate")
+    figures.update({k: v / 1e3 for k, v in measure(cases, settings, progress).items()})
+    figures["instantiate_keep_us"] = keep_time(module, 1000, 3 if quick else 7)
+    say("threads")
+    figures["threads2_speedup"] = threads2_speedup(module, 2 if quick else 5, notes)
+    targets = evaluate_targets(figures, notes)
+    return {"figures": figures, "targets": targets, "notes": notes,
+            "table": format_report(figures, targets, notes, settings, len(data))}
+
+
+def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
+    out = out or sys.stdout
+    env = environment()
+    result = collect(quick)
+    print_environment(env, out)
+    print(file=out)
+    print(result["table"], file=out, end="")
+    if json_path:
+        write_json(json_path, {**result["figures"], "targets": result["targets"], "notes": result["notes"]},
+                   env, quick, out)
+    return 0

@@ -1,0 +1,187 @@
+"""Instantiation at scale: pooled instance slots (Engine pooling_slots), their reuse and limits, and bench lifecycle."""
+
+import gc
+import json
+
+import pytest
+
+import wasmffi
+from conftest import guest_path
+from wasmffi import __main__ as cli
+from wasmffi.bench import lifecycle
+
+# Memory with a data segment, a mutable global and a table: everything a reused slot must reset.
+STATE_WAT = """(module
+  (memory (export "memory") 1 100)
+  (data (i32.const 16) "pristine")
+  (global $g (export "g") (mut i32) (i32.const 7))
+  (table 4 funcref)
+  (func (export "get_g") (result i32) global.get $g)
+  (func (export "set_g") (param i32) local.get 0 global.set $g)
+  (func (export "load") (param i32) (result i32) local.get 0 i32.load8_u)
+  (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store8)
+  (func (export "grow") (param i32) (result i32) local.get 0 memory.grow))"""
+
+
+@pytest.fixture(scope="module")
+def lifecycle_module():
+    return wasmffi.Module(guest_path("lifecycle"))
+
+
+def test_default_engine_pools_instances():
+    assert wasmffi.default_engine().pooling_slots == 10000
+    assert wasmffi.Engine().pooling_slots == 0  # an explicit Engine maps memories on demand
+    assert "pooling_slots=3" in repr(wasmffi.Engine(pooling_slots=3))
+
+
+def test_lifecycle_guest_is_library_sized_with_a_data_segment(lifecycle_module):
+    assert guest_path("lifecycle").stat().st_size >= 100_000
+    inst = lifecycle_module.instantiate()
+    # The 64 KiB table is initialised data: its XOR over 16384 non-zero words is not zero, and
+    # the same through a second instance.
+    x = inst.exports.table_xor()
+    assert x != 0 and lifecycle_module.instantiate().exports.table_xor() == x
+    assert inst.exports.dispatch(2999, 5) == inst.exports.dispatch(2999, 5)
+    assert inst.exports.dispatch(0, 5) != inst.exports.dispatch(1, 5)
+
+
+def test_3000_live_instances_on_the_default_engine(lifecycle_module):
+    live = [lifecycle_module.instantiate() for _ in range(3000)]
+    # Each has its own memory: bumping one instance's counter leaves every other at its start.
+    for k, inst in enumerate(live[:50]):
+        for _ in range(k):
+            inst.exports.bump()
+    assert [inst.exports.bump() for inst in live[:50]] == [k + 1 for k in range(50)]
+    assert live[-1].exports.bump() == 1
+
+
+def test_20000_instances_created_and_dropped(lifecycle_module):
+    expect = lifecycle_module.instantiate().exports.table_xor()
+    for i in range(20000):
+        inst = lifecycle_module.instantiate()
+        if i % 997 == 0:
+            assert inst.exports.bump() == 1  # a reused slot starts from the module's own data
+            assert inst.exports.table_xor() == expect
+        del inst
+    assert lifecycle_module.instantiate().exports.bump() == 1
+
+
+@pytest.mark.parametrize("slots", [0, 2, 10000])
+def test_a_new_instance_never_sees_a_dropped_ones_state(slots):
+    engine = wasmffi.Engine(pooling_slots=slots) if slots != 10000 else wasmffi.default_engine()
+    module = wasmffi.Module(STATE_WAT, engine=engine)
+    for _ in range(5):  # slots are reused: each round must start from the module's initial state
+        a, b = module.instantiate(), module.instantiate()
+        assert a.memory.read(16, 8) == b.memory.read(16, 8) == b"pristine"
+        assert a.exports.get_g() == b.exports.get_g() == 7
+        assert len(a.memory) == 65536
+        a.exports.store(16, ord("X"))
+        a.exports.set_g(99)
+        assert a.exports.grow(3) == 1
+        assert b.memory.read(16, 8) == b"pristine" and b.exports.get_g() == 7 and len(b.memory) == 65536
+        assert a.memory.read(16, 1) == b"X" and a.exports.get_g() == 99 and len(a.memory) == 4 * 65536
+        assert a.exports.g.value == 99 and b.exports.g.value == 7
+        del a, b
+        gc.collect()
+
+
+def test_pool_exhaustion_is_a_resource_error_naming_the_fix():
+    module = wasmffi.Module(STATE_WAT, engine=wasmffi.Engine(pooling_slots=2))
+    first, second = module.instantiate(), module.instantiate()
+    with pytest.raises(wasmffi.ResourceError) as info:
+        module.instantiate()
+    msg = str(info.value)
+    assert "pools 2 instances" in msg and "pooling_slots" in msg
+    del first
+    third = module.instantiate()  # a freed slot is usable again
+    assert third.exports.get_g() == second.exports.get_g() == 7
+
+
+@pytest.mark.parametrize("value, exc, text", [
+    (-1, ValueError, "pooling_slots"),
+    (2**32, ValueError, "pooling_slots"),
+    ("8", TypeError, "pooling_slots"),
+    (1.5, TypeError, "pooling_slots"),
+    (True, TypeError, "pooling_slots"),
+])
+def test_bad_pooling_slots(value, exc, text):
+    with pytest.raises(exc, match=text):
+        wasmffi.Engine(pooling_slots=value)
+
+
+def test_imports_and_cdef_still_work_on_the_pooled_engine():
+    calls = []
+    wat = """(module (import "env" "log" (func $log (param i32)))
+      (memory (export "memory") 1)
+      (func (export "run") (param i32) (result i32) local.get 0 call $log local.get 0 i32.const 1 i32.add))"""
+    module = wasmffi.Module(wat)
+    assert module._engine is wasmffi.default_engine()
+    insts = [module.instantiate({"env": {"log": calls.append}}) for _ in range(3)]
+    assert [inst.exports.run(i) for i, inst in enumerate(insts)] == [1, 2, 3]
+    assert calls == [0, 1, 2]
+    with pytest.raises(wasmffi.LinkError, match="env.log"):
+        module.instantiate()
+    cdef_inst = wasmffi.Module(guest_path("cstr")).instantiate(cdef="size_t count_vowels(const char *s);")
+    assert cdef_inst.exports.count_vowels(b"education") == 5
+
+
+def test_bench_lifecycle_quick_json_has_the_issue_keys(tmp_path, capsys):
+    out = tmp_path / "lifecycle.json"
+    assert cli.main(["bench", "lifecycle", "--quick", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    for key in ("compile_ms", "wasmtime_py_compile_ms", "cache_load_ms", "instantiate_us",
+                "wasmtime_py_instantiate_us", "threads2_speedup"):
+        assert key in data
+    assert data["quick"] is True
+    assert data["instantiate_us"] > 0 and data["compile_ms"] > 0
+    # A figure is a number, or null with the reason in notes.
+    for key in lifecycle.NAMES:
+        assert isinstance(data[key], float) or key in data["notes"], key
+    assert set(data["targets"]) == {t[0] for t in lifecycle.TARGETS} | {t[0] for t in lifecycle.ABSOLUTE}
+    assert "instantiate_us" in capsys.readouterr().out
+
+
+def test_bench_lifecycle_collect_has_the_group_shape():
+    assert isinstance(lifecycle.HELP, str) and "\n" not in lifecycle.HELP
+    # The targets evaluate from figures alone: a missing figure gives pass None with its reason.
+    figures = dict.fromkeys(lifecycle.NAMES, 1.0)
+    figures["cache_load_ms"] = None
+    targets = lifecycle.evaluate_targets(figures, {"cache_load_ms": "Module(cache=True) not available"})
+    assert targets["cache_load_ms <= compile_ms / 10"]["pass"] is None
+    assert targets["cache_load_ms <= compile_ms / 10"]["reason"] == "Module(cache=True) not available"
+    assert targets["instantiate_us <= 3"]["pass"] is True
+    assert targets["threads2_speedup >= 1.7"]["pass"] is False
+    assert targets["wasmtime_py_instantiate_us >= 5 x instantiate_us"]["pass"] is False
+
+
+@pytest.mark.parametrize("wat, limit", [
+    ("(module " + "(memory 1) " * 17 + ")", "defined memories count of 17 exceeds the per-instance limit of 16"),
+    ("(module (table 1048577 funcref))", "exceeds the limit of 1048576"),
+])
+def test_a_module_beyond_the_pools_per_module_limits_compiles_only_on_demand(wat, limit):
+    # The default engine's pool has per-module limits (docs/design.md, "Instantiation cost"):
+    # such a module is refused when compiled, with wasmtime's reason; an on-demand engine takes it.
+    with pytest.raises(wasmffi.CompileError, match="pooling allocator") as info:
+        wasmffi.Module(wat)
+    assert limit in str(info.value)
+    wasmffi.Module(wat, engine=wasmffi.Engine()).instantiate()  # raises if refused
+
+
+def test_instances_in_reference_cycles_do_not_exhaust_the_pool():
+    # A host function closing over its own instance makes a cycle that only the cyclic GC frees;
+    # a full pool collects once before giving up (4 slots, 200 such instances in a loop).
+    module = wasmffi.Module('(module (import "env" "f" (func $f (result i32))) '
+                            '(func (export "run") (result i32) call $f))', engine=wasmffi.Engine(pooling_slots=4))
+
+    def cyclic():
+        box = {}
+        inst = module.instantiate({"env": {"f": lambda: len(box)}})
+        box["inst"] = inst
+        return inst.exports.run()
+
+    assert [cyclic() for _ in range(200)] == [1] * 200
+    # Live instances are not garbage: the pool's limit still holds for them.
+    live = [module.instantiate({"env": {"f": lambda: 0}}) for _ in range(4)]
+    with pytest.raises(wasmffi.ResourceError, match="no free instance slot"):
+        module.instantiate({"env": {"f": lambda: 0}})
+    assert len(live) == 4
