@@ -26,7 +26,18 @@ def default_engine() -> _core.Engine:
     instances from a pool of 10000 slots: see Engine's pooling_slots)."""
     global _default_engine
     if _default_engine is None:
-        _default_engine = _core.Engine(pooling_slots=_core._DEFAULT_POOLING_SLOTS)
+        try:
+            _default_engine = _core.Engine(pooling_slots=_core._DEFAULT_POOLING_SLOTS)
+        except ValueError as e:
+            # The pool reserves its address space up front (~40 TiB of it, none of it memory);
+            # under an address-space limit (ulimit -v, RLIMIT_AS) that fails where instances
+            # reserved one at a time still fit: run without the pool rather than not at all.
+            import warnings
+
+            reason = str(e).replace("\n", " ")
+            warnings.warn(f"wasmffi: the default engine runs without its instance pool (slower "
+                          f"instantiation): {reason}", RuntimeWarning, stacklevel=2)
+            _default_engine = _core.Engine()
     return _default_engine
 
 

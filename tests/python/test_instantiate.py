@@ -185,3 +185,28 @@ def test_instances_in_reference_cycles_do_not_exhaust_the_pool():
     with pytest.raises(wasmffi.ResourceError, match="no free instance slot"):
         module.instantiate({"env": {"f": lambda: 0}})
     assert len(live) == 4
+
+
+def test_default_engine_falls_back_to_no_pool_under_an_address_space_limit():
+    # The pooled default engine reserves ~40 TiB of address space at creation; under RLIMIT_AS
+    # (ulimit -v) that mmap fails. Before the fallback, every default-engine call then raised
+    # ValueError ("failed to create memory pool mapping"), though unpooled instances fit.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import resource, warnings
+        resource.setrlimit(resource.RLIMIT_AS, (16 << 30, 16 << 30))
+        import wasmffi
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            inst = wasmffi.load('(module (memory 1) (func (export "f") (result i32) i32.const 7))')
+        print(inst.exports.f(), wasmffi.default_engine().pooling_slots)
+        print([str(w.message)[:60] for w in caught])
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.splitlines()
+    assert first == "7 0"
+    assert "without its instance pool" in second
