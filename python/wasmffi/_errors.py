@@ -49,7 +49,7 @@ class Trap(Error):
 
 
 class StackOverflow(Trap):
-    """Call stack exhausted (for example by unbounded recursion)."""
+    """Call stack exhausted (for example by unbounded recursion): the engine's max_wasm_stack."""
 
 
 class MemoryOutOfBounds(Trap):
@@ -89,11 +89,14 @@ class Unreachable(Trap):
 
 
 class Interrupt(Trap):
-    """Execution was interrupted (epoch deadline)."""
+    """Execution was interrupted: the call ran past the instance's ``timeout=``, or past a deadline
+    set with ``set_epoch_deadline``; the message says which. When a signal handler raised during
+    the call (Ctrl-C), that exception (KeyboardInterrupt) is raised instead, with this as its
+    ``__cause__``."""
 
 
 class OutOfFuel(Trap):
-    """The store ran out of fuel."""
+    """The store ran out of fuel (``instantiate(fuel=...)`` or ``inst.fuel``)."""
 
 
 TRAP_CLASSES = {

@@ -178,6 +178,8 @@ std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::hand
     e.message += " (this instance's limits: " + store->limits().to_string() + ")";
     r = std::move(e);
   }
+  // Without imports no host function can have raised: the error as it is (no "instantiate()" prefix).
+  if (!r && store_of.is_none() && wasi.is_none() && (imports.is_none() || wanted.empty())) throw_error(r.error());
   if (!r) {
     // A host function that raised in the start function: its own exception, the trap as cause.
     raise_call_error(store->context(), r.error(), nb::str("instantiate").ptr());
