@@ -18,7 +18,8 @@ std::string StoreLimits::to_string() const {
     if (v < 0) return;
     if (!out.empty()) out += ", ";
     out += name;
-    out += "=" + std::to_string(v);
+    out += '=';
+    out += std::to_string(v);
   };
   add("max_memory", memory_size);
   add("max_table_elements", table_elements);
@@ -74,9 +75,17 @@ wasmtime_error_t* Store::on_epoch(wasmtime_context_t*, void* data, uint64_t* del
 
 Error Store::explain(Error e) noexcept {
   if (stop_reason_.empty()) return e;
-  // The engine's text for the callback's error is the reason again, then the wasm backtrace.
+  // A reason left by a call whose failure was reported elsewhere must not rename a later,
+  // unrelated failure: the engine's text for the callback's error carries the reason itself.
+  if (e.message.find(stop_reason_) == std::string::npos) {
+    stop_reason_.clear();
+    return e;
+  }
   std::string trace;
-  if (size_t at = e.message.find("wasm backtrace"); at != std::string::npos) trace = "\n" + e.message.substr(at);
+  if (size_t at = e.message.find("wasm backtrace"); at != std::string::npos) {
+    trace = '\n';
+    trace.append(e.message, at, std::string::npos);
+  }
   e.kind = ErrorKind::Trap;
   e.trap = TrapKind::Interrupt;
   e.message = std::exchange(stop_reason_, {}) + trace;

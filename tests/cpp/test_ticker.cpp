@@ -12,7 +12,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kSpin = R"((module
   (func (export "spin") (loop (br 0)))
-  (func (export "seven") (result i32) (i32.const 7))))";
+  (func (export "seven") (result i32) (i32.const 7))
+  (func (export "boom") unreachable)))";
 
 std::shared_ptr<Engine> fresh_engine(bool epochs = true) {
   EngineConfig cfg;
@@ -78,6 +79,25 @@ TEST(Ticker, TimeoutStopsALoopWithAnInterruptNamingIt) {
   store.begin_call();
   EXPECT_EQ(l.i32("seven"), 7);
   store.end_call();
+}
+
+TEST(Ticker, AStopReportedElsewhereDoesNotRenameALaterTrap) {
+  // A caller that turns the failure into an Error without asking the store (call_failure alone,
+  // as a raw user of the C API would) leaves the stop reason behind; the next, unrelated trap
+  // must still be itself.
+  Loaded l = load_wat(kSpin, fresh_engine());
+  Store& store = l.instance->store();
+  unwrap(store.set_timeout(std::chrono::milliseconds(20)));
+  wasmtime_func_t spin = l.item("spin", ExternKind::Func).of.func;
+  wasm_trap_t* trap = nullptr;
+  store.begin_call();
+  wasmtime_error_t* err = wasmtime_func_call_unchecked(l.ctx(), &spin, nullptr, 0, &trap);
+  store.end_call();
+  ASSERT_TRUE(err != nullptr || trap != nullptr);
+  (void)call_failure(err, trap);
+  auto r = l.call("boom");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().trap, TrapKind::Unreachable) << r.error().message;
 }
 
 TEST(Ticker, TimeoutOnAnEngineWithoutEpochsNamesTheFix) {
