@@ -52,7 +52,7 @@ wasmtime_error_t* Store::stop(std::string reason) noexcept {
 // deadline (Engine::increment_epoch ticks), the timeout of the current call, then whatever the
 // engine's InterruptCheck sees (the binding: a Python signal). Otherwise the call continues for
 // one more tick.
-wasmtime_error_t* Store::on_epoch(wasmtime_context_t*, void* data, uint64_t* delta,
+wasmtime_error_t* Store::on_epoch(wasmtime_context_t* ctx, void* data, uint64_t* delta,
                                   wasmtime_update_deadline_kind_t* kind) {
   Store& s = *static_cast<Store*>(data);
   *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
@@ -68,8 +68,18 @@ wasmtime_error_t* Store::on_epoch(wasmtime_context_t*, void* data, uint64_t* del
       return s.stop(text);
     }
   }
-  if (InterruptCheck check = s.engine_->config().interrupt_check; check != nullptr && check(s))
-    return s.stop("interrupt: stopped by a signal");
+  if (InterruptCheck check = s.engine_->config().interrupt_check; check != nullptr) {
+    // The check may run code that calls into this store (a Python signal handler). wasmtime does
+    // not run this callback again while it runs, so with the deadline passed such a call would
+    // trap at its first check: it gets no deadline until the callback returns (and re-arms it).
+    wasmtime_context_set_epoch_deadline(ctx, kEpochNever);
+    if (check(s)) {
+      // A stopped call is not re-armed by wasmtime: due now, so the next call's first check runs
+      // this callback again (the other stops leave the passed deadline as it was, to the same end).
+      wasmtime_context_set_epoch_deadline(ctx, 0);
+      return s.stop("interrupt: stopped by a signal");
+    }
+  }
   return nullptr;
 }
 

@@ -4,6 +4,8 @@
 
 #include <pythread.h>
 
+#include <utility>
+
 namespace wasmffi::py {
 
 namespace {
@@ -63,7 +65,10 @@ bool check_python_signals(Store& store) noexcept {
     return run_handlers(store);
   }
   if (++store.released_polls % kReleasedPollTicks != 0) return false;
-  PyEval_RestoreThread(static_cast<PyThreadState*>(store.released_state));
+  // Cleared while the handlers run with the GIL: a call they make into this store holds the GIL,
+  // and its own checks must see that.
+  auto* saved = static_cast<PyThreadState*>(std::exchange(store.released_state, nullptr));
+  PyEval_RestoreThread(saved);
   const bool raised = run_handlers(store);
   store.released_state = PyEval_SaveThread();
   return raised;

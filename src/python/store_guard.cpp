@@ -59,7 +59,8 @@ bool call_managed(CallMode mode, wasmtime_context_t* ctx, const wasmtime_func_t&
   ++s.depth;
   detail::g_host_active.fetch_add(1, std::memory_order_relaxed);
   s.begin_call();
-  void* outer = s.released_state;  // non-null only in a call made by a signal handler mid-call
+  // Kept and put back rather than assumed null: the field belongs to whichever call is innermost.
+  void* outer = s.released_state;
   s.released_state = PyEval_SaveThread();
   r = call_unchecked(ctx, func, raw, raw_len);
   // The interrupt check may have taken the GIL back and released it again: its latest state.

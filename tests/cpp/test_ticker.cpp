@@ -1,4 +1,5 @@
 // Tests the per-engine epoch ticker (lazy start, clean stop) and what it drives: store timeouts.
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -98,6 +99,39 @@ TEST(Ticker, AStopReportedElsewhereDoesNotRenameALaterTrap) {
   auto r = l.call("boom");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().trap, TrapKind::Unreachable) << r.error().message;
+}
+
+// An InterruptCheck that stops every call it is asked about once `g_stop_requests` is non-zero.
+std::atomic<int> g_stop_requests{0};
+std::atomic<int> g_checks{0};
+bool stop_when_asked(Store&) noexcept {
+  g_checks.fetch_add(1);
+  return g_stop_requests.load() != 0;
+}
+
+TEST(Ticker, InterruptCheckStopsCallsAndTheStoreStaysStoppable) {
+  EngineConfig cfg;
+  cfg.interrupt_check = stop_when_asked;
+  Loaded l = load_wat(kSpin, unwrap(Engine::create(cfg)));
+  for (int round = 0; round < 3; ++round) {  // each stop re-arms the next call's checks
+    g_stop_requests = 1;
+    auto r = l.call("spin");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().trap, TrapKind::Interrupt);
+    EXPECT_NE(r.error().message.find("stopped by a signal"), std::string::npos) << r.error().message;
+    g_stop_requests = 0;
+    EXPECT_EQ(l.i32("seven"), 7);
+  }
+  // A check that says "go on" lets the call run: here until the store's timeout stops it.
+  g_stop_requests = 0;
+  g_checks = 0;
+  unwrap(l.instance->store().set_timeout(std::chrono::milliseconds(60)));
+  l.instance->store().begin_call();
+  auto r = l.call("spin");
+  l.instance->store().end_call();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("timeout=0.06 s"), std::string::npos) << r.error().message;
+  EXPECT_GE(g_checks.load(), 2);
 }
 
 TEST(Ticker, TimeoutOnAnEngineWithoutEpochsNamesTheFix) {

@@ -144,3 +144,15 @@ def test_bad_release_gil_values(value):
         wasmffi.load(WAT, release_gil=value)
     with pytest.raises(TypeError, match=r"^typed\(\): release_gil must be True, False or None"):
         wasmffi.load(WAT).exports.add.typed(release_gil=value)
+
+
+def test_declared_functions_release_the_gil_too():
+    inst = wasmffi.load(WAT, cdef="void spin(void); int64_t sum(int64_t n);", allocator=None, release_gil=True,
+                        timeout=0.3)
+
+    def spin():
+        with pytest.raises(wasmffi.Interrupt):
+            inst.exports.spin()
+
+    assert count_during(spin) > 5_000
+    assert inst.exports.sum(1000) == 499500

@@ -156,3 +156,25 @@ def test_after_fork_the_child_starts_its_own_ticker():
     """)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["child", "0"]
+
+
+def test_a_handler_may_call_into_the_interrupted_instance(alarm_restored):
+    # Handlers run inside the call (from the epoch callback), so re-entering the same store there
+    # is a nested call, as from a host function; with the GIL released, too.
+    for release in (False, True):
+        inst = wasmffi.load(SPIN, timeout=5, release_gil=release)
+        seen = []
+
+        def handler(signum, frame):
+            seen.append(inst.exports.add(20, 22))
+            raise KeyboardInterrupt
+
+        old = signal.signal(signal.SIGINT, handler)
+        try:
+            _sigint_at(0.05)
+            with pytest.raises(KeyboardInterrupt):
+                inst.exports.spin()
+        finally:
+            signal.signal(signal.SIGINT, old)
+        assert seen == [42]
+        assert inst.exports.add(1, 1) == 2
