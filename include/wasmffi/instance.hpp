@@ -59,19 +59,20 @@ class Store {
   // ErrorKind::Engine naming the fix. The ticker does not count: only increment_epoch does.
   Result<void> set_epoch_deadline(uint64_t ticks_beyond_current);
   // Every call into this store (counted from the outermost one) traps with Interrupt once it has
-  // run `timeout` (zero: no timeout). Checked once per ticker tick, so a call stops within
-  // timeout + Engine::kTick (+ the time to reach the next loop header or call). Needs an epoch
-  // engine (else ErrorKind::Engine naming the fix).
+  // run `timeout` (zero: no timeout). Measured in ticker ticks, so a call stops after between
+  // `timeout` rounded up to whole ticks and one tick more (+ the time to reach the next loop
+  // header or call). Needs an epoch engine (else ErrorKind::Engine naming the fix).
   Result<void> set_timeout(std::chrono::nanoseconds timeout);
   std::chrono::nanoseconds timeout() const noexcept { return timeout_; }
   // Installs the limiter; call before instantiating (a store's limits are set once).
   void set_limits(const StoreLimits& limits);
   const StoreLimits& limits() const noexcept { return limits_; }
 
-  // Brackets one call for the timeout: the clock starts at the outermost call. Costs one
-  // predictable branch on a store without a timeout (the binding only uses it on stores with one).
+  // Brackets one call for the timeout: the count starts at the outermost call, from the engine's
+  // tick counter (one relaxed load; no clock read). Costs one predictable branch on a store
+  // without a timeout (the binding only uses it on stores with one).
   void begin_call() noexcept {
-    if (timeout_.count() != 0 && timed_depth_++ == 0) call_start_ = std::chrono::steady_clock::now();
+    if (timeout_.count() != 0 && timed_depth_++ == 0) call_start_tick_ = engine_->ticks();
   }
   void end_call() noexcept {
     if (timeout_.count() != 0 && timed_depth_ != 0) --timed_depth_;
@@ -133,7 +134,10 @@ class Store {
   // The user deadline as an absolute user epoch (Engine::user_epoch), kEpochNever for none.
   uint64_t user_deadline_ = kEpochNever;
   std::chrono::nanoseconds timeout_{0};
-  std::chrono::steady_clock::time_point call_start_{};
+  // Ticks a call may see begin before it has surely run `timeout_`: the call starts somewhere
+  // inside a tick, so that is whole ticks in `timeout_`, rounded up, plus one.
+  uint64_t timeout_ticks_ = 0;
+  uint64_t call_start_tick_ = 0;
   uint32_t timed_depth_ = 0;
   StoreLimits limits_;
   // Why the epoch callback stopped the last call (empty: it did not); read by explain().

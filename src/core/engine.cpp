@@ -51,9 +51,15 @@ void Engine::ensure_ticker() {
   // until it has joined it.
   raw->thread = std::thread([raw, engine, ticks] {
     std::unique_lock<std::mutex> lk(raw->mutex);
-    while (!raw->wake.wait_for(lk, kTick, [raw] { return raw->stop; })) {
+    // Absolute deadlines, so that wake-up latency does not add up over a timeout's ticks; after
+    // a stall (a suspended process) the schedule restarts from now instead of bursting.
+    auto next = std::chrono::steady_clock::now();
+    for (;;) {
+      next += kTick;
+      if (raw->wake.wait_until(lk, next, [raw] { return raw->stop; })) break;
       wasmtime_engine_increment_epoch(engine);
       ticks->fetch_add(1, std::memory_order_relaxed);
+      if (const auto now = std::chrono::steady_clock::now(); now > next + kTick) next = now;
     }
   });
   ticker_.store(fresh.release(), std::memory_order_release);

@@ -60,11 +60,12 @@ wasmtime_error_t* Store::on_epoch(wasmtime_context_t* ctx, void* data, uint64_t*
   if (s.user_deadline_ != kEpochNever && s.engine_->user_epoch() >= s.user_deadline_)
     return s.stop("interrupt: the epoch deadline set with set_epoch_deadline() has passed");
   if (s.timed_depth_ != 0) [[unlikely]] {
-    const auto ran = std::chrono::steady_clock::now() - s.call_start_;
-    if (ran >= s.timeout_) {
+    const uint64_t ran = s.engine_->ticks() - s.call_start_tick_;
+    if (ran >= s.timeout_ticks_) {
       char text[160];
-      std::snprintf(text, sizeof text, "interrupt: the call ran past its timeout=%g s (stopped after %.3f s)",
-                    std::chrono::duration<double>(s.timeout_).count(), std::chrono::duration<double>(ran).count());
+      std::snprintf(text, sizeof text, "interrupt: the call ran past its timeout=%g s (stopped after %" PRIu64
+                    " ticks of %lld ms)", std::chrono::duration<double>(s.timeout_).count(), ran,
+                    static_cast<long long>(Engine::kTick.count()));
       return s.stop(text);
     }
   }
@@ -116,6 +117,8 @@ Result<void> Store::set_timeout(std::chrono::nanoseconds timeout) {
                       "epoch_interruption=False; use an engine made with wasmffi.Engine(epoch_interruption=True) "
                       "(the default)");
   timeout_ = timeout.count() < 0 ? std::chrono::nanoseconds{0} : timeout;
+  const auto tick = std::chrono::duration_cast<std::chrono::nanoseconds>(Engine::kTick);
+  timeout_ticks_ = static_cast<uint64_t>((timeout_ + tick - std::chrono::nanoseconds{1}) / tick) + 1;
   timed_depth_ = 0;
   return {};
 }
