@@ -40,7 +40,8 @@ class MemoryAccessError(Error, IndexError):
 class ResourceError(Error, MemoryError):
     """The engine could not get the memory asked for: ``Memory.grow`` failed (past the memory's
     maximum or the engine's memory_reservation), or a new instance could not reserve its address
-    space (too many live instances, or a memory_reservation larger than the process can map).
+    space (too many live instances, or a memory_reservation larger than the process can map), or
+    needs more than its limits allow (instantiate(max_memory=..., max_instances=..., ...)).
     Also a MemoryError, so code that handles running out of memory handles this too."""
 
 

@@ -172,9 +172,12 @@ std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::hand
   store->begin_call();
   Result<std::unique_ptr<Instance>> r = Instance::create(pm.module, store, externs);
   store->end_call();
-  if (!r && store->limits().any() && r.error().kind != ErrorKind::Trap) {
-    // wasmtime says "exceeds memory limits" without the limit: name the ones this store has.
+  if (!r && store->limits().any() && r.error().kind != ErrorKind::Trap &&
+      r.error().message.find("limit") != std::string::npos) {
+    // wasmtime says "exceeds memory limits" without the limit: name the ones this store has. A
+    // resource refused, so ResourceError (a MemoryError), not LinkError (an import problem).
     Error e = std::move(r).error();
+    e.kind = ErrorKind::Resource;
     e.message += " (this instance's limits: " + store->limits().to_string() + ")";
     r = std::move(e);
   }

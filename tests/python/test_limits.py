@@ -128,24 +128,28 @@ def test_growth_inside_the_limit_works():
 
 
 def test_initial_memory_beyond_max_memory_fails_naming_the_limit():
-    with pytest.raises(wasmffi.Error, match=r"memory.*\(this instance's limits: max_memory=65535\)"):
+    with pytest.raises(wasmffi.ResourceError, match=r"memory.*\(this instance's limits: max_memory=65535\)"):
         wasmffi.load(BOMB, max_memory=PAGE - 1)
 
 
 def test_table_limits_name_the_limit():
-    with pytest.raises(wasmffi.Error, match=r"max_table_elements=3"):
+    with pytest.raises(wasmffi.ResourceError, match=r"max_table_elements=3"):
         wasmffi.load('(module (table 4 funcref))', max_table_elements=3)
-    with pytest.raises(wasmffi.Error, match=r"max_tables=0"):
+    with pytest.raises(wasmffi.ResourceError, match=r"max_tables=0"):
         wasmffi.load('(module (table 1 funcref))', max_tables=0)
     assert wasmffi.load('(module (table 3 funcref))', max_table_elements=3) is not None
 
 
 def test_instance_and_memory_count_limits():
-    with pytest.raises(wasmffi.Error, match=r"max_instances=0"):
+    with pytest.raises(wasmffi.ResourceError, match=r"max_instances=0"):
         wasmffi.load(SPIN, max_instances=0)
-    with pytest.raises(wasmffi.Error, match=r"max_memories=0"):
+    with pytest.raises(wasmffi.ResourceError, match=r"max_memories=0"):
         wasmffi.load(BOMB, max_memories=0)
     assert wasmffi.load(BOMB, max_memories=1, max_instances=1).exports.grow(0) == 1
+    # A failure that has nothing to do with the limits does not name them.
+    with pytest.raises(wasmffi.LinkError) as info:
+        wasmffi.load('(module (import "a" "b" (memory 1)))', {}, max_memory=PAGE)
+    assert "limits" not in str(info.value)
 
 
 @pytest.mark.parametrize("name", ["max_memory", "max_table_elements", "max_instances", "max_tables",
