@@ -76,13 +76,17 @@ class Engine {
   }
   uint64_t user_epoch() const noexcept { return user_epoch_.load(std::memory_order_relaxed); }
 
-  // The ticker: a native thread that advances wasmtime's epoch every kTick while the engine
-  // lives, so that every store's epoch callback runs about once per kTick during a long call
-  // (timeouts, signals). Started by the first Store (a no-op on engines without
-  // epoch_interruption, and once it runs); after fork() the child has no ticker, and the next
-  // Store starts one. No Python is involved.
+  // The ticker: a native thread that advances wasmtime's epoch every kTick while the engine has
+  // live stores, so that every store's epoch callback runs about once per kTick during a long
+  // call (timeouts, signals). Started by the first Store (a no-op on engines without
+  // epoch_interruption, and once it runs); it sleeps without waking while the engine has no
+  // store, and stops with the engine. After fork() the child has no ticker, and the next Store
+  // starts one. No Python is involved.
   static constexpr std::chrono::milliseconds kTick{10};
   void ensure_ticker();
+  // Called by every Store of an epoch engine as it is made and as it dies.
+  void store_opened();
+  void store_closed() noexcept { live_stores_.fetch_sub(1, std::memory_order_relaxed); }
   // Whether this process runs a ticker for the engine, and how many ticks it has made (tests).
   bool ticker_running() const noexcept;
   uint64_t ticks() const noexcept { return ticks_.load(std::memory_order_relaxed); }
@@ -94,6 +98,7 @@ class Engine {
   EngineConfig config_;
   std::atomic<uint64_t> user_epoch_{0};
   std::atomic<uint64_t> ticks_{0};
+  std::atomic<uint64_t> live_stores_{0};
   std::mutex ticker_mutex_;
   // Set once under ticker_mutex_, read without it on every Store creation.
   std::atomic<Ticker*> ticker_{nullptr};

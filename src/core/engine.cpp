@@ -47,14 +47,22 @@ void Engine::ensure_ticker() {
   Ticker* raw = fresh.get();
   wasm_engine_t* engine = engine_.capi();
   std::atomic<uint64_t>* ticks = &ticks_;
-  // The thread touches only the Ticker and the wasm engine, both of which ~Engine keeps alive
-  // until it has joined it.
-  raw->thread = std::thread([raw, engine, ticks] {
+  const std::atomic<uint64_t>* live = &live_stores_;
+  // The thread touches only the Ticker, the wasm engine and two counters, all of which ~Engine
+  // keeps alive until it has joined it.
+  raw->thread = std::thread([raw, engine, ticks, live] {
     std::unique_lock<std::mutex> lk(raw->mutex);
     // Absolute deadlines, so that wake-up latency does not add up over a timeout's ticks; after
-    // a stall (a suspended process) the schedule restarts from now instead of bursting.
+    // a stall (a suspended process, or no stores) the schedule restarts from now.
     auto next = std::chrono::steady_clock::now();
     for (;;) {
+      if (live->load(std::memory_order_relaxed) == 0) {
+        // No store, so no call to interrupt: sleep until a store is made (store_opened) or the
+        // engine goes, rather than waking 100 times a second for nothing.
+        raw->wake.wait(lk, [raw, live] { return raw->stop || live->load(std::memory_order_relaxed) != 0; });
+        if (raw->stop) break;
+        next = std::chrono::steady_clock::now();
+      }
       next += kTick;
       if (raw->wake.wait_until(lk, next, [raw] { return raw->stop; })) break;
       wasmtime_engine_increment_epoch(engine);
@@ -63,6 +71,18 @@ void Engine::ensure_ticker() {
     }
   });
   ticker_.store(fresh.release(), std::memory_order_release);
+}
+
+void Engine::store_opened() {
+  if (!config_.epoch_interruption) return;
+  const bool first = live_stores_.fetch_add(1, std::memory_order_relaxed) == 0;
+  ensure_ticker();
+  if (!first) return;
+  // Wakes a ticker that sleeps for want of stores. Taking its mutex orders this with its check
+  // of the count, so the wake-up cannot fall between that check and its wait.
+  Ticker* t = ticker_.load(std::memory_order_acquire);
+  { std::lock_guard<std::mutex> lk(t->mutex); }
+  t->wake.notify_one();
 }
 
 bool Engine::ticker_running() const noexcept {

@@ -39,7 +39,7 @@ Store::Store(std::shared_ptr<Engine> engine)
     // first check) for short ones after the store sat idle.
     wasmtime_store_epoch_deadline_callback(store_.capi(), &Store::on_epoch, this, nullptr);
     wasmtime_context_set_epoch_deadline(context_, 1);
-    engine_->ensure_ticker();
+    engine_->store_opened();
   }
 }
 
@@ -130,6 +130,7 @@ void Store::set_limits(const StoreLimits& limits) {
 }
 
 Store::~Store() {
+  if (engine_->config().epoch_interruption) engine_->store_closed();
   // Host functions' environments are finalised by wasmtime_store_delete (the member below);
   // a pending error nobody collected goes first.
   if (pending_ != nullptr) pending_drop_(std::exchange(pending_, nullptr));

@@ -33,6 +33,23 @@ TEST(Ticker, StartsWithTheFirstStoreNotWithTheEngine) {
   EXPECT_LE(engine->ticks(), 40u);
 }
 
+TEST(Ticker, SleepsWhileTheEngineHasNoStore) {
+  auto engine = fresh_engine();
+  {
+    Store store(engine);
+    std::this_thread::sleep_for(Engine::kTick * 5);
+  }
+  std::this_thread::sleep_for(Engine::kTick * 2);  // a tick in progress may still land
+  const uint64_t idle = engine->ticks();
+  EXPECT_GE(idle, 2u);
+  std::this_thread::sleep_for(Engine::kTick * 10);
+  EXPECT_EQ(engine->ticks(), idle);  // no store: no ticks
+  EXPECT_TRUE(engine->ticker_running());
+  Store again(engine);  // wakes it
+  std::this_thread::sleep_for(Engine::kTick * 10);
+  EXPECT_GE(engine->ticks(), idle + 3);
+}
+
 TEST(Ticker, NoTickerWithoutEpochInterruption) {
   auto engine = fresh_engine(false);
   Store store(engine);
