@@ -123,9 +123,9 @@ FUNC_ATTRS: Dict[str, Optional[str]] = {
     "__vectorcalloffset__": None,
 }
 FUNC_SIGNATURES: Dict[str, Tuple[str, str]] = {
-    "typed": ("(self, /, *, params=None, results=None)",
+    "typed": ("(self, /, *, params=None, results=None, release_gil=None)",
               "def typed(self, *, params: Sequence[str] | None = None, "
-              "results: Sequence[str] | None = None) -> Func:"),
+              "results: Sequence[str] | None = None, release_gil: bool | None = None) -> Func:"),
 }
 FUNC_SLOTS: Dict[str, Optional[str]] = {
     "__repr__": "def __repr__(self) -> str: ...", "__call__": None, "__module__": None}

@@ -41,6 +41,10 @@ struct CallPlan {
   std::string to_string() const;
 };
 
+// call_failure for a call into `ctx`'s store: a call its epoch callback stopped (timeout,
+// deadline, interrupt check) comes out as the Interrupt trap naming the reason (Store::explain).
+Error call_failure_in(wasmtime_context_t* ctx, wasmtime_error_t* err, wasm_trap_t* trap);
+
 // The hot path: one unchecked call on a caller-provided raw array. Inline so the success
 // path is a call plus two null checks; the failure path is out of line.
 inline Result<void> call_unchecked(wasmtime_context_t* ctx, const wasmtime_func_t& func,
@@ -48,7 +52,7 @@ inline Result<void> call_unchecked(wasmtime_context_t* ctx, const wasmtime_func_
   wasm_trap_t* trap = nullptr;
   wasmtime_error_t* err = wasmtime_func_call_unchecked(ctx, &func, raw, raw_len, &trap);
   if (err != nullptr || trap != nullptr) [[unlikely]]
-    return call_failure(err, trap);
+    return call_failure_in(ctx, err, trap);
   return {};
 }
 

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include <wasmtime.h>
 
@@ -12,6 +14,15 @@
 #include "wasmffi/result.hpp"
 
 namespace wasmffi {
+
+class Store;
+
+// Asked by a store's epoch callback (on the thread running wasm, about once per tick) whether
+// the call should stop for a reason the core cannot see, such as a Python signal handler that
+// raised. true: stop; the check has parked the reason as the store's pending error
+// (Store::set_pending) and the call re-raises it. The binding supplies it (the core knows no
+// Python); it must not throw.
+using InterruptCheck = bool (*)(Store& store) noexcept;
 
 struct EngineConfig {
   // Virtual address space reserved per linear memory. Memories never move (see below), so
@@ -22,7 +33,11 @@ struct EngineConfig {
   bool memory64 = true;
   bool multi_memory = true;
   bool consume_fuel = false;
-  bool epoch_interruption = false;
+  // On by default: it is what lets a long call be stopped (timeouts, Ctrl-C) at all. Every
+  // store then runs a callback once per ticker tick (see Engine::ensure_ticker) while it is
+  // inside wasm; the compiled code pays one load and compare per loop header and function entry.
+  bool epoch_interruption = true;
+  InterruptCheck interrupt_check = nullptr;
   // Cranelift optimisation level: 0 none, 1 speed, 2 speed_and_size.
   int opt_level = 1;
   // Native stack a wasm call may use below the point where it enters wasm; deeper recursion
@@ -59,15 +74,48 @@ class Engine {
   // (never an abort: see wasmffi_engine_new in engine/src/lib.rs).
   static Result<std::shared_ptr<Engine>> create(const EngineConfig& config = {});
 
+  // Stops and joins the ticker (if this process started one) before the engine goes.
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
   wasm_engine_t* capi() const noexcept { return engine_.capi(); }
   const EngineConfig& config() const noexcept { return config_; }
-  // Advances the epoch every store of this engine measures its deadline against (thread-safe).
-  void increment_epoch() noexcept { wasmtime_engine_increment_epoch(engine_.capi()); }
+  // Advances the user epoch, the one Store::set_epoch_deadline counts in (thread-safe). The
+  // ticker advances wasmtime's epoch too, but not this one: a user deadline of N ticks still
+  // means N calls of increment_epoch, whatever the ticker does.
+  void increment_epoch() noexcept {
+    user_epoch_.fetch_add(1, std::memory_order_relaxed);
+    wasmtime_engine_increment_epoch(engine_.capi());
+  }
+  uint64_t user_epoch() const noexcept { return user_epoch_.load(std::memory_order_relaxed); }
+
+  // The ticker: a native thread that advances wasmtime's epoch every kTick while the engine has
+  // live stores, so that every store's epoch callback runs about once per kTick during a long
+  // call (timeouts, signals). Started by the first Store (a no-op on engines without
+  // epoch_interruption, and once it runs); it sleeps without waking while the engine has no
+  // store, and stops with the engine. After fork() the child has no ticker, and the next Store
+  // starts one. No Python is involved.
+  static constexpr std::chrono::milliseconds kTick{10};
+  void ensure_ticker();
+  // Called by every Store of an epoch engine as it is made and as it dies.
+  void store_opened();
+  void store_closed() noexcept { live_stores_.fetch_sub(1, std::memory_order_relaxed); }
+  // Whether this process runs a ticker for the engine, and how many ticks it has made (tests).
+  bool ticker_running() const noexcept;
+  uint64_t ticks() const noexcept { return ticks_.load(std::memory_order_relaxed); }
 
  private:
+  struct Ticker;
   Engine(wasm_engine_t* raw, EngineConfig config) : engine_(raw), config_(config) {}
   Owned<wasm_engine_t, wasm_engine_delete> engine_;
   EngineConfig config_;
+  std::atomic<uint64_t> user_epoch_{0};
+  std::atomic<uint64_t> ticks_{0};
+  std::atomic<uint64_t> live_stores_{0};
+  std::mutex ticker_mutex_;
+  // Set once under ticker_mutex_, read without it on every Store creation.
+  std::atomic<Ticker*> ticker_{nullptr};
 };
 
 // Turns an owned wasmtime_error_t into an Error (and deletes it).

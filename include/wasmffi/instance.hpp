@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,10 +21,26 @@
 
 namespace wasmffi {
 
+// Per-store resource limits (wasmtime_store_limiter); -1 leaves one unlimited. A memory or table
+// that would grow past its limit fails as the guest sees it (memory.grow returns -1); an
+// instantiation that needs more fails with an error naming the limit.
+struct StoreLimits {
+  int64_t memory_size = -1;  // bytes, per linear memory
+  int64_t table_elements = -1;
+  int64_t instances = -1;
+  int64_t tables = -1;
+  int64_t memories = -1;
+  bool any() const noexcept {
+    return memory_size >= 0 || table_elements >= 0 || instances >= 0 || tables >= 0 || memories >= 0;
+  }
+  // "max_memory=65536, max_tables=1": the limits set, in the Python keyword names.
+  std::string to_string() const;
+};
+
 class Store {
  public:
-  // On an epoch engine the store starts with no effective deadline (kEpochNever): wasmtime's
-  // own default, a deadline of "now", would make every call trap until one is set.
+  // On an epoch engine the store installs its epoch callback (see on_epoch) with a deadline of
+  // one tick, and makes sure the engine's ticker runs. It starts with no user deadline.
   explicit Store(std::shared_ptr<Engine> engine);
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -37,9 +54,34 @@ class Store {
   // fuel is added. On any other engine both are an ErrorKind::Engine naming the fix.
   Result<void> set_fuel(uint64_t fuel);
   Result<uint64_t> fuel() const;
-  // Epoch deadline (engines with epoch_interruption), in ticks from the engine's current epoch;
-  // kEpochNever or more means no deadline. Other engines: an ErrorKind::Engine naming the fix.
+  // Epoch deadline (engines with epoch_interruption), in ticks of Engine::increment_epoch from
+  // its current user epoch; kEpochNever or more means no deadline. Other engines: an
+  // ErrorKind::Engine naming the fix. The ticker does not count: only increment_epoch does.
   Result<void> set_epoch_deadline(uint64_t ticks_beyond_current);
+  // Every call into this store (counted from the outermost one) traps with Interrupt once it has
+  // run `timeout` (zero: no timeout). Measured in ticker ticks, so a call stops after between
+  // `timeout` rounded up to whole ticks and one tick more (+ the time to reach the next loop
+  // header or call). Needs an epoch engine (else ErrorKind::Engine naming the fix).
+  Result<void> set_timeout(std::chrono::nanoseconds timeout);
+  std::chrono::nanoseconds timeout() const noexcept { return timeout_; }
+  // Installs the limiter; call before instantiating (a store's limits are set once).
+  void set_limits(const StoreLimits& limits);
+  const StoreLimits& limits() const noexcept { return limits_; }
+
+  // Brackets one call for the timeout: the count starts at the outermost call, from the engine's
+  // tick counter (one relaxed load; no clock read). Costs one predictable branch on a store
+  // without a timeout (the binding only uses it on stores with one).
+  void begin_call() noexcept {
+    if (timeout_.count() != 0 && timed_depth_++ == 0) call_start_tick_ = engine_->ticks();
+  }
+  void end_call() noexcept {
+    if (timeout_.count() != 0 && timed_depth_ != 0) --timed_depth_;
+  }
+
+  // A failed call's error, named by what stopped it: when the epoch callback stopped the call
+  // (a timeout, a user deadline, the engine's InterruptCheck), the error it returned reaches the
+  // caller as a plain error; this makes it the Interrupt trap it is, with the reason first.
+  Error explain(Error e) noexcept;
 
   // wasmtime stores current_epoch + ticks unchecked, so 2**64 - 1 ticks after one increment
   // would wrap to a deadline in the past and every call would trap. Ticks are capped here: an
@@ -60,26 +102,55 @@ class Store {
   ~Store();
 
   // Thread ownership (see StoreEntry in src/python/store_guard.hpp for the rule). `owner` is the
-  // thread that has the store entered, 0 when none: a store's user is only ever marked while a
-  // host function of it runs (or a call started while one did), because only a host function
-  // lets another thread run Python, and so reach the store, in the middle of a call.
-  uintptr_t owner = 0;
+  // thread that has the store entered, 0 when none: marked while a host function of it runs (or
+  // a call started while one did), and for the whole of a call that lets other threads run
+  // (one that released the GIL), because only those let another thread reach the store in the
+  // middle of a call. Atomic because a thread that releases the GIL claims it with a CAS.
+  std::atomic<uintptr_t> owner{0};
   uint32_t depth = 0;
 
+  // Binding policy kept with the store so that every export made from it sees it: calls of this
+  // store's functions let other threads run (the Python binding releases the GIL).
+  bool release_gil = false;
+  // Binding: the store has host functions that run Python, so no call of it may release the GIL.
+  bool gil_imports = false;
+  // While a call runs with the GIL released: the binding's saved thread state (for the
+  // InterruptCheck, which needs it to take the GIL back), else nullptr. Touched only by the
+  // thread inside the call.
+  void* released_state = nullptr;
+  // Epoch callbacks seen by a call with the GIL released (the check runs on every few).
+  uint32_t released_polls = 0;
+
  private:
+  static wasmtime_error_t* on_epoch(wasmtime_context_t* ctx, void* data, uint64_t* delta,
+                                    wasmtime_update_deadline_kind_t* kind);
+  wasmtime_error_t* stop(std::string reason) noexcept;
+
   std::shared_ptr<Engine> engine_;
   Owned<wasmtime_store_t, wasmtime_store_delete> store_;
   wasmtime_context_t* context_;  // cached: wasmtime_store_context is an FFI call
   void* pending_ = nullptr;
   void (*pending_drop_)(void*) = nullptr;
+  // The user deadline as an absolute user epoch (Engine::user_epoch), kEpochNever for none.
+  uint64_t user_deadline_ = kEpochNever;
+  std::chrono::nanoseconds timeout_{0};
+  // Ticks a call may see begin before it has surely run `timeout_`: the call starts somewhere
+  // inside a tick, so that is whole ticks in `timeout_`, rounded up, plus one.
+  uint64_t timeout_ticks_ = 0;
+  uint64_t call_start_tick_ = 0;
+  uint32_t timed_depth_ = 0;
+  StoreLimits limits_;
+  // Why the epoch callback stopped the last call (empty: it did not); read by explain().
+  std::string stop_reason_;
 };
 
 // A small number unique to the calling thread (the address of a thread-local), for Store::owner.
 uintptr_t this_thread_token() noexcept;
 
 namespace detail {
-// How many host-function activations are running, in any store, on any thread. While it is 0
-// no thread can be suspended inside a store, so a call can enter its store without looking.
+// How many host-function activations, and calls running with the GIL released, there are in any
+// store on any thread. While it is 0 no other thread can be inside a store, so a call can enter
+// its store without looking.
 extern std::atomic<uint32_t> g_host_active;
 }  // namespace detail
 
@@ -87,13 +158,13 @@ extern std::atomic<uint32_t> g_host_active;
 class HostActivation {
  public:
   explicit HostActivation(Store& store) noexcept : store_(store) {
-    store_.owner = this_thread_token();
+    store_.owner.store(this_thread_token(), std::memory_order_relaxed);
     ++store_.depth;
     detail::g_host_active.fetch_add(1, std::memory_order_relaxed);
   }
   ~HostActivation() {
     detail::g_host_active.fetch_sub(1, std::memory_order_relaxed);
-    if (--store_.depth == 0) store_.owner = 0;
+    if (--store_.depth == 0) store_.owner.store(0, std::memory_order_relaxed);
   }
   HostActivation(const HostActivation&) = delete;
   HostActivation& operator=(const HostActivation&) = delete;

@@ -17,6 +17,7 @@ from ._api import Instance, Module, default_engine, load
 from ._imports import Caller, with_caller
 from ._wasi import Wasi
 from ._linker import Linker
+from ._pool import Pool
 from ._types import ExternInfo, FuncType, GlobalType, MemoryType, TableType
 from . import _memory  # noqa: F401  (attaches the Python-written Memory methods)
 from .cdef import CDef, CDefError, alignof, offsetof, out, sizeof
@@ -38,6 +39,6 @@ __all__ = [
     "StackOverflow", "MemoryOutOfBounds", "HeapMisaligned", "TableOutOfBounds", "IndirectCallToNull",
     "BadSignature", "IntegerOverflow", "IntegerDivisionByZero", "BadConversionToInteger", "Unreachable",
     "Interrupt", "OutOfFuel",
-    "StoreInUseError", "Caller", "with_caller", "Wasi", "Exit", "Linker",
+    "StoreInUseError", "Caller", "with_caller", "Wasi", "Exit", "Linker", "Pool",
     "CDef", "CDefError", "sizeof", "alignof", "offsetof", "out",
 ]

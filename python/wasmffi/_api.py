@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import TYPE_CHECKING, Any, Optional, Union, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union, cast
 
 from . import _core
 from ._types import ExternInfo, extern_info
@@ -192,7 +192,11 @@ class Module:
         return self._exports
 
     def instantiate(self, imports: Optional[object] = None, *, cdef: "CDefSource" = None,
-                    allocator: Optional[str] = "auto", wasi: "Optional[Wasi]" = None) -> "Instance":
+                    allocator: Optional[str] = "auto", wasi: "Optional[Wasi]" = None,
+                    timeout: Optional[float] = None, fuel: Optional[int] = None, max_memory: Optional[int] = None,
+                    max_table_elements: Optional[int] = None, max_instances: Optional[int] = None,
+                    max_tables: Optional[int] = None, max_memories: Optional[int] = None,
+                    release_gil: bool = False) -> "Instance":
         """A new Instance in a store of its own (its own memory and globals). `imports` maps
         ``{"module": {"name": callable}}`` for the module's function imports (types come from the
         module's declarations; see wasmffi.with_caller); anything missing raises LinkError listing
@@ -202,8 +206,22 @@ class Module:
         `cdef` (C declarations as str, or a wasmffi.CDef) makes each declared function a typed
         callable on ``inst.exports`` (the undeclared ones stay on ``inst.raw_exports``).
         `allocator` picks the guest allocator marshalling copies into: "auto" (bump_alloc, then
-        malloc/free, then cabi_realloc), one of those names, or None (int addresses only)."""
-        return Instance(self, imports, cdef=cdef, allocator=allocator, wasi=wasi)
+        malloc/free, then cabi_realloc), one of those names, or None (int addresses only).
+
+        Sandbox limits, per instance (its store): `timeout` (seconds) stops any call that runs
+        longer with wasmffi.Interrupt (checked every 10 ms); `fuel` is the fuel the store starts
+        with (engines made with consume_fuel=True; wasmffi.OutOfFuel when it runs out);
+        `max_memory` (bytes, per linear memory), `max_table_elements`, `max_instances`,
+        `max_tables`, `max_memories` cap growth: a memory.grow past max_memory returns -1 in the
+        guest. Ctrl-C stops a long call with KeyboardInterrupt whatever is set here.
+
+        `release_gil=True` makes every call of this instance release the GIL, so other Python
+        threads run meanwhile (worth it for calls of more than a few microseconds; not with
+        Python host functions). Another thread calling into the same instance meanwhile gets
+        wasmffi.StoreInUseError: use one instance per thread (wasmffi.Pool)."""
+        return Instance(self, imports, cdef=cdef, allocator=allocator, wasi=wasi, timeout=timeout, fuel=fuel,
+                        max_memory=max_memory, max_table_elements=max_table_elements, max_instances=max_instances,
+                        max_tables=max_tables, max_memories=max_memories, release_gil=release_gil)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Module attributes are read-only: cannot set {name!r}")
@@ -232,14 +250,23 @@ class Instance:
     cdef: "Optional[CDef]"
 
     def __init__(self, module: Module, imports: Optional[object] = None, *, cdef: "CDefSource" = None,
-                 allocator: Optional[str] = "auto", wasi: "Optional[Wasi]" = None) -> None:
+                 allocator: Optional[str] = "auto", wasi: "Optional[Wasi]" = None,
+                 timeout: Optional[float] = None, fuel: Optional[int] = None, max_memory: Optional[int] = None,
+                 max_table_elements: Optional[int] = None, max_instances: Optional[int] = None,
+                 max_tables: Optional[int] = None, max_memories: Optional[int] = None,
+                 release_gil: bool = False) -> None:
         if not isinstance(module, Module):
             raise TypeError(f"Instance() takes a wasmffi.Module, not {type(module).__name__}")
         if cdef is not None:
             from . import _marshal
 
             cdef = _marshal._as_cdef(cdef)  # parsed once: it declares imports and exports
-        self._setup(module, _instantiate_with_imports(module, imports, wasi, cdef), cdef, allocator)
+        store = (_NO_STORE_OPTIONS if timeout is None and fuel is None and max_memory is None
+                 and max_table_elements is None and max_instances is None and max_tables is None
+                 and max_memories is None and release_gil is False
+                 else _StoreOptions(timeout, fuel, (max_memory, max_table_elements, max_instances, max_tables,
+                                                    max_memories), release_gil))
+        self._setup(module, _instantiate_with_imports(module, imports, wasi, cdef, store), cdef, allocator)
 
     @classmethod
     def _from_core(cls, module: Module, inst: "_core._Instance") -> "Instance":
@@ -394,8 +421,21 @@ _SET_RAW_EXPORTS: Any = Instance.__dict__["raw_exports"].__set__
 _SET_CDEF: Any = Instance.__dict__["cdef"].__set__
 
 
+class _StoreOptions(NamedTuple):
+    """The per-instance options of instantiate(), passed to the core as they are (it checks them)."""
+
+    timeout: Optional[float]
+    fuel: Optional[int]
+    limits: "tuple[Optional[int], ...]"
+    release_gil: bool
+
+
+_NO_STORE_OPTIONS = _StoreOptions(None, None, (None,) * 5, False)
+
+
 def _instantiate_with_imports(module: Module, imports: Optional[object],
-                              wasi: "Optional[Wasi]" = None, cdef: "Optional[CDef]" = None) -> "_core._Instance":
+                              wasi: "Optional[Wasi]" = None, cdef: "Optional[CDef]" = None,
+                              store: _StoreOptions = _NO_STORE_OPTIONS) -> "_core._Instance":
     """The store-owning core instance, with `imports` resolved against the module's import list
     (and WASI preview 1 for what they leave open, when `wasi` is given)."""
     entries: Any = None
@@ -411,19 +451,30 @@ def _instantiate_with_imports(module: Module, imports: Optional[object],
             if not isinstance(wasi, Wasi):
                 raise TypeError(f"instantiate(): wasi must be a wasmffi.Wasi, not {type(wasi).__name__}")
         entries, caller = _imports.resolve(module, imports, wasi=wasi is not None, cdef=cdef)
-    if wasi is None:
-        inst = _core._Instance(module._m, entries)
+    if store is _NO_STORE_OPTIONS:
+        # No per-instance option: positional arguments only (nanobind's keyword matching is the
+        # slower path, and this is the one a sandbox per request pays).
+        inst = (_core._Instance(module._m, entries) if wasi is None
+                else _core._Instance(module._m, entries, wasi, wasi._capture))
     else:
-        inst = _core._Instance(module._m, entries, wasi, wasi._capture)
+        limits = None if all(v is None for v in store.limits) else store.limits
+        inst = _core._Instance(module._m, entries, wasi, None if wasi is None else wasi._capture,
+                               timeout=store.timeout, fuel=store.fuel, limits=limits,
+                               release_gil=store.release_gil)
     if caller is not None:
         caller._bind(inst)
     return inst
 
 
 def load(source: Source, imports: Optional[object] = None, *, engine: Optional[_core.Engine] = None,
-         cdef: "CDefSource" = None, allocator: Optional[str] = "auto", wasi: "Optional[Wasi]" = None) -> Instance:
+         cdef: "CDefSource" = None, allocator: Optional[str] = "auto", wasi: "Optional[Wasi]" = None,
+         timeout: Optional[float] = None, fuel: Optional[int] = None, max_memory: Optional[int] = None,
+         max_table_elements: Optional[int] = None, max_instances: Optional[int] = None,
+         max_tables: Optional[int] = None, max_memories: Optional[int] = None,
+         release_gil: bool = False) -> Instance:
     """Compiles and instantiates in one step:
-    ``Module(source, engine=engine).instantiate(imports, cdef=cdef, allocator=allocator)``.
+    ``Module(source, engine=engine).instantiate(imports, cdef=cdef, allocator=allocator, ...)``, with
+    the same sandbox and threading keywords (timeout, fuel, max_memory, ..., release_gil).
 
     `source` is a path (str or os.PathLike), wasm bytes, or WAT text. A str is a path when it ends
     in .wasm or .wat, contains no "(", or names an existing file; a missing file raises
@@ -431,4 +482,7 @@ def load(source: Source, imports: Optional[object] = None, *, engine: Optional[_
     """
     module = Module.__new__(Module)
     module._setup(source, engine, "load()")
-    return module.instantiate(imports, cdef=cdef, allocator=allocator, wasi=wasi)
+    return module.instantiate(imports, cdef=cdef, allocator=allocator, wasi=wasi, timeout=timeout, fuel=fuel,
+                              max_memory=max_memory, max_table_elements=max_table_elements,
+                              max_instances=max_instances, max_tables=max_tables, max_memories=max_memories,
+                              release_gil=release_gil)

@@ -29,9 +29,11 @@ def exports_declare(exports: Exports, name: str, obj: object) -> None:
 
 class Engine:
     """
-    Engine(*, memory_reservation=4 GiB, memory_guard_size=32 MiB, memory64=True, consume_fuel=False, epoch_interruption=False, opt_level=1, max_wasm_stack=512 KiB, pooling_slots=0)
+    Engine(*, memory_reservation=4 GiB, memory_guard_size=32 MiB, memory64=True, consume_fuel=False, epoch_interruption=True, opt_level=1, max_wasm_stack=512 KiB, pooling_slots=0)
 
     A compilation environment; modules compiled for it share its settings. Settings are read-only.
+    epoch_interruption (on by default) is what lets Ctrl-C and instantiate(timeout=...) stop a long
+    call: a native ticker thread per engine advances the epoch every 10 ms while the engine lives.
     max_wasm_stack is the native stack a call may use below its entry; a call from a thread with less
     stack left than that plus 64 KiB raises StackOverflow without entering wasm.
     pooling_slots=N takes instances from N preallocated slots (cheap to create and drop; at most N
@@ -39,7 +41,7 @@ class Engine:
     space reserved up front); 0 maps each instance's memory on demand. wasmffi.default_engine() pools.
     """
 
-    def __init__(self, *, memory_reservation: int = 4294967296, memory_guard_size: int = 33554432, memory64: bool = True, consume_fuel: bool = False, epoch_interruption: bool = False, opt_level: int = 1, max_wasm_stack: int = 524288, pooling_slots: int = 0) -> None: ...
+    def __init__(self, *, memory_reservation: int = 4294967296, memory_guard_size: int = 33554432, memory64: bool = True, consume_fuel: bool = False, epoch_interruption: bool = True, opt_level: int = 1, max_wasm_stack: int = 524288, pooling_slots: int = 0) -> None: ...
 
     def __repr__(self) -> str: ...
 
@@ -69,7 +71,8 @@ class Engine:
 
     def increment_epoch(self) -> None:
         """
-        Advances the engine's epoch by one tick (safe to call from any thread).
+        Advances the engine's epoch (the one Instance.set_epoch_deadline counts in) by one tick; safe to
+        call from any thread. The engine's own 10 ms ticker does not advance it.
         """
 
 
@@ -89,7 +92,7 @@ class _Module:
     def exports(self) -> list[tuple[str, str, str, str, tuple[Any, ...] | None]]: ...
 
 class _Instance:
-    def __init__(self, module: _Module, imports: object | None = None, wasi: object | None = None, capture: object | None = None, store_of: object | None = None) -> None: ...
+    def __init__(self, module: _Module, imports: object | None = None, wasi: object | None = None, capture: object | None = None, store_of: object | None = None, timeout: object | None = None, fuel: object | None = None, limits: object | None = None, release_gil: object = False) -> None: ...
 
     def exports(self, names: tuple[str, ...], name_set: frozenset[str]) -> Exports:
         """
@@ -111,6 +114,12 @@ class _Instance:
 
     @property
     def allocator(self) -> str: ...
+
+    @property
+    def release_gil(self) -> bool: ...
+
+    @property
+    def timeout(self) -> object: ...
 
     def cfunc(self, name: str, raw: Func, desc: tuple[Any, ...]) -> CFunc:
         """A declared function (see python/wasmffi/_marshal.py)."""
@@ -336,13 +345,15 @@ class Func:
 
     def __repr__(self) -> str: ...
 
-    def typed(self, *, params: Sequence[str] | None = None, results: Sequence[str] | None = None) -> Func:
+    def typed(self, *, params: Sequence[str] | None = None, results: Sequence[str] | None = None, release_gil: bool | None = None) -> Func:
         """The same function with declared types: names from i32, u32, i64, u64, f32, f64, ptr (an
         unsigned address), and the C scalars i8, u8, i16, u16, int32, int64, bool (each checks its
         range). Declared unsigned results come back as unsigned ints, and such parameters reject
         negative values. None keeps the current declaration; a list, an empty
         one included, declares every slot and must match the wasm signature (else ValueError).
-        Resolved once; the returned callable is as fast."""
+        Resolved once; the returned callable is as fast. release_gil=True makes every call release
+        the GIL (other Python threads run meanwhile; worth it for calls longer than a few
+        microseconds), False keeps it, None keeps this function's choice (the instance's release_gil)."""
 
 
 class CFunc:

@@ -40,7 +40,8 @@ class MemoryAccessError(Error, IndexError):
 class ResourceError(Error, MemoryError):
     """The engine could not get the memory asked for: ``Memory.grow`` failed (past the memory's
     maximum or the engine's memory_reservation), or a new instance could not reserve its address
-    space (too many live instances, or a memory_reservation larger than the process can map).
+    space (too many live instances, or a memory_reservation larger than the process can map), or
+    needs more than its limits allow (instantiate(max_memory=..., max_instances=..., ...)).
     Also a MemoryError, so code that handles running out of memory handles this too."""
 
 
@@ -49,7 +50,7 @@ class Trap(Error):
 
 
 class StackOverflow(Trap):
-    """Call stack exhausted (for example by unbounded recursion)."""
+    """Call stack exhausted (for example by unbounded recursion): the engine's max_wasm_stack."""
 
 
 class MemoryOutOfBounds(Trap):
@@ -89,11 +90,14 @@ class Unreachable(Trap):
 
 
 class Interrupt(Trap):
-    """Execution was interrupted (epoch deadline)."""
+    """Execution was interrupted: the call ran past the instance's ``timeout=``, or past a deadline
+    set with ``set_epoch_deadline``; the message says which. When a signal handler raised during
+    the call (Ctrl-C), that exception (KeyboardInterrupt) is raised instead, with this as its
+    ``__cause__``."""
 
 
 class OutOfFuel(Trap):
-    """The store ran out of fuel."""
+    """The store ran out of fuel (``instantiate(fuel=...)`` or ``inst.fuel``)."""
 
 
 TRAP_CLASSES = {

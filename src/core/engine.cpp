@@ -1,14 +1,107 @@
-// Engine creation with the project's memory policy, and conversion of engine errors.
+// Engine creation with the project's memory policy, the per-engine epoch ticker, and
+// conversion of engine errors.
 #include "wasmffi/engine.hpp"
 
+#include <pthread.h>
+
+#include <condition_variable>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 namespace wasmffi {
 
 namespace detail {
 std::atomic<size_t> g_largest_stack_need{0};
+
+// Bumped in the child after every fork(). A ticker records the generation it was started in; a
+// ticker from an older generation is the parent's, whose thread does not exist in this process.
+// Process-wide by nature (fork is), written only by the atfork handler.
+static std::atomic<uint64_t> g_fork_generation{0};
+static void count_fork() noexcept { g_fork_generation.fetch_add(1, std::memory_order_relaxed); }
 }  // namespace detail
+
+struct Engine::Ticker {
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stop = false;
+  uint64_t generation = 0;
+  std::thread thread;
+};
+
+void Engine::ensure_ticker() {
+  if (!config_.epoch_interruption) return;
+  const uint64_t gen = detail::g_fork_generation.load(std::memory_order_relaxed);
+  Ticker* t = ticker_.load(std::memory_order_acquire);
+  if (t != nullptr && t->generation == gen) [[likely]]
+    return;
+  static std::once_flag atfork_once;
+  std::call_once(atfork_once, [] { pthread_atfork(nullptr, nullptr, detail::count_fork); });
+  std::lock_guard<std::mutex> lock(ticker_mutex_);
+  t = ticker_.load(std::memory_order_relaxed);
+  if (t != nullptr && t->generation == gen) return;
+  // A ticker from before a fork is left alone on purpose: its thread is not in this process, so
+  // it cannot be joined, and destroying a joinable std::thread would terminate. It stays
+  // allocated (once per fork per engine).
+  auto fresh = std::make_unique<Ticker>();
+  fresh->generation = gen;
+  Ticker* raw = fresh.get();
+  wasm_engine_t* engine = engine_.capi();
+  std::atomic<uint64_t>* ticks = &ticks_;
+  const std::atomic<uint64_t>* live = &live_stores_;
+  // The thread touches only the Ticker, the wasm engine and two counters, all of which ~Engine
+  // keeps alive until it has joined it.
+  raw->thread = std::thread([raw, engine, ticks, live] {
+    std::unique_lock<std::mutex> lk(raw->mutex);
+    // Absolute deadlines, so that wake-up latency does not add up over a timeout's ticks; after
+    // a stall (a suspended process, or no stores) the schedule restarts from now.
+    auto next = std::chrono::steady_clock::now();
+    for (;;) {
+      if (live->load(std::memory_order_relaxed) == 0) {
+        // No store, so no call to interrupt: sleep until a store is made (store_opened) or the
+        // engine goes, rather than waking 100 times a second for nothing.
+        raw->wake.wait(lk, [raw, live] { return raw->stop || live->load(std::memory_order_relaxed) != 0; });
+        if (raw->stop) break;
+        next = std::chrono::steady_clock::now();
+      }
+      next += kTick;
+      if (raw->wake.wait_until(lk, next, [raw] { return raw->stop; })) break;
+      wasmtime_engine_increment_epoch(engine);
+      ticks->fetch_add(1, std::memory_order_relaxed);
+      if (const auto now = std::chrono::steady_clock::now(); now > next + kTick) next = now;
+    }
+  });
+  ticker_.store(fresh.release(), std::memory_order_release);
+}
+
+void Engine::store_opened() {
+  if (!config_.epoch_interruption) return;
+  const bool first = live_stores_.fetch_add(1, std::memory_order_relaxed) == 0;
+  ensure_ticker();
+  if (!first) return;
+  // Wakes a ticker that sleeps for want of stores. Taking its mutex orders this with its check
+  // of the count, so the wake-up cannot fall between that check and its wait.
+  Ticker* t = ticker_.load(std::memory_order_acquire);
+  { std::lock_guard<std::mutex> lk(t->mutex); }
+  t->wake.notify_one();
+}
+
+bool Engine::ticker_running() const noexcept {
+  const Ticker* t = ticker_.load(std::memory_order_acquire);
+  return t != nullptr && t->generation == detail::g_fork_generation.load(std::memory_order_relaxed);
+}
+
+Engine::~Engine() {
+  Ticker* t = ticker_.load(std::memory_order_acquire);
+  if (t == nullptr || t->generation != detail::g_fork_generation.load(std::memory_order_relaxed)) return;
+  {
+    std::lock_guard<std::mutex> lk(t->mutex);
+    t->stop = true;
+  }
+  t->wake.notify_one();  // wakes the wait at once: shutdown never waits out a tick
+  t->thread.join();
+  delete t;
+}
 
 Error take_error(wasmtime_error_t* err, ErrorKind kind) {
   wasm_name_t msg;

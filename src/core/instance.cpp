@@ -3,21 +3,134 @@
 
 #include <pthread.h>
 
+#include <cinttypes>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "wasmffi/call.hpp"
 
 namespace wasmffi {
 
+std::string StoreLimits::to_string() const {
+  std::string out;
+  auto add = [&out](const char* name, int64_t v) {
+    if (v < 0) return;
+    if (!out.empty()) out += ", ";
+    out += name;
+    out += '=';
+    out += std::to_string(v);
+  };
+  add("max_memory", memory_size);
+  add("max_table_elements", table_elements);
+  add("max_instances", instances);
+  add("max_tables", tables);
+  add("max_memories", memories);
+  return out;
+}
+
 Store::Store(std::shared_ptr<Engine> engine)
     : engine_(std::move(engine)),
       store_(wasmtime_store_new(engine_->capi(), this, nullptr)),
       context_(wasmtime_store_context(store_.capi())) {
-  if (engine_->config().epoch_interruption) wasmtime_context_set_epoch_deadline(context_, kEpochNever);
+  if (engine_->config().epoch_interruption) {
+    // The callback runs whenever wasmtime's epoch passes the store's deadline, and re-arms it one
+    // tick ahead: so about once per tick during a long call, and at most once per call (at its
+    // first check) for short ones after the store sat idle.
+    wasmtime_store_epoch_deadline_callback(store_.capi(), &Store::on_epoch, this, nullptr);
+    wasmtime_context_set_epoch_deadline(context_, 1);
+    engine_->store_opened();
+  }
+}
+
+wasmtime_error_t* Store::stop(std::string reason) noexcept {
+  stop_reason_ = std::move(reason);
+  return wasmtime_error_new(stop_reason_.c_str());
+}
+
+// Runs on the thread inside wasm, with wasm frames on its stack; it decides, in order: the user
+// deadline (Engine::increment_epoch ticks), the timeout of the current call, then whatever the
+// engine's InterruptCheck sees (the binding: a Python signal). Otherwise the call continues for
+// one more tick.
+wasmtime_error_t* Store::on_epoch(wasmtime_context_t* ctx, void* data, uint64_t* delta,
+                                  wasmtime_update_deadline_kind_t* kind) {
+  Store& s = *static_cast<Store*>(data);
+  *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
+  *delta = 1;
+  if (s.user_deadline_ != kEpochNever && s.engine_->user_epoch() >= s.user_deadline_)
+    return s.stop("interrupt: the epoch deadline set with set_epoch_deadline() has passed");
+  if (s.timed_depth_ != 0) [[unlikely]] {
+    const uint64_t ran = s.engine_->ticks() - s.call_start_tick_;
+    if (ran >= s.timeout_ticks_) {
+      char text[160];
+      std::snprintf(text, sizeof text, "interrupt: the call ran past its timeout=%g s (stopped after %" PRIu64
+                    " ticks of %lld ms)", std::chrono::duration<double>(s.timeout_).count(), ran,
+                    static_cast<long long>(Engine::kTick.count()));
+      return s.stop(text);
+    }
+  }
+  if (InterruptCheck check = s.engine_->config().interrupt_check; check != nullptr) {
+    // The check may run code that calls into this store (a Python signal handler). wasmtime does
+    // not run this callback again while it runs, so with the deadline passed such a call would
+    // trap at its first check: it gets no deadline until the callback returns (and re-arms it).
+    wasmtime_context_set_epoch_deadline(ctx, kEpochNever);
+    if (check(s)) {
+      // A stopped call is not re-armed by wasmtime: due now, so the next call's first check runs
+      // this callback again (the other stops leave the passed deadline as it was, to the same end).
+      wasmtime_context_set_epoch_deadline(ctx, 0);
+      return s.stop("interrupt: stopped by a signal");
+    }
+  }
+  return nullptr;
+}
+
+Error Store::explain(Error e) noexcept {
+  if (stop_reason_.empty()) return e;
+  // A reason left by a call whose failure was reported elsewhere must not rename a later,
+  // unrelated failure: the engine's text for the callback's error carries the reason itself.
+  if (e.message.find(stop_reason_) == std::string::npos) {
+    stop_reason_.clear();
+    return e;
+  }
+  std::string trace;
+  if (size_t at = e.message.find("wasm backtrace"); at != std::string::npos) {
+    trace = '\n';
+    trace.append(e.message, at, std::string::npos);
+  }
+  e.kind = ErrorKind::Trap;
+  e.trap = TrapKind::Interrupt;
+  e.message = std::exchange(stop_reason_, {}) + trace;
+  return e;
+}
+
+Error call_failure_in(wasmtime_context_t* ctx, wasmtime_error_t* err, wasm_trap_t* trap) {
+  Error e = call_failure(err, trap);
+  // A store made outside Store (raw wasmtime_store_new) has no data, and no epoch callback.
+  if (wasmtime_context_get_data(ctx) == nullptr) return e;
+  return Store::of(ctx).explain(std::move(e));
+}
+
+Result<void> Store::set_timeout(std::chrono::nanoseconds timeout) {
+  if (!engine_->config().epoch_interruption)
+    return make_error(ErrorKind::Engine,
+                      "timeout needs epoch interruption, and this instance's engine was created with "
+                      "epoch_interruption=False; use an engine made with wasmffi.Engine(epoch_interruption=True) "
+                      "(the default)");
+  timeout_ = timeout.count() < 0 ? std::chrono::nanoseconds{0} : timeout;
+  const auto tick = std::chrono::duration_cast<std::chrono::nanoseconds>(Engine::kTick);
+  timeout_ticks_ = static_cast<uint64_t>((timeout_ + tick - std::chrono::nanoseconds{1}) / tick) + 1;
+  timed_depth_ = 0;
+  return {};
+}
+
+void Store::set_limits(const StoreLimits& limits) {
+  limits_ = limits;
+  wasmtime_store_limiter(store_.capi(), limits.memory_size, limits.table_elements, limits.instances, limits.tables,
+                         limits.memories);
 }
 
 Store::~Store() {
+  if (engine_->config().epoch_interruption) engine_->store_closed();
   // Host functions' environments are finalised by wasmtime_store_delete (the member below);
   // a pending error nobody collected goes first.
   if (pending_ != nullptr) pending_drop_(std::exchange(pending_, nullptr));
@@ -65,7 +178,10 @@ Result<void> Store::set_epoch_deadline(uint64_t ticks) {
                       "epoch interruption is not configured: this instance's engine was created without "
                       "epoch_interruption=True, so a deadline would never fire; use an engine made with "
                       "wasmffi.Engine(epoch_interruption=True)");
-  wasmtime_context_set_epoch_deadline(context_, ticks < kEpochNever ? ticks : kEpochNever);
+  user_deadline_ = ticks < kEpochNever ? engine_->user_epoch() + ticks : kEpochNever;
+  // Zero ticks is due now: a deadline of 0 makes wasmtime run the callback at the call's first
+  // check (the callback then traps), even in a call too short to see a tick.
+  wasmtime_context_set_epoch_deadline(context_, ticks == 0 ? 0 : 1);
   return {};
 }
 
@@ -149,9 +265,10 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<const Module>
   wasm_trap_t* trap = nullptr;
   wasmtime_error_t* err = wasmtime_instance_new(inst->context(), inst->module_->capi(),
                                                 imports.data(), imports.size(), &inst->instance_, &trap);
-  if (trap != nullptr) return call_failure(nullptr, trap);  // start function trapped
+  if (trap != nullptr) return inst->store_->explain(call_failure(nullptr, trap));  // start function trapped
   if (err != nullptr) {
-    Error e = take_error(err, ErrorKind::Link);
+    Error e = inst->store_->explain(take_error(err, ErrorKind::Link));
+    if (e.kind == ErrorKind::Trap) return e;  // the start function was interrupted
     if (is_resource_exhaustion(e.message)) e = make_error(ErrorKind::Resource, "cannot reserve memory for a new instance: " + e.message);
     else if (e.message.find("maximum concurrent limit") != std::string::npos)
       e = make_error(ErrorKind::Resource,

@@ -78,6 +78,7 @@ struct CFuncObject {
   PyObject* doc;
   PyObject* spec;      // cdef's FunctionSpec: __signature__ and .spec
   PyObject* weakrefs;
+  CallMode mode;       // the store's timeout / release_gil (store_guard.hpp), fixed when made
 };
 
 PyTypeObject* g_cfunc_type = nullptr;
@@ -527,7 +528,13 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
       set_ptr(0, block.addr);
     }
   }
-  Result<void> r = call_unchecked(self->ctx, self->func, raw, plan.raw_len);
+  Result<void> r;
+  if (self->mode == CallMode::Plain) [[likely]]
+    r = call_unchecked(self->ctx, self->func, raw, plan.raw_len);
+  else if (!call_managed(self->mode, self->ctx, self->func, raw, plan.raw_len, r))
+    // Not reached in practice: StoreEntry above already refused a store another thread holds,
+    // and nothing between there and here lets another thread run.
+    r = make_error(ErrorKind::Engine, "this instance's store is in use by another thread");
   // 5. Outputs are read before the block is wiped; the block is released whatever happened.
   PyObject* result = nullptr;
   PyObject* outs[kMaxParams];
@@ -823,6 +830,7 @@ PyObject* make_cfunc(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_fu
   self->doc = Py_NewRef(doc);
   self->spec = Py_NewRef(spec);
   self->weakrefs = nullptr;
+  self->mode = call_mode_for(ctx, -1);
   PyObject_GC_Track(self);
   return reinterpret_cast<PyObject*>(self);
 }

@@ -6,6 +6,8 @@
 
 #include "args.hpp"
 #include "binding.hpp"
+#include "interrupt.hpp"
+#include "store_guard.hpp"
 
 namespace wasmffi::py {
 
@@ -81,6 +83,8 @@ void engine_init(PyEngine* self, nb::args args, nb::kwargs kwargs) {
     throw nb::type_error(msg.c_str());
   }
   EngineConfig cfg;
+  // Ctrl-C during a long call: Python signal handlers run from the stores' epoch callbacks.
+  cfg.interrupt_check = check_python_signals;
   for (auto [key, value] : kwargs) {
     const std::string name = nb::str(key).c_str();
     bool known = false;
@@ -124,11 +128,14 @@ nb::object engine_signature() {
 }  // namespace
 
 void bind_engine(nb::module_& m) {
+  if (!init_store_guard()) throw nb::python_error();
   auto cls = nb::class_<PyEngine>(
       m, "Engine",
       "Engine(*, memory_reservation=4 GiB, memory_guard_size=32 MiB, memory64=True, consume_fuel=False, "
-      "epoch_interruption=False, opt_level=1, max_wasm_stack=512 KiB, pooling_slots=0)\n\n"
+      "epoch_interruption=True, opt_level=1, max_wasm_stack=512 KiB, pooling_slots=0)\n\n"
       "A compilation environment; modules compiled for it share its settings. Settings are read-only.\n"
+      "epoch_interruption (on by default) is what lets Ctrl-C and instantiate(timeout=...) stop a long\n"
+      "call: a native ticker thread per engine advances the epoch every 10 ms while the engine lives.\n"
       "max_wasm_stack is the native stack a call may use below its entry; a call from a thread with less\n"
       "stack left than that plus 64 KiB raises StackOverflow without entering wasm.\n"
       "pooling_slots=N takes instances from N preallocated slots (cheap to create and drop; at most N\n"
@@ -142,7 +149,8 @@ void bind_engine(nb::module_& m) {
     cls.def_prop_ro(name, [name](PyEngine& e) { return option_value(e.engine->config(), name); });
   }
   cls.def("increment_epoch", [](PyEngine& e) { e.engine->increment_epoch(); },
-          "Advances the engine's epoch by one tick (safe to call from any thread).");
+          "Advances the engine's epoch (the one Instance.set_epoch_deadline counts in) by one tick; safe to\n"
+          "call from any thread. The engine's own 10 ms ticker does not advance it.");
   nb::setattr(cls, "__signature__", engine_signature());
 }
 

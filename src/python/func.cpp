@@ -38,6 +38,8 @@ struct FuncObject {
   Py_ssize_t nresults;
   PyObject* name;
   PyObject* weakrefs;
+  CallMode mode;               // Plain unless the store has a timeout or the call releases the GIL
+  int8_t release;              // as typed(release_gil=) was given: -1 the store's choice, 0 no, 1 yes
 };
 
 PyObject* arity_error(FuncObject* self, Py_ssize_t nargs, PyObject* kwnames) {
@@ -65,27 +67,35 @@ PyObject* results_to_python(FuncObject* self, const wasmtime_val_raw_t* raw) {
   return tuple;
 }
 
+template <bool Managed>
 PyObject* call_with(FuncObject* self, PyObject* const* args, wasmtime_val_raw_t* raw) {
   // 1. Arguments -> raw slots, by the units cached in the plan (one table-indexed call each).
   for (Py_ssize_t i = 0; i < self->nparams; ++i)
     if (!to_raw(args[i], self->params[i], raw[i], self->name, i)) [[unlikely]]
       return nullptr;
   // 2. One unchecked call: the plan already proved the signature, so wasmtime need not re-check.
-  //    The GIL stays held: a store is not thread-safe and releasing it would cost more than
-  //    most calls take.
+  //    The GIL stays held on the plain path: releasing it costs more than most calls take, so
+  //    only functions made with release_gil (Managed, a separate vectorcall) do.
   //    Refused, as a StackOverflow, on a thread without room for the engine's max_wasm_stack.
   if (!native_stack_fits(self->ctx)) [[unlikely]]
     return raise_in(native_stack_error(self->ctx), self->name);
   StoreEntry entry(self->ctx);  // one thread per store (store_guard.hpp)
   if (!entry) [[unlikely]]
     return nullptr;
-  Result<void> r = call_unchecked(self->ctx, self->func, raw, static_cast<size_t>(self->plan->raw_len));
+  Result<void> r;
+  if constexpr (Managed) {
+    if (!call_managed(self->mode, self->ctx, self->func, raw, static_cast<size_t>(self->plan->raw_len), r))
+      return nullptr;
+  } else {
+    r = call_unchecked(self->ctx, self->func, raw, static_cast<size_t>(self->plan->raw_len));
+  }
   if (!r) [[unlikely]]
     return raise_call_error(self->ctx, r.error(), self->name);
   // 3. Results were written over the arguments, starting at slot 0.
   return results_to_python(self, raw);
 }
 
+template <bool Managed>
 PyObject* func_vectorcall(PyObject* callable, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
   auto* self = reinterpret_cast<FuncObject*>(callable);
   const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
@@ -93,11 +103,11 @@ PyObject* func_vectorcall(PyObject* callable, PyObject* const* args, size_t narg
     return arity_error(self, nargs, kwnames);
   if (self->plan->raw_len <= kStackSlots) [[likely]] {
     wasmtime_val_raw_t raw[kStackSlots];
-    return call_with(self, args, raw);
+    return call_with<Managed>(self, args, raw);
   }
   std::unique_ptr<wasmtime_val_raw_t[]> heap(new (std::nothrow) wasmtime_val_raw_t[self->plan->raw_len]);
   if (!heap) return PyErr_NoMemory();
-  return call_with(self, args, heap.get());
+  return call_with<Managed>(self, args, heap.get());
 }
 
 int func_traverse(PyObject* o, visitproc visit, void* arg) {
@@ -191,13 +201,15 @@ PyObject* func_typed(PyObject* o, PyObject* args, PyObject* kwargs);
 
 PyMethodDef func_methods[] = {
     {"typed", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(func_typed)), METH_VARARGS | METH_KEYWORDS,
-     "typed($self, /, *, params=None, results=None)\n--\n\n"
+     "typed($self, /, *, params=None, results=None, release_gil=None)\n--\n\n"
      "The same function with declared types: names from i32, u32, i64, u64, f32, f64, ptr (an\n"
      "unsigned address), and the C scalars i8, u8, i16, u16, int32, int64, bool (each checks its\n"
      "range). Declared unsigned results come back as unsigned ints, and such parameters reject\n"
      "negative values. None keeps the current declaration; a list, an empty\n"
      "one included, declares every slot and must match the wasm signature (else ValueError).\n"
-     "Resolved once; the returned callable is as fast."},
+     "Resolved once; the returned callable is as fast. release_gil=True makes every call release\n"
+     "the GIL (other Python threads run meanwhile; worth it for calls longer than a few\n"
+     "microseconds), False keeps it, None keeps this function's choice (the instance's release_gil)."},
     {nullptr, nullptr, 0, nullptr},
 };
 
@@ -235,15 +247,19 @@ PyTypeObject* make_func_type(PyObject* module) {
 namespace {
 
 PyObject* new_func(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_func_t& func, PyObject* name,
-                   std::unique_ptr<CallPlan> plan) {
+                   std::unique_ptr<CallPlan> plan, int8_t release) {
   if (!plan->all_scalar)
     return PyErr_Format(PyExc_TypeError,
                         "export %R has signature %s: only i32, i64, f32 and f64 parameters and results "
                         "are supported so far",
                         name, plan->sig.to_string().c_str());
+  const CallMode mode = call_mode_for(ctx, release);
+  if (mode == CallMode::Releasing && !check_release_allowed(ctx, "Func.typed()")) return nullptr;
   auto* self = PyObject_GC_New(FuncObject, registry().func);
   if (self == nullptr) return nullptr;
-  self->vectorcall = func_vectorcall;
+  self->vectorcall = mode == CallMode::Plain ? func_vectorcall<false> : func_vectorcall<true>;
+  self->mode = mode;
+  self->release = release;
   self->owner = Py_NewRef(owner);
   self->ctx = ctx;
   self->func = func;
@@ -299,11 +315,17 @@ bool parse_marshals(PyObject* seq, const std::vector<ValKind>& kinds, const char
 
 PyObject* func_typed(PyObject* o, PyObject* args, PyObject* kwargs) {
   auto* self = reinterpret_cast<FuncObject*>(o);
-  static const char* kwlist[] = {"params", "results", nullptr};
+  static const char* kwlist[] = {"params", "results", "release_gil", nullptr};
   PyObject* params = nullptr;
   PyObject* results = nullptr;
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$OO:typed", const_cast<char**>(kwlist), &params, &results))
+  PyObject* release_gil = Py_None;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|$OOO:typed", const_cast<char**>(kwlist), &params, &results,
+                                   &release_gil))
     return nullptr;
+  if (release_gil != Py_None && !PyBool_Check(release_gil))
+    return PyErr_Format(PyExc_TypeError, "typed(): release_gil must be True, False or None, not %.200s",
+                        Py_TYPE(release_gil)->tp_name);
+  const int8_t release = release_gil == Py_None ? self->release : release_gil == Py_True ? 1 : 0;
   std::optional<std::vector<Marshal>> ps, rs;
   if (!parse_marshals(params, self->plan->sig.params, "params", ps) ||
       !parse_marshals(results, self->plan->sig.results, "results", rs))
@@ -312,13 +334,14 @@ PyObject* func_typed(PyObject* o, PyObject* args, PyObject* kwargs) {
   if (!plan)
     return PyErr_Format(PyExc_ValueError, "%U.typed(): %s (the function is %U%s)", self->name,
                         plan.error().message.c_str(), self->name, self->plan->sig.to_string().c_str());
-  return new_func(self->owner, self->ctx, self->func, self->name, std::make_unique<CallPlan>(std::move(plan).value()));
+  return new_func(self->owner, self->ctx, self->func, self->name, std::make_unique<CallPlan>(std::move(plan).value()),
+                  release);
 }
 
 }  // namespace
 
 PyObject* make_func(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_func_t& func, PyObject* name) {
-  return new_func(owner, ctx, func, name, std::make_unique<CallPlan>(CallPlan::for_func(ctx, func)));
+  return new_func(owner, ctx, func, name, std::make_unique<CallPlan>(CallPlan::for_func(ctx, func)), -1);
 }
 
 }  // namespace wasmffi::py

@@ -4,6 +4,8 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string_view.h>
 
+#include <chrono>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -55,20 +57,83 @@ Result<std::unique_ptr<Instance>> create_collecting(Create create) {
   return r;
 }
 
+// The per-instance sandbox and threading options of instantiate(), parsed and checked once.
+struct StoreOptions {
+  std::chrono::nanoseconds timeout{0};
+  std::optional<uint64_t> fuel;
+  StoreLimits limits;
+  bool release_gil = false;
+};
+
+// `who` names the function in messages, e.g. "instantiate()".
+StoreOptions parse_store_options(const char* who, nb::handle timeout, nb::handle fuel, nb::handle limits,
+                                 nb::handle release_gil) {
+  StoreOptions o;
+  const std::string arg = std::string(who) + " argument ";
+  if (!timeout.is_none()) {
+    const std::string where = arg + "'timeout'";
+    if (PyBool_Check(timeout.ptr()) || !(PyFloat_Check(timeout.ptr()) || PyLong_Check(timeout.ptr())))
+      bad_argument(PyExc_TypeError, where, "a number of seconds (int or float) or None", timeout);
+    const double secs = PyFloat_AsDouble(timeout.ptr());
+    if (secs == -1.0 && PyErr_Occurred()) {
+      PyErr_Clear();
+      bad_argument(PyExc_ValueError, where, "a finite number of seconds, at most 10**9", timeout);
+    }
+    if (!(secs > 0) || !std::isfinite(secs) || secs > 1e9) {
+      std::string msg = where + " must be a positive, finite number of seconds (at most 10**9), not " +
+                        nb::repr(timeout).c_str();
+      throw nb::value_error(msg.c_str());
+    }
+    // At least 1 ns, so that a tiny positive timeout is not "no timeout".
+    o.timeout = std::max(std::chrono::nanoseconds{1},
+                         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(secs)));
+  }
+  if (!fuel.is_none()) o.fuel = parse_u64(fuel, arg + "'fuel'");
+  if (!limits.is_none()) {
+    // (max_memory, max_table_elements, max_instances, max_tables, max_memories), each None or an int.
+    static const char* const names[] = {"max_memory", "max_table_elements", "max_instances", "max_tables",
+                                        "max_memories"};
+    int64_t* fields[] = {&o.limits.memory_size, &o.limits.table_elements, &o.limits.instances, &o.limits.tables,
+                         &o.limits.memories};
+    nb::tuple t = nb::cast<nb::tuple>(limits);
+    if (t.size() != std::size(names)) throw nb::value_error("_Instance(): limits must have 5 entries");
+    for (size_t i = 0; i < std::size(names); ++i) {
+      if (t[i].is_none()) continue;
+      const std::string where = arg + "'" + names[i] + "'";
+      const uint64_t v = parse_u64(t[i], where);
+      if (v > static_cast<uint64_t>(INT64_MAX)) bad_argument(PyExc_ValueError, where, "at most 2**63-1", t[i]);
+      *fields[i] = static_cast<int64_t>(v);
+    }
+  }
+  o.release_gil = parse_bool(release_gil, arg + "'release_gil'");
+  return o;
+}
+
+// Applies the options to a new store, before anything is instantiated in it.
+void configure_store(Store& store, const StoreOptions& o, const char* who) {
+  if (o.limits.any()) store.set_limits(o.limits);
+  if (o.fuel)
+    if (auto r = store.set_fuel(*o.fuel); !r) throw_error_in(std::string(who) + " argument 'fuel'", std::move(r).error());
+  if (o.timeout.count() != 0)
+    if (auto r = store.set_timeout(o.timeout); !r)
+      throw_error_in(std::string(who) + " argument 'timeout'", std::move(r).error());
+  store.release_gil = o.release_gil;
+}
+
 // Instantiates `pm` in a new store with its imports: `imports` has one entry per module import,
 // in order; a function import's entry is (callable, first_arg or None, "module.name"), built by
 // wasmffi._imports (which has already refused anything missing or of the wrong kind); None leaves
 // the import to WASI, when `wasi` (a wasmffi.Wasi) is given.
 // An entry ("export", _Instance, name) links that instance's export, which must live in the same
 // store: `store_of` (an _Instance, or None for a new store) is where a Linker's instances all live.
+// The options apply to a new store only: a Linker's instances share the store of its first.
 std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::handle wasi, nb::handle capture,
-                                      nb::handle store_of) {
+                                      nb::handle store_of, const StoreOptions& options) {
   const auto& wanted = pm.module->imports();
-  if (store_of.is_none() && wasi.is_none() && (imports.is_none() || wanted.empty()))
-    return unwrap(create_collecting([&] { return Instance::create(pm.module); }));
   std::shared_ptr<Store> store;
   if (store_of.is_none()) {
     store = std::make_shared<Store>(pm.module->engine());
+    configure_store(*store, options, "instantiate()");
   } else {
     store = nb::cast<PyInstance&>(store_of).inst->store_shared();
     if (&store->engine() != pm.module->engine().get())
@@ -99,6 +164,7 @@ std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::hand
       Result<wasmtime_func_t> f = make_host_func(*store, *pm.module, i, entry[0].ptr(),
                                                  first.is_none() ? nullptr : first.ptr(), entry[2].ptr());
       if (!f) throw_error(f.error());
+      store->gil_imports = true;
       externs[i].kind = WASMTIME_EXTERN_FUNC;
       externs[i].of.func = *f;
       given[i] = true;
@@ -111,7 +177,26 @@ std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::hand
     for (size_t i = 0; i < wanted.size(); ++i)
       if (!given[i]) throw nb::value_error("_Instance(): an import was left unresolved");
   }
+  if (store->release_gil && store->gil_imports)
+    throw nb::value_error(
+        "instantiate(): release_gil=True cannot be used with Python host functions (imports): they run Python "
+        "code, which needs the GIL in the middle of a call; release the GIL per function instead with "
+        "Func.typed(release_gil=True) on an instance without Python imports");
+  // The start function, if any, is a call like any other: the timeout counts it.
+  store->begin_call();
   Result<std::unique_ptr<Instance>> r = create_collecting([&] { return Instance::create(pm.module, store, externs); });
+  store->end_call();
+  if (!r && store->limits().any() && r.error().kind != ErrorKind::Trap &&
+      r.error().message.find("limit") != std::string::npos) {
+    // wasmtime says "exceeds memory limits" without the limit: name the ones this store has. A
+    // resource refused, so ResourceError (a MemoryError), not LinkError (an import problem).
+    Error e = std::move(r).error();
+    e.kind = ErrorKind::Resource;
+    e.message += " (this instance's limits: " + store->limits().to_string() + ")";
+    r = std::move(e);
+  }
+  // Without imports no host function can have raised: the error as it is (no "instantiate()" prefix).
+  if (!r && store_of.is_none() && wasi.is_none() && (imports.is_none() || wanted.empty())) throw_error(r.error());
   if (!r) {
     // A host function that raised in the start function: its own exception, the trap as cause.
     raise_call_error(store->context(), r.error(), nb::str("instantiate").ptr());
@@ -158,13 +243,16 @@ void bind_instance(nb::module_& m) {
       .def(
           "__init__",
           [](PyInstance* self, PyModule& pm, nb::handle imports, nb::handle wasi, nb::handle capture,
-             nb::handle store_of) {
-            auto inst = instantiate(pm, imports, wasi, capture, store_of);
+             nb::handle store_of, nb::handle timeout, nb::handle fuel, nb::handle limits, nb::handle release_gil) {
+            const StoreOptions options = parse_store_options("instantiate()", timeout, fuel, limits, release_gil);
+            auto inst = instantiate(pm, imports, wasi, capture, store_of, options);
             new (self) PyInstance{std::move(inst), std::make_unique<GuestAllocator>(),
                                   std::make_unique<std::optional<GuestMemory>>(), nb::borrow(imports)};
           },
           nb::arg("module"), nb::arg("imports").none() = nb::none(), nb::arg("wasi").none() = nb::none(),
-          nb::arg("capture").none() = nb::none(), nb::arg("store_of").none() = nb::none())
+          nb::arg("capture").none() = nb::none(), nb::arg("store_of").none() = nb::none(),
+          nb::arg("timeout").none() = nb::none(), nb::arg("fuel").none() = nb::none(),
+          nb::arg("limits").none() = nb::none(), nb::arg("release_gil") = nb::bool_(false))
       .def(
           "exports",
           [](nb::handle self, nb::tuple names, nb::frozenset name_set) {
@@ -211,6 +299,13 @@ void bind_instance(nb::module_& m) {
           "Chooses the guest allocator ('auto', 'bump', 'malloc', 'cabi_realloc' or 'none') and the memory "
           "declared functions copy into.")
       .def_prop_ro("allocator", [](PyInstance& pi) { return allocator_kind_name(pi.alloc->kind()); })
+      .def_prop_ro("release_gil", [](PyInstance& pi) { return pi.inst->store().release_gil; })
+      .def_prop_ro("timeout",
+                   [](PyInstance& pi) -> nb::object {
+                     const auto t = pi.inst->store().timeout();
+                     if (t.count() == 0) return nb::none();
+                     return nb::float_(std::chrono::duration<double>(t).count());
+                   })
       .def(
           "cfunc",
           [](nb::handle self, nb::str name, nb::handle raw, nb::tuple desc) {

@@ -1,4 +1,5 @@
-// The one-thread-per-store rule on the call path, and the re-raise of a host function's exception.
+// The one-thread-per-store rule on the call path, calls that release the GIL or run under a
+// timeout, and the re-raise of a host function's exception.
 #pragma once
 
 #include <Python.h>
@@ -35,6 +36,33 @@ class StoreEntry {
   Store* store_ = nullptr;
   bool ok_ = true;
 };
+
+// How a function object calls, decided once when it is made (call_mode_for), so that a plain call
+// pays nothing for the other two:
+// - Plain: the hot path, the GIL held throughout.
+// - Timed: the store has a timeout; the call starts its clock (Store::begin_call).
+// - Releasing: the GIL is released around the wasm call, so other Python threads run meanwhile.
+//   The call claims the store first (a CAS on Store::owner, with the GIL still held) and counts
+//   itself in detail::g_host_active, so that any other thread calling into the same store goes
+//   through StoreEntry's slow path and gets StoreInUseError; the GIL-holding fast path of every
+//   other store still pays one relaxed load.
+enum class CallMode : uint8_t { Plain, Timed, Releasing };
+
+// The mode for a function of `ctx`'s store: `release` is the per-function choice (-1: the
+// store's release_gil; 0: no; 1: yes).
+CallMode call_mode_for(wasmtime_context_t* ctx, int release) noexcept;
+
+// The wasm call of a Timed or Releasing function (after StoreEntry). For Releasing, a store
+// entered by another thread is refused: false with StoreInUseError set, `r` untouched.
+bool call_managed(CallMode mode, wasmtime_context_t* ctx, const wasmtime_func_t& func, wasmtime_val_raw_t* raw,
+                  size_t raw_len, Result<void>& r) noexcept;
+
+// Whether a store may release the GIL during calls: not when it has Python host functions
+// (they would run without the GIL). Raises ValueError naming `who` and returns false if not.
+bool check_release_allowed(wasmtime_context_t* ctx, const char* who) noexcept;
+
+// Looks up what the call paths raise (StoreInUseError, the main thread); once, at module init.
+bool init_store_guard();
 
 // Raises the failure of a call into `ctx`'s store. When a host function raised, its exception is
 // pending in the store: that same object is raised, with its own traceback, and the trap that

@@ -126,7 +126,7 @@ TEST(StoreLimits, FuelIsSetAndRead) {
 }
 
 TEST(StoreLimits, DeadlineOnEngineWithoutEpochsIsEngineErrorNamingTheFix) {
-  Loaded l = load_wat(kRecurse);
+  Loaded l = load_wat(kRecurse, engine_with([](EngineConfig& c) { c.epoch_interruption = false; }));
   auto r = l.instance->store().set_epoch_deadline(5);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::Engine);

@@ -22,7 +22,7 @@ RECURSE = """(func $r (export "recurse") (param i32) (result i32)
   else local.get 0 i32.const 1 i32.sub call $r i32.const 1 i32.add end)"""
 
 DEFAULTS = dict(memory_reservation=4 << 30, memory_guard_size=32 << 20, memory64=True, consume_fuel=False,
-                epoch_interruption=False, opt_level=1, max_wasm_stack=512 * KIB, pooling_slots=0)
+                epoch_interruption=True, opt_level=1, max_wasm_stack=512 * KIB, pooling_slots=0)
 
 
 def run_child(code: str) -> subprocess.CompletedProcess:
@@ -259,7 +259,7 @@ def test_huge_deadline_after_ticks_never_fires(ticks):
 
 
 def test_set_epoch_deadline_without_epoch_interruption_names_the_fix():
-    inst = wat_instance(CONST)
+    inst = wat_instance(CONST, engine=wasmffi.Engine(epoch_interruption=False))
     with pytest.raises(wasmffi.Error, match=r"^Instance\.set_epoch_deadline\(\): epoch interruption is not "
                                             r"configured: .*Engine\(epoch_interruption=True\)"):
         inst.set_epoch_deadline(5)

@@ -331,6 +331,32 @@ def wasi() -> None:
     assert w.stdout == b"hi\n" and w.stderr == b""
 
 
+def sandbox_and_threads() -> None:
+    module = wasmffi.Module(WAT)
+    limited = module.instantiate(timeout=0.05, max_memory=2 << 16, max_table_elements=10, max_instances=1,
+                                 max_tables=1, max_memories=1, release_gil=True)
+    try:
+        limited.exports.spin()
+    except wasmffi.Interrupt as e:
+        assert "timeout=0.05 s" in str(e)
+    else:
+        raise AssertionError("wasmffi.Interrupt was not raised")
+    metered = wasmffi.load(WAT, engine=wasmffi.Engine(consume_fuel=True), fuel=1000)
+    assert_type(metered.fuel, int)
+    add: wasmffi.Func = module.instantiate().exports.add
+    assert add.typed(release_gil=True)(1, 2) == 3
+    made = wasmffi.Instance(module, timeout=1.0)
+    assert made.exports.add(2, 2) == 4
+    with wasmffi.Pool(module, size=2) as pool:
+        assert_type(pool.size, int)
+        assert pool.call("add", 1, 2) == 3
+        assert pool.map("add", [(1, 2), (3, 4)]) == [3, 7]
+        with pool.instance() as inst:
+            assert_type(inst, wasmffi.Instance)
+    with wasmffi.Pool(module.instantiate, size=1) as by_factory:
+        assert by_factory.call("add", 2, 3) == 5
+
+
 def main() -> None:
     inst = modules_and_types()
     calls(inst)
@@ -342,6 +368,7 @@ def main() -> None:
     host_functions()
     linking()
     wasi()
+    sandbox_and_threads()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,77 @@
+// Ctrl-C during a wasm call: the epoch callback asks check_python_signals about once per engine
+// tick; pending signal handlers run there, and one that raises stops the call with its exception.
+#include "interrupt.hpp"
+
+#include <pythread.h>
+
+#include <utility>
+
+namespace wasmffi::py {
+
+namespace {
+
+// The main thread's identity, recorded once at module init and read-only afterwards: Python
+// runs signal handlers only there.
+unsigned long g_main_thread = 0;
+
+// With the GIL released, taking it back costs up to a switch interval (5 ms) when another
+// thread is busy in Python; so such a call looks every few ticks: Ctrl-C still lands in
+// kReleasedPollTicks x Engine::kTick (40 ms).
+constexpr uint32_t kReleasedPollTicks = 4;
+
+void drop_exception(void* payload) { Py_DECREF(static_cast<PyObject*>(payload)); }
+
+// The raised exception moves into the store, normalised and with its traceback attached.
+void park_exception(Store& store) {
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  if (tb != nullptr && value != nullptr) PyException_SetTraceback(value, tb);
+  Py_XDECREF(type);
+  Py_XDECREF(tb);
+  if (value != nullptr) store.set_pending(value, drop_exception);
+}
+
+// Runs the handlers with the GIL held. They are Python code, which may switch threads: the store
+// is marked entered (as during a host function) so another thread cannot call into it meanwhile.
+bool run_handlers(Store& store) {
+  HostActivation active(store);
+  if (PyErr_CheckSignals() == 0) return false;
+  park_exception(store);
+  return true;
+}
+
+}  // namespace
+
+bool init_interrupt() {
+  PyObject* threading = PyImport_ImportModule("threading");
+  if (threading == nullptr) return false;
+  PyObject* main = PyObject_CallMethod(threading, "main_thread", nullptr);
+  Py_DECREF(threading);
+  if (main == nullptr) return false;
+  PyObject* ident = PyObject_GetAttrString(main, "ident");
+  Py_DECREF(main);
+  if (ident == nullptr) return false;
+  g_main_thread = PyLong_AsUnsignedLong(ident);
+  Py_DECREF(ident);
+  return !PyErr_Occurred();
+}
+
+bool check_python_signals(Store& store) noexcept {
+  if (PyThread_get_thread_ident() != g_main_thread) return false;
+  if (store.released_state == nullptr) {
+    // Every call that did not release the GIL holds it (the rule of the whole binding), so
+    // this is PyErr_CheckSignals' own cheap test of its "tripped" flag most of the time.
+    return run_handlers(store);
+  }
+  if (++store.released_polls % kReleasedPollTicks != 0) return false;
+  // Cleared while the handlers run with the GIL: a call they make into this store holds the GIL,
+  // and its own checks must see that.
+  auto* saved = static_cast<PyThreadState*>(std::exchange(store.released_state, nullptr));
+  PyEval_RestoreThread(saved);
+  const bool raised = run_handlers(store);
+  store.released_state = PyEval_SaveThread();
+  return raised;
+}
+
+}  // namespace wasmffi::py

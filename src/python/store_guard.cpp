@@ -1,0 +1,75 @@
+// Entering a store from the call path: calls under a timeout, calls that release the GIL (and
+// claim their store while they do), and the one-thread-per-store refusal.
+#include "store_guard.hpp"
+
+#include "interrupt.hpp"
+#include "wasmffi/call.hpp"
+
+namespace wasmffi::py {
+
+namespace {
+
+PyObject* g_store_in_use_error = nullptr;  // wasmffi.StoreInUseError, set once by init_store_guard
+
+}  // namespace
+
+bool init_store_guard() {
+  PyObject* errors = PyImport_ImportModule("wasmffi._errors");
+  if (errors == nullptr) return false;
+  g_store_in_use_error = PyObject_GetAttrString(errors, "StoreInUseError");
+  Py_DECREF(errors);
+  return g_store_in_use_error != nullptr && init_interrupt();
+}
+
+CallMode call_mode_for(wasmtime_context_t* ctx, int release) noexcept {
+  const Store& s = Store::of(ctx);
+  if (release > 0 || (release < 0 && s.release_gil)) return CallMode::Releasing;
+  return s.timeout().count() != 0 ? CallMode::Timed : CallMode::Plain;
+}
+
+bool check_release_allowed(wasmtime_context_t* ctx, const char* who) noexcept {
+  if (!Store::of(ctx).gil_imports) return true;
+  PyErr_Format(PyExc_ValueError,
+               "%s: release_gil=True cannot be used on an instance with Python host functions (imports): "
+               "they run Python code, which needs the GIL in the middle of the call",
+               who);
+  return false;
+}
+
+bool call_managed(CallMode mode, wasmtime_context_t* ctx, const wasmtime_func_t& func, wasmtime_val_raw_t* raw,
+                  size_t raw_len, Result<void>& r) noexcept {
+  Store& s = Store::of(ctx);
+  if (mode != CallMode::Releasing) {
+    s.begin_call();
+    r = call_unchecked(ctx, func, raw, raw_len);
+    s.end_call();
+    return true;
+  }
+  // Claimed with the GIL held, released with it held again: under the GIL no other thread is
+  // between its check and its mark; the CAS is what a free-threaded build will need.
+  const uintptr_t me = this_thread_token();
+  uintptr_t seen = 0;
+  if (!s.owner.compare_exchange_strong(seen, me, std::memory_order_acquire, std::memory_order_relaxed) && seen != me) {
+    PyErr_SetString(g_store_in_use_error,
+                    "this instance's store is in use by another thread (a call that released the GIL, or a host "
+                    "function); a store is entered by one thread at a time: use one instance per thread "
+                    "(wasmffi.Pool), or serialise the calls with a lock");
+    return false;
+  }
+  ++s.depth;
+  detail::g_host_active.fetch_add(1, std::memory_order_relaxed);
+  s.begin_call();
+  // Kept and put back rather than assumed null: the field belongs to whichever call is innermost.
+  void* outer = s.released_state;
+  s.released_state = PyEval_SaveThread();
+  r = call_unchecked(ctx, func, raw, raw_len);
+  // The interrupt check may have taken the GIL back and released it again: its latest state.
+  PyEval_RestoreThread(static_cast<PyThreadState*>(s.released_state));
+  s.released_state = outer;
+  s.end_call();
+  detail::g_host_active.fetch_sub(1, std::memory_order_relaxed);
+  if (--s.depth == 0) s.owner.store(0, std::memory_order_release);
+  return true;
+}
+
+}  // namespace wasmffi::py

@@ -1,0 +1,186 @@
+// Tests the per-engine epoch ticker (lazy start, clean stop) and what it drives: store timeouts.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "test_util.hpp"
+
+namespace wasmffi {
+namespace {
+
+using namespace wasmffi::test;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kSpin = R"((module
+  (func (export "spin") (loop (br 0)))
+  (func (export "seven") (result i32) (i32.const 7))
+  (func (export "boom") unreachable)))";
+
+std::shared_ptr<Engine> fresh_engine(bool epochs = true) {
+  EngineConfig cfg;
+  cfg.epoch_interruption = epochs;
+  return unwrap(Engine::create(cfg), "Engine::create");
+}
+
+TEST(Ticker, StartsWithTheFirstStoreNotWithTheEngine) {
+  auto engine = fresh_engine();
+  EXPECT_FALSE(engine->ticker_running());
+  Store store(engine);
+  EXPECT_TRUE(engine->ticker_running());
+  // It ticks about every Engine::kTick: several ticks in 20 ticks' time, and not hundreds.
+  std::this_thread::sleep_for(Engine::kTick * 20);
+  EXPECT_GE(engine->ticks(), 5u);
+  EXPECT_LE(engine->ticks(), 40u);
+}
+
+TEST(Ticker, SleepsWhileTheEngineHasNoStore) {
+  auto engine = fresh_engine();
+  {
+    Store store(engine);
+    std::this_thread::sleep_for(Engine::kTick * 5);
+  }
+  std::this_thread::sleep_for(Engine::kTick * 2);  // a tick in progress may still land
+  const uint64_t idle = engine->ticks();
+  EXPECT_GE(idle, 2u);
+  std::this_thread::sleep_for(Engine::kTick * 10);
+  EXPECT_EQ(engine->ticks(), idle);  // no store: no ticks
+  EXPECT_TRUE(engine->ticker_running());
+  Store again(engine);  // wakes it
+  std::this_thread::sleep_for(Engine::kTick * 10);
+  EXPECT_GE(engine->ticks(), idle + 3);
+}
+
+TEST(Ticker, NoTickerWithoutEpochInterruption) {
+  auto engine = fresh_engine(false);
+  Store store(engine);
+  EXPECT_FALSE(engine->ticker_running());
+  std::this_thread::sleep_for(Engine::kTick * 3);
+  EXPECT_EQ(engine->ticks(), 0u);
+}
+
+TEST(Ticker, OneTickerPerEngineHoweverManyStores) {
+  auto engine = fresh_engine();
+  Store a(engine), b(engine), c(engine);
+  std::this_thread::sleep_for(Engine::kTick * 20);
+  // Three tickers would tick about three times as often.
+  EXPECT_LE(engine->ticks(), 40u);
+}
+
+TEST(Ticker, EngineDestructionStopsAndJoinsItWithoutWaitingOutATick) {
+  // Many engines in a row: each destructor wakes its ticker and joins it; a sleep-polling stop
+  // would take up to a tick (10 ms) each, 500 ms in all.
+  const auto start = Clock::now();
+  for (int i = 0; i < 50; ++i) {
+    auto engine = fresh_engine();
+    { Store store(engine); }
+    ASSERT_TRUE(engine->ticker_running());
+  }
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(400));
+}
+
+TEST(Ticker, TimeoutStopsALoopWithAnInterruptNamingIt) {
+  Loaded l = load_wat(kSpin, fresh_engine());
+  Store& store = l.instance->store();
+  unwrap(store.set_timeout(std::chrono::milliseconds(50)));
+  const auto start = Clock::now();
+  store.begin_call();
+  auto r = l.call("spin");
+  store.end_call();
+  const auto took = Clock::now() - start;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::Trap);
+  EXPECT_EQ(r.error().trap, TrapKind::Interrupt);
+  EXPECT_NE(r.error().message.find("timeout=0.05 s"), std::string::npos) << r.error().message;
+  EXPECT_GE(took, std::chrono::milliseconds(50));
+  EXPECT_LT(took, std::chrono::milliseconds(100));
+  // The store is usable afterwards.
+  store.begin_call();
+  EXPECT_EQ(l.i32("seven"), 7);
+  store.end_call();
+}
+
+TEST(Ticker, AStopReportedElsewhereDoesNotRenameALaterTrap) {
+  // A caller that turns the failure into an Error without asking the store (call_failure alone,
+  // as a raw user of the C API would) leaves the stop reason behind; the next, unrelated trap
+  // must still be itself.
+  Loaded l = load_wat(kSpin, fresh_engine());
+  Store& store = l.instance->store();
+  unwrap(store.set_timeout(std::chrono::milliseconds(20)));
+  wasmtime_func_t spin = l.item("spin", ExternKind::Func).of.func;
+  wasm_trap_t* trap = nullptr;
+  store.begin_call();
+  wasmtime_error_t* err = wasmtime_func_call_unchecked(l.ctx(), &spin, nullptr, 0, &trap);
+  store.end_call();
+  ASSERT_TRUE(err != nullptr || trap != nullptr);
+  (void)call_failure(err, trap);
+  auto r = l.call("boom");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().trap, TrapKind::Unreachable) << r.error().message;
+}
+
+// An InterruptCheck that stops every call it is asked about once `g_stop_requests` is non-zero.
+std::atomic<int> g_stop_requests{0};
+std::atomic<int> g_checks{0};
+bool stop_when_asked(Store&) noexcept {
+  g_checks.fetch_add(1);
+  return g_stop_requests.load() != 0;
+}
+
+TEST(Ticker, InterruptCheckStopsCallsAndTheStoreStaysStoppable) {
+  EngineConfig cfg;
+  cfg.interrupt_check = stop_when_asked;
+  Loaded l = load_wat(kSpin, unwrap(Engine::create(cfg)));
+  for (int round = 0; round < 3; ++round) {  // each stop re-arms the next call's checks
+    g_stop_requests = 1;
+    auto r = l.call("spin");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().trap, TrapKind::Interrupt);
+    EXPECT_NE(r.error().message.find("stopped by a signal"), std::string::npos) << r.error().message;
+    g_stop_requests = 0;
+    EXPECT_EQ(l.i32("seven"), 7);
+  }
+  // A check that says "go on" lets the call run: here until the store's timeout stops it.
+  g_stop_requests = 0;
+  g_checks = 0;
+  unwrap(l.instance->store().set_timeout(std::chrono::milliseconds(60)));
+  l.instance->store().begin_call();
+  auto r = l.call("spin");
+  l.instance->store().end_call();
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("timeout=0.06 s"), std::string::npos) << r.error().message;
+  EXPECT_GE(g_checks.load(), 2);
+}
+
+TEST(Ticker, TimeoutOnAnEngineWithoutEpochsNamesTheFix) {
+  Loaded l = load_wat(kSpin, fresh_engine(false));
+  auto r = l.instance->store().set_timeout(std::chrono::milliseconds(50));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::Engine);
+  EXPECT_NE(r.error().message.find("epoch_interruption=True"), std::string::npos) << r.error().message;
+}
+
+TEST(Ticker, TheTickerDoesNotAdvanceUserDeadlines) {
+  auto engine = fresh_engine();
+  Loaded l = load_wat(kSpin, engine);
+  unwrap(l.instance->store().set_epoch_deadline(1));
+  std::this_thread::sleep_for(Engine::kTick * 5);  // ticks happen; the user epoch stays put
+  EXPECT_EQ(l.i32("seven"), 7);
+  engine->increment_epoch();
+  auto r = l.call("seven");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().trap, TrapKind::Interrupt);
+}
+
+TEST(StoreLimitsCore, MemoryGrowthPastTheLimitFailsInTheGuest) {
+  Loaded l = load_wat(R"((module (memory 1)
+    (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))))");
+  StoreLimits limits;
+  limits.memory_size = 2 * 65536;
+  l.instance->store().set_limits(limits);
+  EXPECT_EQ(l.i32("grow", {Value::i32v(1)}), 1);
+  EXPECT_EQ(l.i32("grow", {Value::i32v(1)}), -1);
+  EXPECT_EQ(limits.to_string(), "max_memory=131072");
+}
+
+}  // namespace
+}  // namespace wasmffi

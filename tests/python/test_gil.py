@@ -1,0 +1,158 @@
+"""release_gil: other Python threads run during a long wasm call; the store stays one-thread-at-a-time."""
+
+import threading
+import time
+
+import pytest
+
+import wasmffi
+
+WAT = """(module
+  (func (export "spin") (loop (br 0)))
+  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+  ;; sum of 0..n-1, the slow way: a long call with a checkable result
+  (func (export "sum") (param $n i64) (result i64) (local $i i64) (local $s i64)
+    (block $done
+      (loop $more
+        (br_if $done (i64.ge_u (local.get $i) (local.get $n)))
+        (local.set $s (i64.add (local.get $s) (local.get $i)))
+        (local.set $i (i64.add (local.get $i) (i64.const 1)))
+        (br $more)))
+    (local.get $s)))"""
+
+
+def count_during(call) -> int:
+    """How many times a Python thread counted while `call()` ran on this one, leaving out the
+    first and last 50 ms of the call (the thread switches around the call's start and end)."""
+    stop = threading.Event()
+    stamps = []
+
+    def counter():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            if n % 100 == 0:
+                stamps.append(time.perf_counter())
+
+    t = threading.Thread(target=counter)
+    t.start()
+    time.sleep(0.01)
+    try:
+        start = time.perf_counter()
+        call()
+        end = time.perf_counter()
+    finally:
+        stop.set()
+        t.join()
+    return 100 * sum(1 for x in stamps if start + 0.05 < x < end - 0.05)
+
+
+def test_another_thread_makes_progress_during_a_long_call_that_releases_the_gil():
+    inst = wasmffi.load(WAT, release_gil=True, timeout=0.3)
+
+    def spin():
+        with pytest.raises(wasmffi.Interrupt):
+            inst.exports.spin()
+
+    counted = count_during(spin)
+    print(f"counter during a 0.3 s call with release_gil=True: {counted}")
+    # A Python loop alone counts millions in 0.2 s; thousands show that it ran during the call.
+    assert counted > 5_000
+
+
+def test_without_release_gil_the_call_keeps_the_gil():
+    # Shown for contrast, not asserted (the issue asks for the release_gil case only).
+    inst = wasmffi.load(WAT, timeout=0.3)
+
+    def spin():
+        with pytest.raises(wasmffi.Interrupt):
+            inst.exports.spin()
+
+    print(f"counter during a 0.3 s call holding the GIL: {count_during(spin)}")
+
+
+def test_results_are_right_with_the_gil_released_from_several_threads():
+    n = 3_000_000
+    expect = n * (n - 1) // 2
+    module = wasmffi.Module(WAT)
+    results = {}
+
+    def work(k):
+        inst = module.instantiate(release_gil=True)
+        results[k] = [inst.exports.sum(n) for _ in range(3)]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {k: [expect] * 3 for k in range(4)}
+
+
+def test_typed_release_gil_is_per_function():
+    inst = wasmffi.load(WAT, timeout=0.3)
+    spin = inst.exports.spin.typed(release_gil=True)
+
+    def call():
+        with pytest.raises(wasmffi.Interrupt):
+            spin()
+
+    assert count_during(call) > 5_000
+    assert inst.exports.add.typed(release_gil=True)(2, 3) == 5
+    # typed() without release_gil keeps the function's choice; False turns it off.
+    assert spin.typed(params=[]) is not spin
+    assert inst.exports.add.typed(release_gil=False)(1, 1) == 2
+
+
+def test_a_store_released_by_one_thread_refuses_another():
+    inst = wasmffi.load(WAT, release_gil=True, timeout=1)
+    started = threading.Event()
+    outcome = {}
+
+    def long_call():
+        started.set()
+        try:
+            inst.exports.spin()
+        except wasmffi.Interrupt:
+            outcome["spin"] = "interrupted"
+
+    t = threading.Thread(target=long_call)
+    t.start()
+    started.wait()
+    time.sleep(0.1)  # the other thread is inside spin(), without the GIL
+    with pytest.raises(wasmffi.StoreInUseError, match="in use by another thread"):
+        inst.exports.add(1, 2)
+    with pytest.raises(wasmffi.StoreInUseError):
+        inst.raw_exports.add.typed(release_gil=False)(1, 2)
+    t.join()
+    assert outcome == {"spin": "interrupted"}
+    assert inst.exports.add(1, 2) == 3  # free again once the call returned
+
+
+def test_release_gil_with_python_imports_is_refused():
+    wat = '(module (import "env" "f" (func $f)) (func (export "g") call $f))'
+    with pytest.raises(ValueError, match=r"^instantiate\(\): release_gil=True cannot be used with Python host"):
+        wasmffi.load(wat, {"env": {"f": lambda: None}}, release_gil=True)
+    inst = wasmffi.load(wat, {"env": {"f": lambda: None}})
+    with pytest.raises(ValueError, match=r"^Func\.typed\(\): release_gil=True cannot be used"):
+        inst.exports.g.typed(release_gil=True)
+
+
+@pytest.mark.parametrize("value", [1, "yes"])
+def test_bad_release_gil_values(value):
+    with pytest.raises(TypeError, match=r"^instantiate\(\) argument 'release_gil' must be True or False"):
+        wasmffi.load(WAT, release_gil=value)
+    with pytest.raises(TypeError, match=r"^typed\(\): release_gil must be True, False or None"):
+        wasmffi.load(WAT).exports.add.typed(release_gil=value)
+
+
+def test_declared_functions_release_the_gil_too():
+    inst = wasmffi.load(WAT, cdef="void spin(void); int64_t sum(int64_t n);", allocator=None, release_gil=True,
+                        timeout=0.3)
+
+    def spin():
+        with pytest.raises(wasmffi.Interrupt):
+            inst.exports.spin()
+
+    assert count_during(spin) > 5_000
+    assert inst.exports.sum(1000) == 499500
