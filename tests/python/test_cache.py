@@ -292,11 +292,16 @@ def test_secret_of_wrong_size_is_refused(cache):
     assert entries(cache) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
-def test_unwritable_cache_dir_warns_and_compiles(cache):
-    cache.mkdir(mode=0o500)
-    with pytest.warns(RuntimeWarning, match="wasmffi module cache disabled"):
+def test_unusable_cache_dir_warns_and_compiles(tmp_path, monkeypatch):
+    # A cache path under a regular file cannot be created, whoever runs the test (even root).
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    monkeypatch.setenv("WASMFFI_CACHE_DIR", str(blocker / "cache"))
+    _cache.reset()
+    with pytest.warns(RuntimeWarning, match="wasmffi module cache disabled: cannot use .*file/cache"):
         compile_add()
+    assert _cache.stats["misses"] == 0 and _cache.stats["hits"] == 0
+    _cache.reset()
 
 
 def test_unwritable_entries_warn_and_compile(cache, monkeypatch):
