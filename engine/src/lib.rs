@@ -55,3 +55,70 @@ pub extern "C" fn wasmffi_engine_new(
         Err(error) => Some(Box::new(wasmtime_error_t::from(error))),
     }
 }
+
+/// The rayon pool compilation runs on, with the id of the process that made it. wasmtime's
+/// parallel compilation otherwise uses rayon's global pool, whose threads do not survive
+/// `fork()`: a forked child (multiprocessing's default start method on Linux) that compiles
+/// then waits forever for workers that are not there. A pool made by another process id is
+/// abandoned (leaked: its threads are gone, so there is nothing to join) and a new one made.
+struct CompilePool {
+    pid: u32,
+    pool: rayon::ThreadPool,
+}
+
+static COMPILE_POOL: std::sync::atomic::AtomicPtr<CompilePool> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
+fn compile_pool() -> Option<&'static rayon::ThreadPool> {
+    use std::sync::atomic::Ordering;
+    let pid = std::process::id();
+    let current = COMPILE_POOL.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer is a leaked Box that is never freed.
+    if let Some(entry) = unsafe { current.as_ref() } {
+        if entry.pid == pid {
+            return Some(&entry.pool);
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("wasmffi-compile-{i}"))
+        .build()
+        .ok()?;
+    let fresh = Box::into_raw(Box::new(CompilePool { pid, pool }));
+    match COMPILE_POOL.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        // SAFETY: just published, never freed.
+        Ok(_) => Some(unsafe { &(*fresh).pool }),
+        Err(winner) => {
+            // Another thread of this process made one first: use it, drop ours.
+            // SAFETY: `fresh` was never published; `winner` is a leaked Box.
+            drop(unsafe { Box::from_raw(fresh) });
+            let entry = unsafe { &*winner };
+            if entry.pid == pid { Some(&entry.pool) } else { None }
+        }
+    }
+}
+
+struct SendPtrs(*const wasm_engine_t, *const u8, usize, *mut *mut wasmtime_module_t);
+// SAFETY: the pointers are only used inside `install`, which blocks the caller until the
+// closure returns, so they stay valid; wasmtime's engine is Sync.
+unsafe impl Send for SendPtrs {}
+
+/// `wasmtime_module_new` run on the fork-safe compile pool (see `CompilePool`); same contract.
+/// Without a pool (its threads could not be started) it compiles on the caller's thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn wasmffi_module_new(
+    engine: &wasm_engine_t,
+    wasm: *const u8,
+    len: usize,
+    out: &mut *mut wasmtime_module_t,
+) -> Option<Box<wasmtime_error_t>> {
+    let args = SendPtrs(engine, wasm, len, out);
+    let run = move || {
+        let a = args;
+        // SAFETY: the caller's pointers, valid for the duration of this call (see SendPtrs).
+        unsafe { wasmtime_module_new(&*a.0, a.1, a.2, &mut *a.3) }
+    };
+    match compile_pool() {
+        Some(pool) => pool.install(run),
+        None => run(),
+    }
+}

@@ -23,6 +23,15 @@ class Module {
   // Text format; errors carry wasmtime's message with line and column.
   static Result<std::shared_ptr<const Module>> from_wat(std::shared_ptr<Engine> engine,
                                                         std::string_view wat);
+  // Rebuilds a module from serialize()'s bytes without compiling. UNSAFE on bytes this process
+  // did not produce: wasmtime maps them as executable code after checking only a header (engine
+  // version and settings), so the caller must prove their origin first (python/wasmffi/_cache.py
+  // checks a keyed MAC). A header wasmtime rejects is an ErrorKind::Compile, never an abort.
+  static Result<std::shared_ptr<const Module>> deserialize(std::shared_ptr<Engine> engine,
+                                                           std::span<const uint8_t> artifact);
+  // The compiled artifact (machine code and metadata), loadable by deserialize() on an engine
+  // of the same wasmtime version and settings.
+  Result<std::vector<uint8_t>> serialize() const;
 
   const std::vector<ExternDesc>& imports() const noexcept { return imports_; }
   const std::vector<ExternDesc>& exports() const noexcept { return exports_; }
@@ -36,5 +45,9 @@ class Module {
   std::vector<ExternDesc> imports_;  // described once at compile time
   std::vector<ExternDesc> exports_;
 };
+
+// The wasmtime release the core is built against (from wasmtime.h): artifacts are only valid
+// for the exact same release, so cache keys include it.
+inline constexpr std::string_view kWasmtimeVersion = WASMTIME_VERSION;
 
 }  // namespace wasmffi

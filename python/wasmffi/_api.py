@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import errno
 import os
+import threading
+import weakref
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union, cast
 
-from . import _core
+from . import _cache, _core
 from ._types import ExternInfo, extern_info
 
 if TYPE_CHECKING:
+    from ._factory import InstanceFactory
     from ._scratch import Scratch
     from ._wasi import Wasi
     from .cdef import CDef, TypeLike
@@ -19,26 +22,49 @@ if TYPE_CHECKING:
 CDefSource = Union[str, "CDef", None]
 
 _default_engine: Optional[_core.Engine] = None
+_default_engine_lock = threading.Lock()
 
 
 def default_engine() -> _core.Engine:
-    """The process-wide Engine used when none is given (4 GiB reservation, memories never move;
-    instances from a pool of 10000 slots: see Engine's pooling_slots)."""
+    """The process-wide Engine used when none is given, unless set_default_engine() chose another:
+    4 GiB reservation, memories never move, instances from a pool of 10000 slots (see Engine's
+    pooling_slots). Created once, on first use, and shared by every thread; modules compiled for
+    it are shared between threads too."""
     global _default_engine
-    if _default_engine is None:
-        try:
-            _default_engine = _core.Engine(pooling_slots=_core._DEFAULT_POOLING_SLOTS)
-        except ValueError as e:
-            # The pool reserves its address space up front (~40 TiB of it, none of it memory);
-            # under an address-space limit (ulimit -v, RLIMIT_AS) that fails where instances
-            # reserved one at a time still fit: run without the pool rather than not at all.
-            import warnings
+    engine = _default_engine
+    if engine is None:
+        with _default_engine_lock:  # two threads racing here must not end up with two engines
+            if _default_engine is None:
+                _default_engine = _new_default_engine()
+            engine = _default_engine
+    return engine
 
-            reason = str(e).replace("\n", " ")
-            warnings.warn(f"wasmffi: the default engine runs without its instance pool (slower "
-                          f"instantiation): {reason}", RuntimeWarning, stacklevel=2)
-            _default_engine = _core.Engine()
-    return _default_engine
+
+def _new_default_engine() -> _core.Engine:
+    try:
+        return _core.Engine(pooling_slots=_core._DEFAULT_POOLING_SLOTS)
+    except ValueError as e:
+        # The pool reserves its address space up front (~40 TiB of it, none of it memory); under
+        # an address-space limit (ulimit -v, RLIMIT_AS) that fails where instances reserved one
+        # at a time still fit: run without the pool rather than not at all.
+        import warnings
+
+        reason = str(e).replace("\n", " ")
+        warnings.warn(f"wasmffi: the default engine runs without its instance pool (slower "
+                      f"instantiation): {reason}", RuntimeWarning, stacklevel=3)
+        return _core.Engine()
+
+
+def set_default_engine(engine: _core.Engine) -> None:
+    """Makes `engine` the one default_engine() returns from now on (modules compiled before
+    keep theirs). Typical use: ``set_default_engine(wasmffi.Engine(consume_fuel=True))`` once at
+    start-up, so every Module, load() and unpickled module without an explicit engine gets it."""
+    global _default_engine
+    if not isinstance(engine, _core.Engine):
+        raise TypeError(f"set_default_engine() argument 'engine' must be a wasmffi.Engine, "
+                        f"not {type(engine).__name__}")
+    with _default_engine_lock:
+        _default_engine = engine
 
 
 def _looks_like_wat(raw: bytes) -> bool:
@@ -94,8 +120,9 @@ def _read_file(path: Union[str, "os.PathLike[str]"], who: str) -> bytes:
         raise type(e)(e.errno, f"{who}: {e.strerror}", os.fspath(path)) from None
 
 
-def _compile(source: Source, engine: _core.Engine, who: str) -> "_core._Module":
-    """Compiles a path, wasm bytes, or WAT text; `who` names the caller in error messages."""
+def _source_bytes(source: Source, who: str) -> tuple[bytes, bool]:
+    """The module's bytes from a path, wasm bytes, or WAT text, and whether they are WAT text
+    (UTF-8); `who` names the caller in error messages."""
     if isinstance(source, os.PathLike):
         source = _read_file(source, who)
     elif isinstance(source, str):
@@ -103,21 +130,26 @@ def _compile(source: Source, engine: _core.Engine, who: str) -> "_core._Module":
             source = _read_file(source, who)
         elif source.lstrip()[:1] == "(" or source.lstrip()[:2] == ";;":
             try:
-                source.encode("utf-8")
+                return source.encode("utf-8"), True
             except UnicodeEncodeError as e:
                 raise ValueError(f"{who}: WAT text is not valid Unicode: {e.reason} at index {e.start}") from None
-            return _core._Module.from_wat(engine, source)
         else:
             raise ValueError(f"{who}: a str is either a file path (ending in .wasm or .wat) or WAT text "
                              f"(starting with '(' or a ';;' comment); {_abbrev(source)} is neither and "
                              f"names no existing file")
     if isinstance(source, (bytes, bytearray, memoryview)):
         raw = bytes(source)
-        if _looks_like_wat(raw):
-            return _core._Module.from_wat(engine, raw.decode("utf-8"))
         # Binary, or neither: the engine names the problem ("magic header not detected").
-        return _core._Module.compile(engine, raw)
+        return raw, _looks_like_wat(raw)
     raise TypeError(f"{who} takes a path, wasm bytes or WAT text, not {type(source).__name__}")
+
+
+def _compile_bytes(data: bytes, is_wat: bool, engine: _core.Engine, cache: bool) -> "_core._Module":
+    if cache:
+        return _cache.compile_cached(data, is_wat, engine)
+    if is_wat:
+        return _core._Module.from_wat(engine, data.decode("utf-8"))
+    return _core._Module.compile(engine, data)
 
 
 def _plural(n: int, word: str) -> str:
@@ -125,15 +157,20 @@ def _plural(n: int, word: str) -> str:
 
 
 class Module:
-    """A compiled WebAssembly module: immutable, compiled once per Engine, cheap to instantiate.
+    """A compiled WebAssembly module: immutable, compiled once per Engine, cheap to instantiate,
+    shareable between threads, and picklable (see docs/lifecycle.md).
 
-    ``Module(source, *, engine=None)``: `source` is a path (str or os.PathLike; a str ending in
-    .wasm or .wat, or without "(", is a path), wasm bytes (bytes, bytearray, memoryview), or WAT
-    text. A missing file raises FileNotFoundError; invalid wasm or WAT raises CompileError.
+    ``Module(source, *, engine=None, cache=False)``: `source` is a path (str or os.PathLike; a
+    str ending in .wasm or .wat, or without "(", is a path), wasm bytes (bytes, bytearray,
+    memoryview), or WAT text. A missing file raises FileNotFoundError; invalid wasm or WAT raises
+    CompileError. `engine` defaults to default_engine(). With ``cache=True`` the compiled code
+    comes from, or goes to, the on-disk cache in wasmffi.cache_dir(), keyed by the module's
+    bytes, the engine's settings and the wasmtime version; an entry is only loaded after its
+    keyed MAC proves this user wrote it, and any other file there is ignored and rewritten.
     """
 
     __slots__ = ("_m", "_engine", "_imports", "_exports", "_export_names", "_export_name_set",
-                 "_memory_name", "_name")
+                 "_memory_name", "_name", "_source", "_is_wat", "__weakref__")
     # The slots' types (set once, through object.__setattr__, in _setup).
     _m: "_core._Module"
     _engine: _core.Engine
@@ -143,20 +180,35 @@ class Module:
     _export_name_set: frozenset[str]
     _memory_name: Optional[str]
     _name: Optional[str]
+    # The bytes compiled (wasm, or WAT text as UTF-8): a pickle carries them so that a process
+    # which cannot verify the artifact (another user's key, another machine) recompiles safely.
+    _source: bytes
+    _is_wat: bool
 
-    def __init__(self, source: Source, *, engine: Optional[_core.Engine] = None) -> None:
-        self._setup(source, engine, "Module()")
+    def __init__(self, source: Source, *, engine: Optional[_core.Engine] = None, cache: bool = False) -> None:
+        self._setup(source, engine, "Module()", cache)
 
-    def _setup(self, source: Source, engine: Optional[_core.Engine], who: str) -> None:
+    def _setup(self, source: Source, engine: Optional[_core.Engine], who: str, cache: bool = False) -> None:
+        if engine is not None and not isinstance(engine, _core.Engine):
+            raise TypeError(f"{who} argument 'engine' must be a wasmffi.Engine or None, not {type(engine).__name__}")
+        if not isinstance(cache, bool):
+            raise TypeError(f"{who} argument 'cache' must be True or False, not {type(cache).__name__}")
         engine = engine or default_engine()
-        m = _compile(source, engine, who)
+        data, is_wat = _source_bytes(source, who)
         is_path = isinstance(source, os.PathLike) or (isinstance(source, str) and _str_is_path(source))
+        # is_path holds only for str and os.PathLike sources, which the cast says for mypy.
+        name = (os.path.basename(os.fspath(cast("Union[str, os.PathLike[str]]", source)))
+                if is_path else None)
+        self._init_from(_compile_bytes(data, is_wat, engine, cache), engine, data, is_wat, name)
+
+    def _init_from(self, m: "_core._Module", engine: _core.Engine, data: bytes, is_wat: bool,
+                   name: Optional[str]) -> None:
         setattr_ = object.__setattr__
         setattr_(self, "_engine", engine)
         setattr_(self, "_m", m)
-        # is_path holds only for str and os.PathLike sources, which the cast says for mypy.
-        setattr_(self, "_name", os.path.basename(os.fspath(cast("Union[str, os.PathLike[str]]", source)))
-                 if is_path else None)
+        setattr_(self, "_source", data)
+        setattr_(self, "_is_wat", is_wat)
+        setattr_(self, "_name", name)
         setattr_(self, "_imports", tuple(extern_info(t) for t in m.imports))
         exports = tuple(extern_info(t) for t in m.exports)
         setattr_(self, "_exports", exports)
@@ -168,12 +220,38 @@ class Module:
         setattr_(self, "_memory_name", "memory" if "memory" in memories else memories[0] if memories else None)
 
     @classmethod
-    def from_file(cls, path: Union[str, "os.PathLike[str]"], *, engine: Optional[_core.Engine] = None) -> "Module":
-        """Loads a .wasm (binary) or .wat (text) file, whatever its name; the content decides."""
+    def from_file(cls, path: Union[str, "os.PathLike[str]"], *, engine: Optional[_core.Engine] = None,
+                  cache: bool = False) -> "Module":
+        """Loads a .wasm (binary) or .wat (text) file, whatever its name; the content decides.
+        `cache` as for Module()."""
         self = cls.__new__(cls)
-        self._setup(_read_file(path, "Module.from_file()"), engine, "Module.from_file()")
+        self._setup(_read_file(path, "Module.from_file()"), engine, "Module.from_file()", cache)
         object.__setattr__(self, "_name", os.path.basename(os.fspath(path)))
         return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickles as the module's bytes plus its compiled artifact and that artifact's MAC under
+        this user's key; unpickling deserializes only what verifies with the local key and
+        otherwise recompiles from the bytes (see _unpickle_module)."""
+        artifact: Optional[bytes] = None
+        tag: Optional[bytes] = None
+        key = _cache.secret()
+        if key is not None:
+            artifact = self._m.serialize()
+            tag = _cache.mac(self._cache_key(), key, artifact)
+        engine_opts = None if self._engine is default_engine() else _engine_options(self._engine)
+        return (_unpickle_module, (1, self._source, self._is_wat, engine_opts, self._name, artifact, tag))
+
+    def _cache_key(self) -> bytes:
+        return _cache.module_key_for(self._source, self._is_wat, self._engine)
+
+    def factory(self, **instantiate_kwargs: Any) -> "InstanceFactory":
+        """A picklable callable that returns ``self.instantiate(**instantiate_kwargs)`` each time
+        it is called: what to ship to worker processes (ProcessPoolExecutor, multiprocessing,
+        Dask) to get instances there. Imports must be module-level functions to be picklable."""
+        from ._factory import InstanceFactory
+
+        return InstanceFactory(self, **instantiate_kwargs)
 
     @property
     def engine(self) -> _core.Engine:
@@ -233,6 +311,72 @@ class Module:
         name = f"{self._name}: " if self._name else ""
         return (f"<wasmffi.Module {name}{_plural(len(self._exports), 'export')}, "
                 f"{_plural(len(self._imports), 'import')}>")
+
+
+def _engine_options(engine: _core.Engine) -> dict[str, Any]:
+    """Every setting of `engine`, by the keyword Engine() takes it as (its signature lists them
+    all, so settings added later travel too)."""
+    import inspect
+
+    return {name: getattr(engine, name) for name in inspect.signature(_core.Engine).parameters}
+
+
+def _after_fork_in_child() -> None:
+    # A thread of the parent may have held one of these locks at fork(); the child has no such thread.
+    global _default_engine_lock, _unpickle_lock
+    _default_engine_lock = threading.Lock()
+    _unpickle_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+_engines_by_options: dict[tuple[tuple[str, Any], ...], _core.Engine] = {}
+_unpickled: "weakref.WeakValueDictionary[bytes, Module]" = weakref.WeakValueDictionary()
+_unpickle_lock = threading.Lock()
+
+
+def _engine_for(options: Optional[dict[str, Any]]) -> _core.Engine:
+    """The local engine for a pickled module: the default one when the sender used its default
+    (or one with the same settings), else one engine per distinct setting, made once."""
+    engine = default_engine()
+    if options is None or _engine_options(engine) == options:
+        return engine
+    ident = tuple(sorted(options.items()))
+    with _unpickle_lock:
+        found = _engines_by_options.get(ident)
+        if found is None:
+            found = _engines_by_options[ident] = _core.Engine(**options)
+        return found
+
+
+def _unpickle_module(version: int, source: bytes, is_wat: bool, engine_opts: Optional[dict[str, Any]],
+                     name: Optional[str], artifact: Optional[bytes], tag: Optional[bytes]) -> Module:
+    """Rebuilds a pickled Module. The artifact is deserialized only if its MAC verifies under
+    this user's key (we made it, for these bytes and this engine); anything else, say a pickle
+    from another machine, is compiled from `source`. A module unpickled before in this process
+    and still alive is reused, so a worker receiving it with every task compiles it once."""
+    if version != 1:
+        raise ValueError(f"wasmffi.Module pickle: unknown format version {version!r} (from a newer wasmffi?)")
+    engine = _engine_for(engine_opts)
+    key = _cache.module_key_for(source, is_wat, engine)
+    found = _unpickled.get(key)
+    if found is not None:
+        return found
+    m = None
+    if artifact is not None and tag is not None:
+        secret = _cache.secret()
+        if secret is not None:
+            m = _cache.deserialize_verified(engine, key, artifact, tag, secret)
+    if m is None:
+        m = _compile_bytes(source, is_wat, engine, cache=False)
+        _cache.stats["unpickle_compiled"] += 1
+    else:
+        _cache.stats["unpickle_verified"] += 1
+    module = Module.__new__(Module)
+    module._init_from(m, engine, source, is_wat, name)
+    with _unpickle_lock:
+        return _unpickled.setdefault(key, module)
 
 
 class Instance:

@@ -1,7 +1,13 @@
-// Module compilation (binary or WAT) and the one-time description of imports and exports.
+// Module compilation (binary or WAT), artifact (de)serialization, and the one-time description of
+// imports and exports.
 #include "wasmffi/module.hpp"
 
 #include <string>
+
+// wasmtime_module_new on a compile thread pool that survives fork() (engine/src/lib.rs): with
+// rayon's global pool, a forked child that compiles waits forever.
+extern "C" wasmtime_error_t* wasmffi_module_new(const wasm_engine_t* engine, const uint8_t* wasm, size_t len,
+                                                wasmtime_module_t** out);
 
 namespace wasmffi {
 
@@ -33,7 +39,7 @@ Module::Module(std::shared_ptr<Engine> engine, wasmtime_module_t* raw)
 Result<std::shared_ptr<const Module>> Module::compile(std::shared_ptr<Engine> engine,
                                                       std::span<const uint8_t> wasm) {
   wasmtime_module_t* raw = nullptr;
-  if (wasmtime_error_t* err = wasmtime_module_new(engine->capi(), wasm.data(), wasm.size(), &raw))
+  if (wasmtime_error_t* err = wasmffi_module_new(engine->capi(), wasm.data(), wasm.size(), &raw))
     return take_error(err, ErrorKind::Compile);
   return std::shared_ptr<const Module>(new Module(std::move(engine), raw));
 }
@@ -47,6 +53,24 @@ Result<std::shared_ptr<const Module>> Module::from_wat(std::shared_ptr<Engine> e
                         std::span(reinterpret_cast<const uint8_t*>(bytes.data), bytes.size));
   wasm_byte_vec_delete(&bytes);
   return result;
+}
+
+Result<std::shared_ptr<const Module>> Module::deserialize(std::shared_ptr<Engine> engine,
+                                                          std::span<const uint8_t> artifact) {
+  wasmtime_module_t* raw = nullptr;
+  if (wasmtime_error_t* err = wasmtime_module_deserialize(engine->capi(), artifact.data(), artifact.size(), &raw))
+    return take_error(err, ErrorKind::Compile);
+  return std::shared_ptr<const Module>(new Module(std::move(engine), raw));
+}
+
+Result<std::vector<uint8_t>> Module::serialize() const {
+  wasm_byte_vec_t bytes;
+  if (wasmtime_error_t* err = wasmtime_module_serialize(module_.capi(), &bytes))
+    return take_error(err, ErrorKind::Engine);
+  std::vector<uint8_t> out(reinterpret_cast<const uint8_t*>(bytes.data),
+                           reinterpret_cast<const uint8_t*>(bytes.data) + bytes.size);
+  wasm_byte_vec_delete(&bytes);
+  return out;
 }
 
 }  // namespace wasmffi

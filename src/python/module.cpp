@@ -1,4 +1,5 @@
-// _Module: compilation (binary or WAT, GIL released) and the module's import/export descriptions.
+// _Module: compilation (binary or WAT, GIL released), the compiled artifact's serialization, and
+// the module's import/export descriptions.
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/string_view.h>
@@ -65,8 +66,29 @@ void bind_module(nb::module_& m) {
                     }();
                     return PyModule{unwrap(std::move(r))};
                   })
+      // Only for bytes whose origin python/wasmffi/_cache.py has proven with its keyed MAC:
+      // wasmtime runs what they contain (see Module::deserialize).
+      .def_static("_deserialize_trusted",
+                  [](PyEngine& engine, nb::bytes data) {
+                    std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(data.c_str()), data.size());
+                    Result<std::shared_ptr<const Module>> r = [&] {
+                      nb::gil_scoped_release unlocked;
+                      return Module::deserialize(engine.engine, bytes);
+                    }();
+                    return PyModule{unwrap(std::move(r))};
+                  })
+      .def("serialize",
+           [](PyModule& pm) {
+             Result<std::vector<uint8_t>> r = [&] {
+               nb::gil_scoped_release unlocked;
+               return pm.module->serialize();
+             }();
+             std::vector<uint8_t> bytes = unwrap(std::move(r));
+             return nb::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+           })
       .def_prop_ro("imports", [](PyModule& pm) { return extern_list(pm.module->imports()); })
       .def_prop_ro("exports", [](PyModule& pm) { return extern_list(pm.module->exports()); });
+  m.attr("WASMTIME_VERSION") = std::string(kWasmtimeVersion);
 }
 
 }  // namespace wasmffi::py

@@ -92,8 +92,14 @@ def modules_and_types() -> wasmffi.Instance:
     assert_type(small.opt_level, int)
     assert_type(small.max_wasm_stack, int)
     assert (small.memory_reservation, small.memory64, small.opt_level) == (1 << 20, False, 0)
+    wasmffi.set_default_engine(engine)  # the same engine: nothing changes for the rest
+    assert_type(wasmffi.cache_dir(), str)
     mod = wasmffi.Module(WAT, engine=engine)
     assert_type(mod, wasmffi.Module)
+    factory = mod.factory(allocator=None)
+    assert_type(factory, wasmffi.InstanceFactory)
+    assert_type(factory(), wasmffi.Instance)
+    assert isinstance(factory.module, wasmffi.Module)
     exports: Tuple[wasmffi.ExternInfo, ...] = mod.exports
     for e in exports:
         assert_type(e.name, str)
