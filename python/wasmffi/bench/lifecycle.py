@@ -104,14 +104,8 @@ def cache_load_time(data: bytes, n: int, notes: Dict[str, str]) -> Optional[floa
     with tempfile.TemporaryDirectory(prefix="wasmffi-bench-cache-") as d:
         os.environ["WASMFFI_CACHE_DIR"] = d
         try:
-            try:
-                wasmffi.Module(data, cache=True)  # type: ignore[call-arg]  # compiles and stores
-            except TypeError as e:
-                if "cache" not in str(e):
-                    raise
-                notes["cache_load_ms"] = "Module(cache=True) not available"
-                return None
-            return _best_of(lambda: wasmffi.Module(data, cache=True), n) * 1e3  # type: ignore[call-arg]
+            wasmffi.Module(data, cache=True)  # compiles and stores
+            return _best_of(lambda: wasmffi.Module(data, cache=True), n) * 1e3
         finally:
             if saved is None:
                 os.environ.pop("WASMFFI_CACHE_DIR", None)
@@ -145,13 +139,7 @@ def keep_time(module: Any, count: int, rounds: int) -> float:
 def threads2_speedup(module: Any, rounds: int, notes: Dict[str, str]) -> Optional[float]:
     """Wall time of one thread running work(W) against two threads each running work(W) on an
     instance of its own: 2.0 is perfect scaling. Min over `rounds` of each."""
-    try:
-        insts = [module.instantiate(release_gil=True) for _ in range(2)]
-    except TypeError as e:
-        if "release_gil" not in str(e):
-            raise
-        notes["threads2_speedup"] = "instantiate(release_gil=True) not available"
-        return None
+    insts = [module.instantiate(release_gil=True) for _ in range(2)]
     expect = insts[0].exports.work(WORK_ROUNDS)
     if insts[1].exports.work(WORK_ROUNDS) != expect:
         raise AssertionError("work() differs between two instances of one module")
