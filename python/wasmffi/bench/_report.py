@@ -29,7 +29,8 @@ REFERENCES: Dict[str, Dict[str, str]] = {
                "wasmtime_py_read_64b_ns": "read_64b_ns", "wasmtime_py_write_64b_ns": "write_64b_ns"},
     "marshal": {"*": "wasmffi_add_ns"},
     "callbacks": {"*": "py_loop_call_noop_ns"},
-    "lifecycle": {"wasmtime_py_compile_ms": "compile_ms", "cache_load_ms": "compile_ms",
+    "lifecycle": {"wasmtime_py_compile_ms": "compile_ms", "compile_noepoch_ms": "compile_ms",
+                  "cache_load_ms": "compile_ms",
                   "wasmtime_py_instantiate_us": "instantiate_us"},
 }
 
