@@ -93,10 +93,14 @@ class Engine {
   // The ticker: a native thread that advances wasmtime's epoch every kTick while the engine has
   // live stores, so that every store's epoch callback runs about once per kTick during a long
   // call (timeouts, signals). Started by the first Store (a no-op on engines without
-  // epoch_interruption, and once it runs); it sleeps without waking while the engine has no
-  // store, and stops with the engine. After fork() the child has no ticker, and the next Store
-  // starts one. No Python is involved.
+  // epoch_interruption, and once it runs); once the engine has had no store for kIdleTicks it
+  // sleeps without waking until the next Store, and it stops with the engine. After fork() the
+  // child has no ticker, and the next Store starts one. No Python is involved.
+  // The grace period keeps wake-ups off the instantiate path: a sandbox per request makes and
+  // drops one store at a time, and waking a sleeping ticker (a futex wake and a context switch)
+  // for each of them cost about a microsecond per instance.
   static constexpr std::chrono::milliseconds kTick{10};
+  static constexpr uint32_t kIdleTicks = 50;
   void ensure_ticker();
   // Called by every Store of an epoch engine as it is made and as it dies.
   void store_opened();

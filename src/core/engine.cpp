@@ -25,6 +25,10 @@ struct Engine::Ticker {
   std::mutex mutex;
   std::condition_variable wake;
   bool stop = false;
+  // Set (under `mutex`) while the thread waits for a store; store_opened only signals then.
+  // seq_cst with the store count: the ticker stores `asleep` then reads the count, a new store
+  // bumps the count then reads `asleep`, so at least one of the two sees the other.
+  std::atomic<bool> asleep{false};
   uint64_t generation = 0;
   std::thread thread;
 };
@@ -56,12 +60,17 @@ void Engine::ensure_ticker() {
     // Absolute deadlines, so that wake-up latency does not add up over a timeout's ticks; after
     // a stall (a suspended process, or no stores) the schedule restarts from now.
     auto next = std::chrono::steady_clock::now();
+    uint32_t idle = 0;
     for (;;) {
-      if (live->load(std::memory_order_relaxed) == 0) {
-        // No store, so no call to interrupt: sleep until a store is made (store_opened) or the
-        // engine goes, rather than waking 100 times a second for nothing.
-        raw->wake.wait(lk, [raw, live] { return raw->stop || live->load(std::memory_order_relaxed) != 0; });
+      idle = live->load(std::memory_order_relaxed) == 0 ? idle + 1 : 0;
+      if (idle > kIdleTicks) {
+        // No store for a while, so no call to interrupt: sleep until a store is made
+        // (store_opened) or the engine goes, rather than waking 100 times a second for nothing.
+        raw->asleep.store(true, std::memory_order_seq_cst);
+        raw->wake.wait(lk, [raw, live] { return raw->stop || live->load(std::memory_order_seq_cst) != 0; });
+        raw->asleep.store(false, std::memory_order_relaxed);
         if (raw->stop) break;
+        idle = 0;
         next = std::chrono::steady_clock::now();
       }
       next += kTick;
@@ -76,12 +85,13 @@ void Engine::ensure_ticker() {
 
 void Engine::store_opened() {
   if (!config_.epoch_interruption) return;
-  const bool first = live_stores_.fetch_add(1, std::memory_order_relaxed) == 0;
+  live_stores_.fetch_add(1, std::memory_order_seq_cst);
   ensure_ticker();
-  if (!first) return;
+  Ticker* t = ticker_.load(std::memory_order_acquire);
+  if (!t->asleep.load(std::memory_order_seq_cst)) [[likely]]
+    return;  // awake (or about to see the count): no system call on this path
   // Wakes a ticker that sleeps for want of stores. Taking its mutex orders this with its check
   // of the count, so the wake-up cannot fall between that check and its wait.
-  Ticker* t = ticker_.load(std::memory_order_acquire);
   { std::lock_guard<std::mutex> lk(t->mutex); }
   t->wake.notify_one();
 }

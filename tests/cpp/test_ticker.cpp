@@ -39,7 +39,8 @@ TEST(Ticker, SleepsWhileTheEngineHasNoStore) {
     Store store(engine);
     std::this_thread::sleep_for(Engine::kTick * 5);
   }
-  std::this_thread::sleep_for(Engine::kTick * 2);  // a tick in progress may still land
+  // Ticks go on for the grace period (kIdleTicks), then stop; a tick in progress may still land.
+  std::this_thread::sleep_for(Engine::kTick * (Engine::kIdleTicks + 5));
   const uint64_t idle = engine->ticks();
   EXPECT_GE(idle, 2u);
   std::this_thread::sleep_for(Engine::kTick * 10);
@@ -48,6 +49,21 @@ TEST(Ticker, SleepsWhileTheEngineHasNoStore) {
   Store again(engine);  // wakes it
   std::this_thread::sleep_for(Engine::kTick * 10);
   EXPECT_GE(engine->ticks(), idle + 3);
+}
+
+TEST(Ticker, KeepsTickingThroughShortGapsBetweenStores) {
+  // A store made and dropped at a time (a sandbox per request) must not put the ticker to sleep
+  // and wake it each time: within the grace period it just keeps ticking.
+  auto engine = fresh_engine();
+  { Store first(engine); }
+  const uint64_t before = engine->ticks();
+  for (int i = 0; i < 5; ++i) {
+    { Store s(engine); }
+    std::this_thread::sleep_for(Engine::kTick * 4);
+  }
+  // About 20 ticks passed with (almost) no store alive; a ticker that slept at every gap would
+  // have made about one per gap.
+  EXPECT_GE(engine->ticks(), before + 12);
 }
 
 TEST(Ticker, NoTickerWithoutEpochInterruption) {
