@@ -108,13 +108,15 @@ class Wasi:
         return bytes(self._err)
 
     def run(self, source: Source | Module, imports: Optional[object] = None, *,
-            engine: Optional[_core.Engine] = None) -> None:
+            engine: Optional[_core.Engine] = None, timeout: Optional[float] = None,
+            fuel: Optional[int] = None, max_memory: Optional[int] = None) -> None:
         """Instantiates a WASI command and runs its ``_start``. Returns None when it returns or
-        exits with 0; a non-zero exit raises wasmffi.Exit (``.code``); traps raise as usual."""
+        exits with 0; a non-zero exit raises wasmffi.Exit (``.code``); traps raise as usual.
+        `timeout`, `fuel` and `max_memory` are the sandbox limits of Module.instantiate."""
         from ._api import Module
 
         module = source if isinstance(source, Module) else Module(source, engine=engine)
-        inst = module.instantiate(imports, wasi=self)
+        inst = module.instantiate(imports, wasi=self, timeout=timeout, fuel=fuel, max_memory=max_memory)
         try:
             code = _core._wasi_start(inst._i)
         finally:

@@ -133,7 +133,10 @@ void bind_wasi(nb::module_& m) {
     StoreEntry entry(ctx);
     if (!entry) throw nb::python_error();
     wasm_trap_t* trap = nullptr;
+    Store& store = pi.inst->store();
+    store.begin_call();  // the instance's timeout= counts from here, as for any call
     wasmtime_error_t* err = wasmtime_func_call(ctx, &e->item.of.func, nullptr, 0, nullptr, 0, &trap);
+    store.end_call();
     if (err == nullptr && trap == nullptr) return 0;
     int status = 0;
     if (err != nullptr && wasmtime_error_exit_status(err, &status)) {
@@ -141,7 +144,8 @@ void bind_wasi(nb::module_& m) {
       if (trap != nullptr) wasm_trap_delete(trap);
       return status;
     }
-    raise_call_error(ctx, call_failure(err, trap), nb::str("_start").ptr());
+    // call_failure_in: a call the store's epoch callback stopped says why (timeout, Ctrl-C).
+    raise_call_error(ctx, call_failure_in(ctx, err, trap), nb::str("_start").ptr());
     throw nb::python_error();
   });
 }

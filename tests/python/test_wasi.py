@@ -109,3 +109,33 @@ def test_host_imports_and_wasi_combine():
     with pytest.raises(wasmffi.Exit) as ei:
         wasmffi.Wasi().run(wat, {"env": {"code": lambda: 42}})
     assert ei.value.code == 42
+
+
+LOOPING_COMMAND = '(module (func (export "_start") (loop br 0)))'
+
+
+def test_run_timeout_stops_a_looping_command_with_an_interrupt_naming_it():
+    # Before, Wasi.run took no timeout, and _start ran outside the store's call bracket, so an
+    # instance's timeout= never applied to it (the loop ran forever, Ctrl-C included) and a
+    # stopped _start came back as a plain Trap. Run in a child process, so that a regression
+    # fails here (the child is killed after 60 s) instead of hanging the suite.
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import time, wasmffi
+        start = time.monotonic()
+        try:
+            wasmffi.Wasi().run({LOOPING_COMMAND!r}, timeout=0.05)
+        except wasmffi.Interrupt as e:
+            print(type(e).__name__, "timeout=0.05" in str(e), time.monotonic() - start < 1.0)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["Interrupt", "True", "True"], out.stderr
+
+
+def test_run_fuel_stops_a_looping_command_with_out_of_fuel():
+    engine = wasmffi.Engine(consume_fuel=True)
+    with pytest.raises(wasmffi.OutOfFuel):
+        wasmffi.Wasi().run(LOOPING_COMMAND, engine=engine, fuel=10_000)
