@@ -118,6 +118,7 @@ demo: build guest
 	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) examples/wasi_demo.py
 	$(MAKE) -s monocypher
 	$(PY) examples/monocypher_demo.py
+	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) -m wasmffi bench all --quick --out build/bench-demo
 
 bench: build guest
 	$(PY) -m wasmffi bench calls --json build/bench-calls.json
@@ -133,7 +134,7 @@ bench: bench-marshal
 # Every benchmark group into build/bench/report.{md,json,png}, then README.md's benchmark section
 # (between its bench:begin/bench:end markers) regenerated from that report.json.
 .PHONY: bench-report
-bench-report: build guest
+bench-report: build guest monocypher
 	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) -m wasmffi bench all --out build/bench
 	$(PY) tools/readme_bench.py build/bench/report.json --readme README.md
 

@@ -207,7 +207,9 @@ def run_block(block: Block, ns: dict, where: str = "README.md") -> int:
 
 @pytest.fixture
 def in_readme_root(tmp_path, monkeypatch):
-    """The README's paths are relative to the repository root, with guests in build/guest."""
+    """The README's paths are relative to the repository root, with guests in build/guest; its
+    `cache=True` examples write to a temporary cache directory, not the user's."""
+    monkeypatch.setenv("WASMFFI_CACHE_DIR", str(tmp_path / "cache"))
     if (ROOT / "build" / "guest").resolve() == GUEST_DIR.resolve():
         monkeypatch.chdir(ROOT)
     else:
