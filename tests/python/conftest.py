@@ -27,3 +27,17 @@ def arith():
 def wat_instance(body: str, **kw) -> wasmffi.Instance:
     """Instantiates `(module <body>)`."""
     return wasmffi.load(f"(module {body})", **kw)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A fresh module-cache directory (WASMFFI_CACHE_DIR, inherited by worker processes through
+    the environment) and zeroed cache counters; yields the directory. (It takes the name of
+    pytest's own `cache` fixture, which no test here uses.)"""
+    from wasmffi import _cache
+
+    d = tmp_path / "cache"
+    monkeypatch.setenv("WASMFFI_CACHE_DIR", str(d))
+    _cache.reset()
+    yield d
+    _cache.reset()

@@ -17,16 +17,6 @@ ADD_WAT = '(module (func (export "add") (param i32 i32) (result i32) local.get 0
 SUB_WAT = '(module (func (export "sub") (param i32 i32) (result i32) local.get 0 local.get 1 i32.sub))'
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    """A fresh cache directory (WASMFFI_CACHE_DIR) and zeroed counters; yields the directory."""
-    d = tmp_path / "cache"
-    monkeypatch.setenv("WASMFFI_CACHE_DIR", str(d))
-    _cache.reset()
-    yield d
-    _cache.reset()
-
-
 def entries(d: pathlib.Path) -> list[pathlib.Path]:
     return sorted(p for p in d.iterdir() if p.suffix == ".cwasm" and not p.name.startswith("."))
 

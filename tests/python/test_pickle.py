@@ -13,16 +13,6 @@ from wasmffi import _cache
 from wasmffi._api import _unpickle_module
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    """A private cache directory (inherited by worker processes through the environment)."""
-    d = tmp_path / "cache"
-    monkeypatch.setenv("WASMFFI_CACHE_DIR", str(d))
-    _cache.reset()
-    yield d
-    _cache.reset()
-
-
 def add_module(**kw) -> wasmffi.Module:
     return wasmffi.Module(_procs.ADD_WAT, **kw)
 
