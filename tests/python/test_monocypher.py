@@ -203,6 +203,42 @@ def test_hchacha20_draft_xchacha_section_2_2_1(mc: mw.Monocypher) -> None:
         h("82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc")
 
 
+DHOLE = (b'The dhole (pronounced "dole") is also known as the Asiatic wild dog, red dog, and whistling dog. '
+         b"It is about the size of a German shepherd but looks more like a long-legged fox. This highly "
+         b"elusive and skilled jumper is classified with wolves, coyotes, jackals, and foxes in the "
+         b"taxonomic family Canidae.")
+
+
+def test_xchacha20_draft_xchacha_appendix_a_3_2(mc: mw.Monocypher) -> None:
+    # draft-irtf-cfrg-xchacha-03 appendix A.3.2: XChaCha20 of the dhole text, key 80..9f,
+    # nonce "@ABCDEFGHIJKLMNOPQRSTUVX", block counter 0.
+    key, nonce = bytes(range(0x80, 0xA0)), h("404142434445464748494a4b4c4d4e4f5051525354555658")
+    cipher = h(
+        "4559abba4e48c16102e8bb2c05e6947f50a786de162f9b0b7e592a9b53d0d4e98d8d6410d540a1a6375b26d80dace4fa"
+        "b52384c731acbf16a5923c0c48d3575d4d0d2c673b666faa731061277701093a6bf7a158a8864292a41c48e3a9b4c0da"
+        "ece0f8d98d0d7e05b37a307bbb66333164ec9e1b24ea0d6c3ffddcec4f68e7443056193a03c810e11344ca06d8ed8a2b"
+        "fb1e8d48cfa6bc0eb4e2464b748142407c9f431aee769960e15ba8b96890466ef2457599852385c661f752ce20f9da0c"
+        "09ab6b19df74e76a95967446f8d0fd415e7bee2a12a114c20eb5292ae7a349ae577820d5520a1f3fb62a17ce6a7e68fa"
+        "7c79111d8860920bc048ef43fe84486ccb87c25f0ae045f0cce1e7989a9aa220a28bdd4827e751a24a6d5c62d790a663"
+        "93b93111c1a55dd7421a10184974c7c5")
+    assert mc.chacha20(key, nonce, DHOLE, 0) == cipher
+    assert mc.chacha20(key, nonce, cipher, 0) == DHOLE
+
+
+def test_lock_draft_xchacha_appendix_a_3_1(mc: mw.Monocypher) -> None:
+    # draft-irtf-cfrg-xchacha-03 appendix A.3.1: AEAD_XChaCha20_Poly1305 of the sunscreen text,
+    # key 80..9f, nonce "@ABCDEFGHIJKLMNOPQRSTUVW", associated data 50515253c0c1c2c3c4c5c6c7.
+    key, nonce = bytes(range(0x80, 0xA0)), h("404142434445464748494a4b4c4d4e4f5051525354555657")
+    ad = h("50515253c0c1c2c3c4c5c6c7")
+    mac, cipher = mc.lock(key, nonce, SUNSCREEN, ad)
+    assert cipher == h(
+        "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb731c7f1b0b4aa6440bf3a82f4eda7e39"
+        "ae64c6708c54c216cb96b72e1213b4522f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff9"
+        "21f9664c97637da9768812f615c68b13b52e")
+    assert mac == h("c0875924c1c7987947deafd8780acf49")
+    assert mc.unlock(key, nonce, mac, cipher, ad) == SUNSCREEN
+
+
 def test_xchacha20_is_hchacha20_then_chacha20(mc: mw.Monocypher) -> None:
     # draft-irtf-cfrg-xchacha-03 section 2.3: XChaCha20 = ChaCha20 (IETF) keyed by HChaCha20 of the
     # first 16 nonce bytes, with nonce 00000000 || the last 8 nonce bytes.
