@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "wasmffi/engine.hpp"
+#include "wasmffi/instance.hpp"
 
 namespace wasmffi {
 
@@ -57,9 +58,15 @@ Result<uint64_t> GuestMemory::grow(uint64_t delta_pages) {
   uint64_t prev = 0;
   if (wasmtime_error_t* err = wasmtime_memory_grow(ctx_, &mem_, delta_pages, &prev)) {
     Error e = take_error(err, ErrorKind::Resource);
+    // A store made by Store (not a raw wasmtime store) may have a max_memory= limit: name it
+    // first, since it is the likelier cause than the reservation.
+    std::string limit;
+    if (wasmtime_context_get_data(ctx_) != nullptr)
+      if (const int64_t cap = Store::of(ctx_).limits().memory_size; cap >= 0)
+        limit = "this instance's max_memory=" + std::to_string(cap) + " bytes, ";
     e.message = "cannot grow memory of " + std::to_string(pages()) + " page(s) by " +
-                std::to_string(delta_pages) + " page(s): " + e.message +
-                " (memories never move, so they cannot grow past their declared maximum or the "
+                std::to_string(delta_pages) + " page(s): " + e.message + " (" + limit +
+                "memories never move, so they cannot grow past their declared maximum or the "
                 "engine's memory_reservation; see Engine(memory_reservation=...))";
     return e;
   }

@@ -206,3 +206,12 @@ def test_a_smaller_max_wasm_stack_overflows_sooner():
         small.exports.recurse(8_000)
     assert big.exports.recurse(8_000) == 8_000
     assert small.exports.recurse(1_000) == 1_000
+
+
+def test_memory_grow_from_python_past_max_memory_names_the_limit():
+    # Before, the error blamed only the declared maximum and the engine's memory_reservation.
+    inst = wasmffi.load('(module (memory (export "memory") 1))', max_memory=2 << 16)
+    assert inst.memory.grow(1) == 1
+    with pytest.raises(wasmffi.ResourceError, match=r"max_memory=131072 bytes"):
+        inst.memory.grow(1)
+    assert inst.memory.pages == 2
