@@ -236,6 +236,8 @@ def _ratio_text(t: Mapping[str, Any]) -> str:
     except (ValueError, IndexError):
         limit = None
     digits = 4 if limit is not None and f"{ratio:.2f}" == f"{limit:.2f}" else 2
+    if t.get("unit"):  # an absolute target (a figure against a bound): the figure in its unit
+        return f"{ratio:.{digits}f} {t['unit']}"
     return f"{ratio:.{digits}f}×"
 
 

@@ -173,7 +173,8 @@ def evaluate_targets(figures: Dict[str, Optional[float]], notes: Dict[str, str])
             out[label] = {"pass": None, "ratio": None, "required": required, "missing": [key],
                           "reason": notes.get(key, "not measured")}
         else:
-            out[label] = {"pass": v <= bound if op == "<=" else v >= bound, "ratio": v, "required": required}
+            out[label] = {"pass": v <= bound if op == "<=" else v >= bound, "ratio": v, "required": required,
+                          "unit": UNITS[key]}
     return out
 
 
