@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import atexit
 import errno
 import os
 import threading
@@ -339,6 +340,19 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _release_engines_at_exit() -> None:
+    # At interpreter exit this module's globals can outlive the extension (on CPython 3.12 they
+    # are freed after nanobind's leak check, which then reports the default engine as leaked):
+    # drop the engines this module holds while everything is still alive. A Module or Instance
+    # the program still holds keeps its engine, as it should.
+    global _default_engine
+    _default_engine = None
+    _engines_by_options.clear()
+
+
+atexit.register(_release_engines_at_exit)
 
 _engines_by_options: dict[tuple[tuple[str, Any], ...], _core.Engine] = {}
 _unpickled: "weakref.WeakValueDictionary[bytes, Module]" = weakref.WeakValueDictionary()
