@@ -6,6 +6,7 @@
 
 #include "binding.hpp"
 #include "convert.hpp"
+#include "store_guard.hpp"
 #include "wasmffi/global.hpp"
 
 namespace wasmffi::py {
@@ -20,7 +21,14 @@ struct PyGlobal {
   std::string name;
 };
 
-nb::object global_value(PyGlobal& g) { return nb::steal(from_value(unwrap(global_get(g.ctx, g.global)))); }
+// Both accessors enter the store like a call does (store_guard.hpp): while another thread is
+// inside it (a call that released the GIL, or a host function) they raise StoreInUseError
+// instead of touching a store that is running.
+nb::object global_value(PyGlobal& g) {
+  StoreEntry entry(g.ctx);
+  if (!entry) throw nb::python_error();
+  return nb::steal(from_value(unwrap(global_get(g.ctx, g.global))));
+}
 
 void set_global_value(PyGlobal& g, nb::handle value) {
   if (!g.desc.mutable_)
@@ -28,6 +36,8 @@ void set_global_value(PyGlobal& g, nb::handle value) {
   Value v;
   nb::str what(("global '" + g.name + "'").c_str());
   if (!to_value(value.ptr(), g.desc.content, v, what.ptr())) throw nb::python_error();
+  StoreEntry entry(g.ctx);
+  if (!entry) throw nb::python_error();
   if (auto r = global_set(g.ctx, g.global, v); !r) throw_error(r.error());
 }
 

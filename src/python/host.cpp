@@ -175,7 +175,8 @@ void StoreEntry::enter_slow(wasmtime_context_t* ctx) noexcept {
   const uintptr_t me = this_thread_token();
   if (s.owner != 0 && s.owner != me) {
     PyErr_SetString(g_store_in_use,
-                    "this instance's store is in use by another thread (inside a host function); a store is "
+                    "this instance's store is in use by another thread (a call that released the GIL, or a "
+                    "host function); a store is "
                     "entered by one thread at a time: use one instance per thread, or serialise the calls "
                     "with a lock");
     ok_ = false;

@@ -265,12 +265,16 @@ void bind_instance(nb::module_& m) {
       .def_prop_rw(
           "fuel",
           [](PyInstance& pi) {
+            StoreEntry entry(pi.inst->context());  // not while another thread is inside the store
+            if (!entry) throw nb::python_error();
             Result<uint64_t> r = pi.inst->store().fuel();
             if (!r) throw_error_in("Instance.fuel", std::move(r).error());
             return *r;
           },
           [](PyInstance& pi, nb::handle value) {
             const uint64_t fuel = parse_u64(value, "Instance.fuel");
+            StoreEntry entry(pi.inst->context());
+            if (!entry) throw nb::python_error();
             if (auto r = pi.inst->store().set_fuel(fuel); !r) throw_error_in("Instance.fuel", std::move(r).error());
           },
           nb::for_setter(nb::arg("value").none()))
@@ -278,6 +282,8 @@ void bind_instance(nb::module_& m) {
           "set_epoch_deadline",
           [](PyInstance& pi, nb::handle ticks) {
             const uint64_t t = parse_u64(ticks, "Instance.set_epoch_deadline() argument 'ticks'");
+            StoreEntry entry(pi.inst->context());
+            if (!entry) throw nb::python_error();
             if (auto r = pi.inst->store().set_epoch_deadline(t); !r)
               throw_error_in("Instance.set_epoch_deadline()", std::move(r).error());
           },

@@ -20,6 +20,7 @@
 
 #include "binding.hpp"
 #include "convert.hpp"
+#include "store_guard.hpp"
 
 namespace wasmffi::py {
 
@@ -158,6 +159,9 @@ PyObject* mem_grow(PyObject* self, PyObject* const* args, size_t nargsf, PyObjec
   }
   uint64_t delta;
   if (!to_address(a[0], delta, "grow", "pages")) return nullptr;
+  // Growing changes the store: refused (StoreInUseError) while another thread is inside it.
+  StoreEntry entry(mem->mem.context());
+  if (!entry) return nullptr;
   auto r = mem->mem.grow(delta);
   if (!r) return raise(r.error());
   return PyLong_FromUnsignedLongLong(*r);

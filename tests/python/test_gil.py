@@ -156,3 +156,46 @@ def test_declared_functions_release_the_gil_too():
 
     assert count_during(spin) > 5_000
     assert inst.exports.sum(1000) == 499500
+
+
+def test_store_state_accessors_refuse_a_store_another_thread_is_inside():
+    # Before, Memory.grow, Global.value (get and set), Instance.fuel and set_epoch_deadline did
+    # not take the one-thread-per-store check: with the GIL released by a call, another thread
+    # could change (grow) a store that was running.
+    wat = """(module (memory (export "memory") 1) (global (export "g") (mut i32) (i32.const 7))
+      (func (export "spin") (loop (br 0))))"""
+    engine = wasmffi.Engine(consume_fuel=True)
+    inst = wasmffi.load(wat, engine=engine, release_gil=True, timeout=1, fuel=10**15)
+    started = threading.Event()
+
+    def long_call():
+        started.set()
+        with pytest.raises(wasmffi.Interrupt):
+            inst.exports.spin()
+
+    t = threading.Thread(target=long_call)
+    t.start()
+    started.wait()
+    time.sleep(0.1)  # the other thread is inside spin(), without the GIL
+    g = inst.exports.g
+    attempts = {
+        "grow": lambda: inst.memory.grow(1),
+        "global get": lambda: g.value,
+        "global set": lambda: setattr(g, "value", 8),
+        "fuel get": lambda: inst.fuel,
+        "fuel set": lambda: setattr(inst, "fuel", 5),
+        "epoch deadline": lambda: inst.set_epoch_deadline(5),
+    }
+    refused = []
+    for name, attempt in attempts.items():
+        try:
+            attempt()
+        except wasmffi.StoreInUseError:
+            refused.append(name)
+    t.join()
+    assert refused == list(attempts)
+    # Free again once the call returned: every accessor works, and nothing was changed meanwhile.
+    assert inst.memory.pages == 1 and g.value == 7
+    assert inst.memory.grow(1) == 1
+    g.value = 8
+    assert g.value == 8
