@@ -44,21 +44,12 @@ void host_finalize(void* env) {
   delete h;
 }
 
-void drop_exception(void* payload) { Py_DECREF(static_cast<PyObject*>(payload)); }
-
 // Moves the raised Python exception into the store and returns the trap that unwinds wasm.
 wasm_trap_t* stash_exception(Store& store, const HostFunc& h) {
-  PyObject *type, *value, *tb;
-  PyErr_Fetch(&type, &value, &tb);
-  PyErr_NormalizeException(&type, &value, &tb);
-  if (tb != nullptr && value != nullptr) PyException_SetTraceback(value, tb);
   std::string msg = "host function '";
   msg += PyUnicode_AsUTF8(h.name);
   msg += "' raised ";
-  msg += type != nullptr ? reinterpret_cast<PyTypeObject*>(type)->tp_name : "an exception";
-  Py_XDECREF(type);
-  Py_XDECREF(tb);
-  if (value != nullptr) store.set_pending(value, drop_exception);
+  msg += park_python_exception(store);
   return wasmtime_trap_new(msg.data(), msg.size());
 }
 
@@ -131,7 +122,21 @@ wasm_trap_t* host_trampoline(void* env, wasmtime_caller_t* caller, wasmtime_val_
   return nullptr;
 }
 
+void drop_exception(void* payload) { Py_DECREF(static_cast<PyObject*>(payload)); }
+
 }  // namespace
+
+const char* park_python_exception(Store& store) noexcept {
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  if (tb != nullptr && value != nullptr) PyException_SetTraceback(value, tb);
+  Py_XDECREF(type);
+  Py_XDECREF(tb);
+  if (value == nullptr) return "an exception";
+  store.set_pending(value, drop_exception);  // the store's reference keeps the type (and its name) alive
+  return Py_TYPE(value)->tp_name;
+}
 
 Result<wasmtime_func_t> make_host_func(Store& store, const Module& module, size_t index, PyObject* callable,
                                        PyObject* first_arg, PyObject* name) {

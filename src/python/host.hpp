@@ -19,6 +19,11 @@ namespace wasmffi::py {
 Result<wasmtime_func_t> make_host_func(Store& store, const Module& module, size_t index, PyObject* callable,
                                        PyObject* first_arg, PyObject* name);
 
+// Moves the raised Python exception (normalised, its traceback attached) into `store` as the
+// pending error the interrupted call re-raises; returns the exception type's name. Used by host
+// functions and by the Ctrl-C check (interrupt.cpp).
+const char* park_python_exception(Store& store) noexcept;
+
 // Looks up the error classes host functions raise (wasmffi.StoreInUseError); false with an
 // exception set if one is missing. Called once while the extension initialises.
 bool init_host(PyObject* errors_module);

@@ -6,6 +6,8 @@
 
 #include <utility>
 
+#include "host.hpp"
+
 namespace wasmffi::py {
 
 namespace {
@@ -19,25 +21,12 @@ unsigned long g_main_thread = 0;
 // kReleasedPollTicks x Engine::kTick (40 ms).
 constexpr uint32_t kReleasedPollTicks = 4;
 
-void drop_exception(void* payload) { Py_DECREF(static_cast<PyObject*>(payload)); }
-
-// The raised exception moves into the store, normalised and with its traceback attached.
-void park_exception(Store& store) {
-  PyObject *type, *value, *tb;
-  PyErr_Fetch(&type, &value, &tb);
-  PyErr_NormalizeException(&type, &value, &tb);
-  if (tb != nullptr && value != nullptr) PyException_SetTraceback(value, tb);
-  Py_XDECREF(type);
-  Py_XDECREF(tb);
-  if (value != nullptr) store.set_pending(value, drop_exception);
-}
-
 // Runs the handlers with the GIL held. They are Python code, which may switch threads: the store
 // is marked entered (as during a host function) so another thread cannot call into it meanwhile.
 bool run_handlers(Store& store) {
   HostActivation active(store);
   if (PyErr_CheckSignals() == 0) return false;
-  park_exception(store);
+  park_python_exception(store);
   return true;
 }
 
