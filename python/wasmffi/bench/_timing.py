@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO, Tuple
 
 __all__ = ["Case", "Settings", "measure", "environment", "wasmtime_version", "package_version", "format_targets",
-           "wasmtime_py_export", "write_json", "run_group", "Progress", "FOOTER"]
+           "ratio_table", "wasmtime_py_export", "write_json", "run_group", "Progress", "FOOTER"]
 
 # Receives short progress messages ("round 2/7") while a group measures.
 Progress = Optional[Callable[[str], None]]
@@ -152,6 +152,27 @@ def print_environment(env: Mapping[str, Any], out: Optional[TextIO] = None) -> N
         print(f"pywasm3:  {env['pywasm3'] or 'pywasm3 not installed'}", file=out)
     print(f"machine:  {m['processor']}; {m['uname']}; {m['cpu_count']} CPUs", file=out)
     print(f"date:     {env['date']}", file=out)
+
+
+def ratio_table(names: Sequence[str], ns: Mapping[str, Optional[float]], reference: str,
+                reasons: Mapping[str, str], columns: Tuple[str, str, str], widths: Tuple[int, int]) -> List[str]:
+    """The figure table of a group whose rows are ns figures and their ratio to `reference`
+    (which is always measured): a header, a rule, one row per name (an unmeasured one shows n/a
+    and its reason from `reasons`), and a closing rule. `columns` are the three headings,
+    `widths` those of the name and ratio columns (the ns column is 12 wide)."""
+    floor = ns[reference]
+    assert floor is not None, f"{reference} is always measured"
+    name_w, ratio_w = widths
+    rule = "-" * (name_w + 12 + ratio_w)
+    lines = [f"{columns[0]:<{name_w}}{columns[1]:>12}{columns[2]:>{ratio_w}}", rule]
+    for name in names:
+        v = ns.get(name)
+        if v is None:
+            lines.append(f"{name:<{name_w}}{'n/a':>12}{'':>{ratio_w}}  ({reasons.get(name, 'not measured')})")
+        else:
+            lines.append(f"{name:<{name_w}}{v:>12.1f}{v / floor:>{ratio_w - 1}.2f}x")
+    lines.append(rule)
+    return lines
 
 
 def format_targets(targets: Mapping[str, Dict[str, Any]], width: int) -> List[str]:

@@ -6,7 +6,8 @@ import math
 import textwrap
 from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
-from ._timing import FOOTER, Case, Progress, Settings, evaluate_ratio_targets, format_targets, measure, run_group
+from ._timing import (FOOTER, Case, Progress, Settings, evaluate_ratio_targets, format_targets, measure,
+                      ratio_table, run_group)
 
 HELP = "wasm calling Python: a loop of N calls to an imported host function, wasmffi vs wasmtime-py"
 
@@ -112,16 +113,8 @@ def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, Dict[str, Any]
 
 
 def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, Dict[str, Any]], settings: Settings) -> str:
-    floor = ns["py_loop_call_noop_ns"]
-    assert floor is not None, "py_loop_call_noop_ns is always measured"
-    lines = [f"{'benchmark':<36}{'ns/callback':>12}{'x py loop':>12}", "-" * 60]
-    for name in NAMES:
-        v = ns.get(name)
-        if v is None:
-            lines.append(f"{name:<36}{'n/a':>12}{'':>12}  ({OPTIONAL_ROWS.get(name, 'not measured')})")
-        else:
-            lines.append(f"{name:<36}{v:>12.1f}{v / floor:>11.2f}x")
-    lines.append("-" * 60)
+    lines = ratio_table(NAMES, ns, "py_loop_call_noop_ns", OPTIONAL_ROWS, ("benchmark", "ns/callback", "x py loop"),
+                        (36, 12))
     lines.extend(f"{name}: {text}" for name, text in STATEMENTS.items())
     lines.append(textwrap.fill(FOOTER.format(repeats=settings.repeats, target=settings.target)
                                + f" Each figure is one timed run of {N} callbacks divided by {N}.", 78))

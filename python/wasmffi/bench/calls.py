@@ -8,8 +8,8 @@ import math
 import operator
 from typing import Any, Dict, List, Optional, TextIO, Tuple
 
-from ._timing import (FOOTER, Case, Progress, Settings, evaluate_ratio_targets, format_targets, measure, run_group,
-                      wasmtime_py_export)
+from ._timing import (FOOTER, Case, Progress, Settings, evaluate_ratio_targets, format_targets, measure,
+                      ratio_table, run_group, wasmtime_py_export)
 
 HELP = "per-call overhead: wasmffi vs wasmtime-py, pywasm3, pure Python, math.gcd and a C-call floor"
 
@@ -160,18 +160,8 @@ def evaluate_targets(ns: Dict[str, Optional[float]]) -> Dict[str, Dict[str, Any]
 
 def format_report(ns: Dict[str, Optional[float]], targets: Dict[str, Dict[str, Any]], env: Dict[str, Any],
                   settings: Settings) -> str:
-    lines = []
-    floor = ns["c_call_floor"]
-    assert floor is not None, "c_call_floor is always measured"
-    lines.append(f"{'benchmark':<26}{'ns/call':>12}{'x c_call_floor':>17}")
-    lines.append("-" * 55)
-    for name in NAMES:
-        v = ns.get(name)
-        if v is None:
-            lines.append(f"{name:<26}{'n/a':>12}{'':>17}  ({OPTIONAL_ROWS.get(name, 'not measured')})")
-        else:
-            lines.append(f"{name:<26}{v:>12.1f}{v / floor:>16.2f}x")
-    lines.append("-" * 55)
+    lines = ratio_table(NAMES, ns, "c_call_floor", OPTIONAL_ROWS, ("benchmark", "ns/call", "x c_call_floor"),
+                        (26, 17))
     lines.extend(f"{name}: {text}" for name, text in STATEMENTS.items())
     lines.append(textwrap.fill(FOOTER.format(repeats=settings.repeats, target=settings.target)
                                + " c_call_floor is operator.add(1, 2): a C function call from the "
