@@ -11,7 +11,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union, cast
 
 from . import _cache, _core
-from ._types import ExternInfo, extern_info
+from ._types import ALLOCATOR_CONVENTIONS, ExternInfo, extern_info
 
 if TYPE_CHECKING:
     from ._factory import InstanceFactory
@@ -581,8 +581,8 @@ class Instance:
         return f"<wasmffi.Instance of {self.module!r}{pages}>"
 
 
-# The exports allocator="auto" probes for (GuestAllocator::find, src/core/scratch.cpp).
-_ALLOCATOR_EXPORTS = frozenset(("bump_alloc", "malloc", "cabi_realloc"))
+# The exports allocator="auto" looks for first, one per convention (GuestAllocator::find).
+_ALLOCATOR_EXPORTS = frozenset(parts[0][0] for _, parts in ALLOCATOR_CONVENTIONS)
 _SET_MODULE: Any = Instance.__dict__["module"].__set__
 _SET_I: Any = Instance.__dict__["_i"].__set__
 _SET_EXPORTS: Any = Instance.__dict__["exports"].__set__

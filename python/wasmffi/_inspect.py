@@ -5,21 +5,13 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple, Union
 
-from ._types import ExternInfo, FuncType, GlobalType, MemoryType
+from ._types import ALLOCATOR_CONVENTIONS, ExternInfo, FuncType, GlobalType, MemoryType
 
 if TYPE_CHECKING:
     from ._api import Module
 
 WASM_MAGIC = b"\0asm"
 
-# The guest allocator conventions wasmffi knows (as the core's GuestAllocator::find probes them):
-# (convention, [(export, parameter count, result count, required)]). Every parameter is a pointer
-# or an i32 and every result a pointer, pointers being i64 with a 64-bit memory and i32 otherwise.
-CONVENTIONS: List[Tuple[str, List[Tuple[str, int, int, bool]]]] = [
-    ("bump", [("bump_alloc", 1, 1, True), ("bump_mark", 0, 1, False), ("bump_release", 1, 0, False)]),
-    ("malloc", [("malloc", 1, 1, True), ("free", 1, 0, True)]),
-    ("cabi_realloc", [("cabi_realloc", 4, 1, True)]),
-]
 
 
 def _leb_u32(data: bytes, pos: int, what: str) -> Tuple[int, int]:
@@ -86,7 +78,7 @@ def allocator_report(module: "Module") -> List[str]:
         return None if ok else f"has type {e.text}, not the allocator's"
 
     picked = None
-    for kind, parts in CONVENTIONS:
+    for kind, parts in ALLOCATOR_CONVENTIONS:
         problems = []
         extras = []
         for name, np, nr, required in parts:

@@ -1,7 +1,7 @@
 """Named descriptions of module imports and exports (what `Module.imports` / `.exports` return)."""
 
 import inspect
-from typing import Any, NamedTuple, Optional, Tuple
+from typing import Any, List, NamedTuple, Optional, Tuple
 
 
 class FuncType(NamedTuple):
@@ -66,3 +66,13 @@ def extern_info(raw: Tuple[str, str, str, str, Optional[Tuple[Any, ...]]]) -> Ex
     module, name, kind, text, details = raw
     cls = _DETAIL.get(kind)
     return ExternInfo(module, name, kind, cls(*details) if cls and details is not None else None, text)
+
+
+# The guest allocator conventions wasmffi knows (as the core's GuestAllocator::find probes them):
+# (convention, [(export, parameter count, result count, required)]). Every parameter is a pointer
+# or an i32 and every result a pointer, pointers being i64 with a 64-bit memory and i32 otherwise.
+ALLOCATOR_CONVENTIONS: List[Tuple[str, List[Tuple[str, int, int, bool]]]] = [
+    ("bump", [("bump_alloc", 1, 1, True), ("bump_mark", 0, 1, False), ("bump_release", 1, 0, False)]),
+    ("malloc", [("malloc", 1, 1, True), ("free", 1, 0, True)]),
+    ("cabi_realloc", [("cabi_realloc", 4, 1, True)]),
+]
