@@ -105,6 +105,14 @@ class Engine {
   // Called by every Store of an epoch engine as it is made and as it dies.
   void store_opened();
   void store_closed() noexcept { live_stores_.fetch_sub(1, std::memory_order_relaxed); }
+  // Precise wake-ups, for timeouts shorter than kPreciseTimeout: the ticker also advances the
+  // epoch at each registered time point, so that such a call stops at about its timeout rather
+  // than at a tick up to kTick later (a 1 ms timeout stopped after 10-20 ms). add_wake returns
+  // the token remove_wake takes; a wake that has fired is already gone (removing it is a no-op).
+  // Both take the ticker's mutex; add_wake wakes the ticker when the new time is its earliest.
+  uint64_t add_wake(std::chrono::steady_clock::time_point at);
+  void remove_wake(std::chrono::steady_clock::time_point at, uint64_t token) noexcept;
+  static constexpr std::chrono::milliseconds kPreciseTimeout{2 * kTick};
   // Whether this process runs a ticker for the engine, and how many ticks it has made (tests).
   bool ticker_running() const noexcept;
   uint64_t ticks() const noexcept { return ticks_.load(std::memory_order_relaxed); }

@@ -59,9 +59,12 @@ class Store {
   // ErrorKind::Engine naming the fix. The ticker does not count: only increment_epoch does.
   Result<void> set_epoch_deadline(uint64_t ticks_beyond_current);
   // Every call into this store (counted from the outermost one) traps with Interrupt once it has
-  // run `timeout` (zero: no timeout). Measured in ticker ticks, so a call stops after between
-  // `timeout` rounded up to whole ticks and one tick more (+ the time to reach the next loop
-  // header or call). Needs an epoch engine (else ErrorKind::Engine naming the fix).
+  // run `timeout` (zero: no timeout). Timeouts of Engine::kPreciseTimeout or more are measured
+  // in ticker ticks: a call stops after between `timeout` rounded up to whole ticks and one tick
+  // more (+ the time to reach the next loop header or call), at most 1.5 x timeout. Shorter ones
+  // are timed by the clock, with a wake-up of the ticker at the deadline (Engine::add_wake), so
+  // the call stops at about `timeout` plus the thread's wake-up latency. Needs an epoch engine
+  // (else ErrorKind::Engine naming the fix).
   Result<void> set_timeout(std::chrono::nanoseconds timeout);
   std::chrono::nanoseconds timeout() const noexcept { return timeout_; }
   // Installs the limiter; call before instantiating (a store's limits are set once).
@@ -70,12 +73,24 @@ class Store {
 
   // Brackets one call for the timeout: the count starts at the outermost call, from the engine's
   // tick counter (one relaxed load; no clock read). Costs one predictable branch on a store
-  // without a timeout (the binding only uses it on stores with one).
+  // without a timeout (the binding only uses it on stores with one). A short timeout reads the
+  // clock and registers its deadline with the ticker (a mutex, and a futex wake).
   void begin_call() noexcept {
-    if (timeout_.count() != 0 && timed_depth_++ == 0) call_start_tick_ = engine_->ticks();
+    if (timeout_.count() != 0 && timed_depth_++ == 0) {
+      call_start_tick_ = engine_->ticks();
+      if (timeout_ < Engine::kPreciseTimeout) [[unlikely]] {
+        deadline_ = std::chrono::steady_clock::now() + timeout_;
+        try {
+          wake_token_ = engine_->add_wake(deadline_);
+        } catch (...) {  // no memory for the entry: the call is timed by ticks instead
+          wake_token_ = 0;
+        }
+      }
+    }
   }
   void end_call() noexcept {
-    if (timeout_.count() != 0 && timed_depth_ != 0) --timed_depth_;
+    if (timeout_.count() != 0 && timed_depth_ != 0 && --timed_depth_ == 0 && wake_token_ != 0)
+      engine_->remove_wake(deadline_, std::exchange(wake_token_, 0));
   }
 
   // A failed call's error, named by what stopped it: when the epoch callback stopped the call
@@ -138,6 +153,10 @@ class Store {
   // inside a tick, so that is whole ticks in `timeout_`, rounded up, plus one.
   uint64_t timeout_ticks_ = 0;
   uint64_t call_start_tick_ = 0;
+  // A short timeout's (see set_timeout) deadline for the current call, and its registered wake
+  // (0: none).
+  std::chrono::steady_clock::time_point deadline_{};
+  uint64_t wake_token_ = 0;
   uint32_t timed_depth_ = 0;
   StoreLimits limits_;
   // Why the epoch callback stopped the last call (empty: it did not); read by explain().

@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -31,6 +32,11 @@ struct Engine::Ticker {
   std::atomic<bool> asleep{false};
   uint64_t generation = 0;
   std::thread thread;
+  // Engine::add_wake's time points (under `mutex`), with their tokens; `rescan` tells the
+  // thread that one earlier than the time it waits for was added.
+  std::multimap<std::chrono::steady_clock::time_point, uint64_t> wakes;
+  uint64_t next_token = 1;
+  bool rescan = false;
 };
 
 void Engine::ensure_ticker() {
@@ -74,7 +80,23 @@ void Engine::ensure_ticker() {
         next = std::chrono::steady_clock::now();
       }
       next += kTick;
-      if (raw->wake.wait_until(lk, next, [raw] { return raw->stop; })) break;
+      // Waits for the next tick; registered wakes due before it advance the epoch on their own
+      // (not counted as ticks).
+      for (;;) {
+        auto until = next;
+        const bool for_wake = !raw->wakes.empty() && raw->wakes.begin()->first < next;
+        if (for_wake) until = raw->wakes.begin()->first;
+        raw->rescan = false;
+        if (raw->wake.wait_until(lk, until, [raw] { return raw->stop || raw->rescan; })) {
+          if (raw->stop) break;
+          continue;  // an earlier wake was added: wait for that instead
+        }
+        if (!for_wake) break;  // the tick
+        const auto now = std::chrono::steady_clock::now();
+        raw->wakes.erase(raw->wakes.begin(), raw->wakes.upper_bound(now));
+        wasmtime_engine_increment_epoch(engine);
+      }
+      if (raw->stop) break;
       wasmtime_engine_increment_epoch(engine);
       ticks->fetch_add(1, std::memory_order_relaxed);
       if (const auto now = std::chrono::steady_clock::now(); now > next + kTick) next = now;
@@ -94,6 +116,33 @@ void Engine::store_opened() {
   // of the count, so the wake-up cannot fall between that check and its wait.
   { std::lock_guard<std::mutex> lk(t->mutex); }
   t->wake.notify_one();
+}
+
+uint64_t Engine::add_wake(std::chrono::steady_clock::time_point at) {
+  ensure_ticker();
+  Ticker* t = ticker_.load(std::memory_order_acquire);
+  std::lock_guard<std::mutex> lk(t->mutex);
+  const uint64_t token = t->next_token++;
+  const bool earliest = t->wakes.empty() || at < t->wakes.begin()->first;
+  t->wakes.emplace(at, token);
+  if (earliest) {
+    t->rescan = true;
+    t->wake.notify_one();
+  }
+  return token;
+}
+
+void Engine::remove_wake(std::chrono::steady_clock::time_point at, uint64_t token) noexcept {
+  Ticker* t = ticker_.load(std::memory_order_acquire);
+  // A ticker of another fork generation is not this process's (see ensure_ticker); neither are
+  // its wakes.
+  if (t == nullptr || t->generation != detail::g_fork_generation.load(std::memory_order_relaxed)) return;
+  std::lock_guard<std::mutex> lk(t->mutex);
+  for (auto [it, end] = t->wakes.equal_range(at); it != end; ++it)
+    if (it->second == token) {
+      t->wakes.erase(it);
+      return;
+    }
 }
 
 bool Engine::ticker_running() const noexcept {

@@ -60,8 +60,16 @@ wasmtime_error_t* Store::on_epoch(wasmtime_context_t* ctx, void* data, uint64_t*
   if (s.user_deadline_ != kEpochNever && s.engine_->user_epoch() >= s.user_deadline_)
     return s.stop("interrupt: the epoch deadline set with set_epoch_deadline() has passed");
   if (s.timed_depth_ != 0) [[unlikely]] {
-    const uint64_t ran = s.engine_->ticks() - s.call_start_tick_;
-    if (ran >= s.timeout_ticks_) {
+    if (s.wake_token_ != 0) {  // a short timeout: by the clock
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= s.deadline_) {
+        char text[160];
+        std::snprintf(text, sizeof text, "interrupt: the call ran past its timeout=%g s (stopped after %.3g ms)",
+                      std::chrono::duration<double>(s.timeout_).count(),
+                      std::chrono::duration<double, std::milli>(now - s.deadline_ + s.timeout_).count());
+        return s.stop(text);
+      }
+    } else if (const uint64_t ran = s.engine_->ticks() - s.call_start_tick_; ran >= s.timeout_ticks_) {
       char text[160];
       std::snprintf(text, sizeof text, "interrupt: the call ran past its timeout=%g s (stopped after %" PRIu64
                     " ticks of %lld ms)", std::chrono::duration<double>(s.timeout_).count(), ran,

@@ -1,4 +1,5 @@
 // Tests the per-engine epoch ticker (lazy start, clean stop) and what it drives: store timeouts.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -113,6 +114,50 @@ TEST(Ticker, TimeoutStopsALoopWithAnInterruptNamingIt) {
   store.begin_call();
   EXPECT_EQ(l.i32("seven"), 7);
   store.end_call();
+}
+
+TEST(Ticker, AShortTimeoutStopsByTheClockNotAtTheNextTick) {
+  // 2 ms is a fifth of a tick: timed by ticks it stopped after 10-20 ms. A loaded machine can
+  // wake the ticker late, so the bound has to hold in one of three tries.
+  Loaded l = load_wat(kSpin, fresh_engine());
+  Store& store = l.instance->store();
+  unwrap(store.set_timeout(std::chrono::milliseconds(2)));
+  auto best = Clock::duration::max();
+  for (int attempt = 0; attempt < 3 && best >= std::chrono::milliseconds(4); ++attempt) {
+    const auto start = Clock::now();
+    store.begin_call();
+    auto r = l.call("spin");
+    store.end_call();
+    const auto took = Clock::now() - start;
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().trap, TrapKind::Interrupt);
+    EXPECT_NE(r.error().message.find("timeout=0.002 s (stopped after"), std::string::npos) << r.error().message;
+    EXPECT_GE(took, std::chrono::milliseconds(2));
+    best = std::min(best, took);
+  }
+  EXPECT_LT(best, std::chrono::milliseconds(4));
+  // A call that ends before its deadline takes its wake back: a later call is timed afresh.
+  store.begin_call();
+  EXPECT_EQ(l.i32("seven"), 7);
+  store.end_call();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  store.begin_call();
+  EXPECT_EQ(l.i32("seven"), 7);
+  store.end_call();
+}
+
+TEST(Ticker, WakesAreNotTicksAndCanBeTakenBackFiredOrNot) {
+  auto engine = fresh_engine();
+  Store store(engine);
+  const auto at = Clock::now() + std::chrono::milliseconds(1);
+  const uint64_t kept = engine->add_wake(at);
+  const uint64_t taken = engine->add_wake(at + std::chrono::hours(1));
+  EXPECT_NE(kept, taken);
+  engine->remove_wake(at + std::chrono::hours(1), taken);  // never fires
+  std::this_thread::sleep_for(std::chrono::milliseconds(3));
+  engine->remove_wake(at, kept);  // has fired: a no-op
+  engine->remove_wake(at, 12345);  // never registered: a no-op
+  EXPECT_LE(engine->ticks(), 2u);
 }
 
 TEST(Ticker, AStopReportedElsewhereDoesNotRenameALaterTrap) {

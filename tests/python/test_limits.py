@@ -1,6 +1,7 @@
 """Per-instance sandbox limits: timeout, max_memory and the other store limits, fuel, stack depth."""
 
 import math
+import re
 import time
 
 import pytest
@@ -49,6 +50,30 @@ def test_timeout_stops_an_endless_loop_within_twice_the_timeout(timeout):
     assert timeout <= took < 2 * timeout
     assert str(info.value).startswith(f"spin(): interrupt: the call ran past its timeout={timeout:g} s")
     assert "wasm backtrace" in str(info.value)
+
+
+@pytest.mark.parametrize("timeout", [0.001, 0.003, 0.012])
+def test_a_timeout_shorter_than_a_tick_stops_within_twice_the_timeout(timeout):
+    # Below two ticks (20 ms) the ticker wakes at the call's deadline, instead of the call waiting
+    # for a tick: before, 1 ms stopped after 10-20 ms. A wake-up on a loaded machine can come a
+    # millisecond late, so the bound has to hold in one of three tries (each is printed).
+    inst = wasmffi.load(SPIN, timeout=timeout)
+    took = []
+    for _ in range(3):
+        start = time.perf_counter()
+        with pytest.raises(wasmffi.Interrupt) as info:
+            inst.exports.spin()
+        took.append(time.perf_counter() - start)
+        assert took[-1] >= timeout
+        if took[-1] < 2 * timeout:
+            break
+    print(f"timeout={timeout}: stopped after", ", ".join(f"{t * 1000:.2f} ms" for t in took))
+    assert min(took) < 2 * timeout
+    assert re.match(rf"spin\(\): interrupt: the call ran past its timeout={timeout:g} s \(stopped after [0-9.]+ ms\)",
+                    str(info.value))
+    assert inst.exports.add(2, 3) == 5  # no wake left over that could stop a later call
+    time.sleep(2 * timeout)
+    assert inst.exports.add(2, 3) == 5
 
 
 def test_after_a_timeout_the_instance_answers_and_the_clock_restarts():
