@@ -8,7 +8,7 @@ import errno
 import os
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union, cast
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Optional, Union, cast
 
 from . import _cache, _core
 from ._types import ALLOCATOR_CONVENTIONS, ExternInfo, extern_info
@@ -171,13 +171,14 @@ class Module:
     """
 
     __slots__ = ("_m", "_engine", "_imports", "_exports", "_export_names", "_export_name_set",
-                 "_memory_name", "_name", "_source", "_is_wat", "__weakref__")
+                 "_memory_name", "_plain_memory", "_name", "_source", "_is_wat", "__weakref__")
     # The slots' types (set once, through object.__setattr__, in _setup).
     _m: "_core._Module"
     _engine: _core.Engine
     _imports: tuple[ExternInfo, ...]
     _exports: tuple[ExternInfo, ...]
     _export_names: tuple[str, ...]
+    _plain_memory: "Union[None, str, Literal[False]]"
     _export_name_set: frozenset[str]
     _memory_name: Optional[str]
     _name: Optional[str]
@@ -218,7 +219,17 @@ class Module:
         setattr_(self, "_export_names", names)
         setattr_(self, "_export_name_set", frozenset(names))
         memories = [e.name for e in exports if e.kind == "memory"]
-        setattr_(self, "_memory_name", "memory" if "memory" in memories else memories[0] if memories else None)
+        memory_name = "memory" if "memory" in memories else memories[0] if memories else None
+        setattr_(self, "_memory_name", memory_name)
+        # For module.instantiate() with no argument, done in C (_core._Instantiate): None (no
+        # allocator for "auto" to bind) or the memory the allocator copies into; False when that
+        # case is not plain (imports to resolve, or allocator exports without a memory), and the
+        # Python method runs instead.
+        allocator_free = frozenset(names).isdisjoint(_ALLOCATOR_EXPORTS)
+        plain: "Union[None, str, Literal[False]]" = None if allocator_free else memory_name
+        if m.imports or (not allocator_free and memory_name is None):
+            plain = False
+        setattr_(self, "_plain_memory", plain)
 
     @classmethod
     def from_file(cls, path: Union[str, "os.PathLike[str]"], *, engine: Optional[_core.Engine] = None,
@@ -288,7 +299,8 @@ class Module:
         malloc/free, then cabi_realloc), one of those names, or None (int addresses only).
 
         Sandbox limits, per instance (its store): `timeout` (seconds) stops any call that runs
-        longer with wasmffi.Interrupt (checked every 10 ms); `fuel` is the fuel the store starts
+        longer with wasmffi.Interrupt (within 1.5 x timeout; checked every 10 ms, and at the
+        deadline itself for timeouts under 20 ms); `fuel` is the fuel the store starts
         with (engines made with consume_fuel=True; wasmffi.OutOfFuel when it runs out);
         `max_memory` (bytes, per linear memory), `max_table_elements`, `max_instances`,
         `max_tables`, `max_memories` cap growth: a memory.grow past max_memory returns -1 in the
@@ -302,14 +314,21 @@ class Module:
                 and fuel is None and max_memory is None and max_table_elements is None and max_instances is None
                 and max_tables is None and max_memories is None and release_gil is False
                 and not self._imports):
-            # The plain case, a sandbox per request: straight to the core instance, without
-            # forwarding a dozen default keywords through Instance.__init__ (0.6 us of ~4.5).
+            # Options all spelled out at their defaults (module.instantiate() with no argument at
+            # all does not get here: see _core._Instantiate below): straight to the core instance,
+            # without forwarding a dozen default keywords through Instance.__init__.
             inst = Instance.__new__(Instance)
             inst._setup(self, _core._Instance(self._m, None), None, "auto")
             return inst
         return Instance(self, imports, cdef=cdef, allocator=allocator, wasi=wasi, timeout=timeout, fuel=fuel,
                         max_memory=max_memory, max_table_elements=max_table_elements, max_instances=max_instances,
                         max_tables=max_tables, max_memories=max_memories, release_gil=release_gil)
+
+    if not TYPE_CHECKING:
+        # module.instantiate() with no argument, on a module without imports, is built in one C
+        # call (src/python/instance.cpp, "Module.instantiate: the plain case in C"); every other
+        # call runs the method above. inspect.signature and help() see the method above.
+        instantiate = _core._Instantiate(instantiate)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Module attributes are read-only: cannot set {name!r}")
@@ -588,6 +607,9 @@ _SET_I: Any = Instance.__dict__["_i"].__set__
 _SET_EXPORTS: Any = Instance.__dict__["exports"].__set__
 _SET_RAW_EXPORTS: Any = Instance.__dict__["raw_exports"].__set__
 _SET_CDEF: Any = Instance.__dict__["cdef"].__set__
+# Module.instantiate()'s plain case reads Module's slots and builds Instances in C, writing these
+# same slots.
+_core._register_types(Module, Instance)
 
 
 class _StoreOptions(NamedTuple):

@@ -3,7 +3,7 @@
 
 import array
 import inspect
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Iterable, Tuple, Union
 
 from numpy.typing import DTypeLike, NDArray
@@ -141,6 +141,21 @@ class _Instance:
     def guest_mark(self) -> int: ...
 
     def guest_release(self, arg: int, /) -> None: ...
+
+def _register_types(module_cls: type, instance_cls: type) -> None:
+    """
+    Tells _Instantiate the wasmffi.Module and wasmffi.Instance classes whose slots it reads and fills.
+    """
+
+class _Instantiate:
+    """
+    Module.instantiate: the plain case in C, the rest through the Python method.
+    """
+
+    __wrapped__: Callable[..., Any]
+    def __init__(self, function: Callable[..., Any], /) -> None: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    def __get__(self, instance: object, owner: type | None = None, /) -> Any: ...
 
 class _WasiCapture:
     def __init__(self) -> None: ...

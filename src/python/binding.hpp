@@ -41,10 +41,11 @@ struct PyModule {
 struct PyInstance {
   std::unique_ptr<Instance> inst;
   // Marshalling state for declared functions (set once by _Instance.bind_marshalling): the guest
-  // allocator their scratch comes from and the memory they copy into. Heap-held so the CFuncs'
-  // pointers to them stay valid for the instance's life.
-  std::unique_ptr<GuestAllocator> alloc = std::make_unique<GuestAllocator>();
-  std::unique_ptr<std::optional<GuestMemory>> mem = std::make_unique<std::optional<GuestMemory>>();
+  // allocator their scratch comes from and the memory they copy into. CFuncs point at these two
+  // members: a PyInstance lives in its Python object's storage, which never moves, for the
+  // instance's life (and each CFunc holds a reference to that object).
+  GuestAllocator alloc;
+  std::optional<GuestMemory> mem;
   // What the store's host functions use, kept alive here where the GC can traverse it: the
   // callables, Caller objects and linked instances (the import entries), or None.
   nb::object refs;

@@ -12,7 +12,9 @@ constexpr Py_ssize_t kNamesShown = 10;
 
 struct ExportsObject {
   PyObject_HEAD
-  PyObject* resolved;  // dict: name -> Func/Global/Memory, filled on first access of each name
+  // dict: name -> Func/Global/Memory, filled on first access of each name. Made on the first
+  // one (NULL until then): a sandbox per request that calls nothing by name pays no dict.
+  PyObject* resolved;
   PyObject* instance;  // the _Instance whose store every resolved object uses
   PyObject* names;     // tuple of export names in module order (shared with the Module)
   PyObject* name_set;  // frozenset of the same names, for O(1) `in` and lookups of unknown names
@@ -77,10 +79,17 @@ void remember(PyObject** name_slot, PyObject** obj_slot, PyObject* name, PyObjec
 
 // First access of a listed name: build its object once and keep it, so later accesses (and the
 // other spelling) return the very same object.
+// The dict of resolved exports, made on first use; NULL with an exception set on failure.
+PyObject* resolved_dict(ExportsObject* self) {
+  if (self->resolved == nullptr) self->resolved = PyDict_New();
+  return self->resolved;
+}
+
 PyObject* resolve(ExportsObject* self, PyObject* name) {
   PyObject* obj = resolve_export(self->instance, name);
   if (obj == nullptr) return nullptr;
-  if (PyDict_SetItem(self->resolved, name, obj) < 0) {
+  PyObject* dict = resolved_dict(self);
+  if (dict == nullptr || PyDict_SetItem(dict, name, obj) < 0) {
     Py_DECREF(obj);
     return nullptr;
   }
@@ -91,7 +100,7 @@ PyObject* resolve(ExportsObject* self, PyObject* name) {
 // `missing_exc`. The result is also remembered in the caller's one-entry cache (last_*).
 PyObject* lookup(ExportsObject* self, PyObject* name, PyObject* missing_exc, PyObject** last_name,
                  PyObject** last_obj) {
-  PyObject* hit = PyDict_GetItemWithError(self->resolved, name);
+  PyObject* hit = self->resolved == nullptr ? nullptr : PyDict_GetItemWithError(self->resolved, name);
   if (hit == nullptr) {
     if (PyErr_Occurred()) return nullptr;
     int listed = PySet_Contains(self->name_set, name);
@@ -247,14 +256,9 @@ bool init_exports_type(PyObject* module) {
 PyObject* make_exports(PyObject* instance, PyObject* names, PyObject* name_set) {
   if (!PyTuple_Check(names) || !PyFrozenSet_Check(name_set))
     return PyErr_Format(PyExc_TypeError, "make_exports(): names must be a tuple and name_set a frozenset");
-  PyObject* resolved = PyDict_New();
-  if (resolved == nullptr) return nullptr;
   auto* self = PyObject_GC_New(ExportsObject, g_exports_type);
-  if (self == nullptr) {
-    Py_DECREF(resolved);
-    return nullptr;
-  }
-  self->resolved = resolved;
+  if (self == nullptr) return nullptr;
+  self->resolved = nullptr;
   self->instance = Py_NewRef(instance);
   self->names = Py_NewRef(names);
   self->name_set = Py_NewRef(name_set);
@@ -278,7 +282,8 @@ bool exports_declare(PyObject* exports, PyObject* name, PyObject* obj) {
   Py_CLEAR(self->last_attr);
   Py_CLEAR(self->last_item_name);
   Py_CLEAR(self->last_item);
-  return PyDict_SetItem(self->resolved, name, obj) == 0;
+  PyObject* dict = resolved_dict(self);
+  return dict != nullptr && PyDict_SetItem(dict, name, obj) == 0;
 }
 
 }  // namespace wasmffi::py

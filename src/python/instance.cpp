@@ -4,6 +4,8 @@
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string_view.h>
 
+#include <structmember.h>
+
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -205,6 +207,218 @@ std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::hand
   return std::move(r).value();
 }
 
+// Sets the guest allocator (`allocator` as _Instance.bind_marshalling takes it) and the memory
+// declared functions copy into (the export `memory`, if it is a memory).
+void bind_marshalling(PyInstance& pi, std::string_view allocator, std::optional<std::string_view> memory) {
+  std::optional<GuestMemory> mem;
+  if (memory) {
+    auto e = pi.inst->export_get(*memory);
+    if (e && e->kind == ExternKind::Memory) mem.emplace(pi.inst->context(), e->item.of.memory);
+  }
+  auto a = GuestAllocator::find(*pi.inst, allocator, mem && mem->is64());
+  if (!a) throw_error(a.error());
+  pi.alloc = std::move(a).value();
+  pi.mem = std::move(mem);
+}
+
+// --- Module.instantiate: the plain case in C ----------------------------------------------------
+// A sandbox per request pays for instantiation on every request, so module.instantiate() with no
+// argument (and a module without imports) is done here in one C call: the store and instance, the
+// _Instance, its Exports and the wasmffi.Instance, whose __slots__ are written at their offsets.
+// Every other call goes to the Python method it wraps (wasmffi._api.Module.instantiate).
+// Measured on the bench lifecycle guest: Python building the same objects (a method with twelve
+// keyword defaults to check, Instance.__new__, _setup writing six slots) cost about 1 us of 3.7.
+
+// wasmffi.Module's and wasmffi.Instance's classes and the offsets of the slots read and written
+// here, from their member descriptors: registered by _core._register_types once, as
+// wasmffi._api is imported (and never changed after, so no lock). A slot renamed in _api fails
+// that registration, not a later instantiation.
+struct PlainLayout {
+  PyTypeObject* module_type = nullptr;
+  Py_ssize_t m = 0, export_names = 0, export_name_set = 0, plain_memory = 0;
+  PyTypeObject* instance_type = nullptr;
+  Py_ssize_t module = 0, core = 0, exports = 0, raw_exports = 0, cdef = 0;
+};
+PlainLayout g_plain;
+
+Py_ssize_t slot_offset(PyTypeObject* type, const char* name) {
+  PyObject* d = PyDict_GetItemString(type->tp_dict, name);  // borrowed
+  const std::string where = std::string("_register_types(): ") + type->tp_name;
+  if (d == nullptr || Py_TYPE(d) != &PyMemberDescr_Type)
+    throw nb::type_error((where + " has no slot '" + name + "'").c_str());
+  const PyMemberDef* member = reinterpret_cast<PyMemberDescrObject*>(d)->d_member;
+  if (member->type != T_OBJECT_EX || (member->flags & READONLY))
+    throw nb::type_error((where + "." + name + " is not a writable object slot").c_str());
+  return member->offset;
+}
+
+void register_types(nb::handle module_cls, nb::handle instance_cls) {
+  if (!PyType_Check(module_cls.ptr()) || !PyType_Check(instance_cls.ptr()))
+    throw nb::type_error("_register_types(): expects the Module and Instance classes");
+  auto* mt = reinterpret_cast<PyTypeObject*>(module_cls.ptr());
+  auto* it = reinterpret_cast<PyTypeObject*>(instance_cls.ptr());
+  PlainLayout l;
+  l.m = slot_offset(mt, "_m");
+  l.export_names = slot_offset(mt, "_export_names");
+  l.export_name_set = slot_offset(mt, "_export_name_set");
+  l.plain_memory = slot_offset(mt, "_plain_memory");
+  l.module = slot_offset(it, "module");
+  l.core = slot_offset(it, "_i");
+  l.exports = slot_offset(it, "exports");
+  l.raw_exports = slot_offset(it, "raw_exports");
+  l.cdef = slot_offset(it, "cdef");
+  // Kept for the process's life (a registration made again replaces the classes).
+  l.module_type = reinterpret_cast<PyTypeObject*>(Py_NewRef(mt));
+  l.instance_type = reinterpret_cast<PyTypeObject*>(Py_NewRef(it));
+  PlainLayout old = std::exchange(g_plain, l);
+  Py_XDECREF(old.module_type);
+  Py_XDECREF(old.instance_type);
+}
+
+PyObject*& slot_at(PyObject* obj, Py_ssize_t offset) {
+  return *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(obj) + offset);
+}
+
+// The wasmffi.Instance of `module` (a wasmffi.Module whose _plain_memory is None or a str), as
+// Instance._setup builds it with allocator="auto" and no cdef.
+PyObject* instantiate_plain(PyObject* module) {
+  const PlainLayout& l = g_plain;
+  PyObject* core_module = slot_at(module, l.m);
+  PyObject* names = slot_at(module, l.export_names);
+  PyObject* name_set = slot_at(module, l.export_name_set);
+  PyObject* memory = slot_at(module, l.plain_memory);
+  if (core_module == nullptr || names == nullptr || name_set == nullptr || !nb::isinstance<PyModule>(core_module)) {
+    PyErr_SetString(PyExc_TypeError, "Module.instantiate(): the Module is not initialised");
+    return nullptr;
+  }
+  try {
+    PyModule& pm = *nb::inst_ptr<PyModule>(core_module);
+    std::unique_ptr<Instance> inst = instantiate(pm, nb::none(), nb::none(), nb::none(), nb::none(), StoreOptions{});
+    nb::object core = nb::inst_alloc(nb::type<PyInstance>());
+    new (nb::inst_ptr<PyInstance>(core)) PyInstance{std::move(inst), GuestAllocator{}, std::nullopt, nb::none()};
+    nb::inst_mark_ready(core);
+    if (PyUnicode_Check(memory))  // the module exports an allocator for "auto" to bind
+      bind_marshalling(*nb::inst_ptr<PyInstance>(core), "auto", nb::cast<std::string_view>(nb::handle(memory)));
+    nb::object exports = nb::steal(make_exports(core.ptr(), names, name_set));
+    if (!exports) throw nb::python_error();
+    PyObject* self = l.instance_type->tp_alloc(l.instance_type, 0);  // slots zeroed (unset)
+    if (self == nullptr) throw nb::python_error();
+    slot_at(self, l.module) = Py_NewRef(module);
+    slot_at(self, l.core) = core.release().ptr();
+    slot_at(self, l.raw_exports) = Py_NewRef(exports.ptr());
+    slot_at(self, l.exports) = exports.release().ptr();
+    slot_at(self, l.cdef) = Py_NewRef(Py_None);
+    return self;
+  } catch (nb::python_error& e) {
+    e.restore();
+  } catch (const std::exception& e) {  // nb::cast_error, bad_alloc: never expected, never fatal
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return nullptr;
+}
+
+// _core._Instantiate(function): what wasmffi.Module.instantiate is. A method descriptor (like a
+// Python function: Py_TPFLAGS_METHOD_DESCRIPTOR, so `module.instantiate()` calls it without a
+// bound method object) whose vectorcall takes the plain case itself and hands every other call,
+// unchanged, to `function`, the Python method. Other attributes (__doc__, __wrapped__ for
+// inspect.signature, __name__, ...) are the function's.
+struct InstantiateObject {
+  PyObject_HEAD
+  PyObject* function;
+  vectorcallfunc vectorcall;
+};
+
+PyObject* instantiate_vectorcall(PyObject* callable, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
+  auto* self = reinterpret_cast<InstantiateObject*>(callable);
+  const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+  // The plain case: module.instantiate() on a wasmffi.Module (not a subclass, whose layout or
+  // method may differ) whose instantiation needs no imports (_plain_memory is not False).
+  if (nargs == 1 && kwnames == nullptr && Py_TYPE(args[0]) == g_plain.module_type) [[likely]] {
+    PyObject* memory = slot_at(args[0], g_plain.plain_memory);
+    if (memory != nullptr && memory != Py_False) return instantiate_plain(args[0]);
+  }
+  return PyObject_Vectorcall(self->function, args, nargsf, kwnames);
+}
+
+PyObject* instantiate_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
+  PyObject* function = nullptr;
+  if (!PyArg_ParseTuple(args, "O:_Instantiate", &function)) return nullptr;
+  if ((kwargs != nullptr && PyDict_GET_SIZE(kwargs) != 0) || !PyCallable_Check(function)) {
+    PyErr_SetString(PyExc_TypeError, "_Instantiate() takes one callable (the Python method)");
+    return nullptr;
+  }
+  auto* self = reinterpret_cast<InstantiateObject*>(type->tp_alloc(type, 0));
+  if (self == nullptr) return nullptr;
+  self->function = Py_NewRef(function);
+  self->vectorcall = instantiate_vectorcall;
+  return reinterpret_cast<PyObject*>(self);
+}
+
+void instantiate_dealloc(PyObject* o) {
+  PyObject_GC_UnTrack(o);
+  Py_CLEAR(reinterpret_cast<InstantiateObject*>(o)->function);
+  PyTypeObject* type = Py_TYPE(o);
+  type->tp_free(o);
+  Py_DECREF(type);
+}
+
+int instantiate_traverse(PyObject* o, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(o));
+  Py_VISIT(reinterpret_cast<InstantiateObject*>(o)->function);
+  return 0;
+}
+
+// As a function: the unbound method on the class, a bound method on an instance.
+PyObject* instantiate_descr_get(PyObject* self, PyObject* obj, PyObject*) {
+  if (obj == nullptr || obj == Py_None) return Py_NewRef(self);
+  return PyMethod_New(self, obj);
+}
+
+PyObject* instantiate_getattro(PyObject* self, PyObject* name) {
+  // The method's own docstring (help(), inspect), not the type's.
+  if (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "__doc__") == 0)
+    return PyObject_GetAttr(reinterpret_cast<InstantiateObject*>(self)->function, name);
+  PyObject* r = PyObject_GenericGetAttr(self, name);
+  if (r != nullptr || !PyErr_ExceptionMatches(PyExc_AttributeError)) return r;
+  PyErr_Clear();
+  return PyObject_GetAttr(reinterpret_cast<InstantiateObject*>(self)->function, name);
+}
+
+PyObject* instantiate_wrapped(PyObject* self, void*) {
+  return Py_NewRef(reinterpret_cast<InstantiateObject*>(self)->function);
+}
+
+PyObject* instantiate_repr(PyObject* self) {
+  return PyUnicode_FromFormat("<wasmffi instantiate method wrapping %R>",
+                              reinterpret_cast<InstantiateObject*>(self)->function);
+}
+
+PyGetSetDef instantiate_getset[] = {
+    {"__wrapped__", instantiate_wrapped, nullptr, "The Python method every call but the plain one goes to.", nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr}};
+
+PyMemberDef instantiate_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(InstantiateObject, vectorcall), READONLY, nullptr},
+    {nullptr, 0, 0, 0, nullptr}};
+
+PyType_Slot instantiate_type_slots[] = {
+    {Py_tp_new, reinterpret_cast<void*>(instantiate_new)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(instantiate_dealloc)},
+    {Py_tp_traverse, reinterpret_cast<void*>(instantiate_traverse)},
+    {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
+    {Py_tp_descr_get, reinterpret_cast<void*>(instantiate_descr_get)},
+    {Py_tp_getattro, reinterpret_cast<void*>(instantiate_getattro)},
+    {Py_tp_repr, reinterpret_cast<void*>(instantiate_repr)},
+    {Py_tp_getset, instantiate_getset},
+    {Py_tp_doc, const_cast<char*>("Module.instantiate: the plain case in C, the rest through the Python method.")},
+    {Py_tp_members, instantiate_members},
+    {0, nullptr}};
+
+PyType_Spec instantiate_type_spec = {
+    "wasmffi._core._Instantiate", sizeof(InstantiateObject), 0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_METHOD_DESCRIPTOR,
+    instantiate_type_slots};
+
 // The import entries (callables, Callers, linked instances) are reachable from the instance: a
 // host function that closes over its own instance is a cycle the GC must see to collect. No
 // tp_clear, as with Func: the store's host functions use these until the instance is freed, and
@@ -246,8 +460,7 @@ void bind_instance(nb::module_& m) {
              nb::handle store_of, nb::handle timeout, nb::handle fuel, nb::handle limits, nb::handle release_gil) {
             const StoreOptions options = parse_store_options("instantiate()", timeout, fuel, limits, release_gil);
             auto inst = instantiate(pm, imports, wasi, capture, store_of, options);
-            new (self) PyInstance{std::move(inst), std::make_unique<GuestAllocator>(),
-                                  std::make_unique<std::optional<GuestMemory>>(), nb::borrow(imports)};
+            new (self) PyInstance{std::move(inst), GuestAllocator{}, std::nullopt, nb::borrow(imports)};
           },
           nb::arg("module"), nb::arg("imports").none() = nb::none(), nb::arg("wasi").none() = nb::none(),
           nb::arg("capture").none() = nb::none(), nb::arg("store_of").none() = nb::none(),
@@ -291,20 +504,12 @@ void bind_instance(nb::module_& m) {
       .def(
           "bind_marshalling",
           [](PyInstance& pi, std::string_view allocator, std::optional<std::string_view> memory) {
-            std::optional<GuestMemory> mem;
-            if (memory) {
-              auto e = pi.inst->export_get(*memory);
-              if (e && e->kind == ExternKind::Memory) mem.emplace(pi.inst->context(), e->item.of.memory);
-            }
-            auto a = GuestAllocator::find(*pi.inst, allocator, mem && mem->is64());
-            if (!a) throw_error(a.error());
-            *pi.alloc = std::move(a).value();
-            *pi.mem = std::move(mem);
+            bind_marshalling(pi, allocator, memory);
           },
           nb::arg("allocator"), nb::arg("memory").none(),
           "Chooses the guest allocator ('auto', 'bump', 'malloc', 'cabi_realloc' or 'none') and the memory "
           "declared functions copy into.")
-      .def_prop_ro("allocator", [](PyInstance& pi) { return allocator_kind_name(pi.alloc->kind()); })
+      .def_prop_ro("allocator", [](PyInstance& pi) { return allocator_kind_name(pi.alloc.kind()); })
       .def_prop_ro("release_gil", [](PyInstance& pi) { return pi.inst->store().release_gil; })
       .def_prop_ro("timeout",
                    [](PyInstance& pi) -> nb::object {
@@ -318,7 +523,7 @@ void bind_instance(nb::module_& m) {
             PyInstance& pi = nb::cast<PyInstance&>(self);
             auto e = pi.inst->export_get(name.c_str());
             if (!e || e->kind != ExternKind::Func) throw nb::value_error("cfunc(): no such function export");
-            PyObject* f = make_cfunc(self.ptr(), pi.inst->context(), e->item.of.func, pi.alloc.get(), pi.mem.get(),
+            PyObject* f = make_cfunc(self.ptr(), pi.inst->context(), e->item.of.func, &pi.alloc, &pi.mem,
                                      raw.ptr(), desc.ptr());
             if (f == nullptr) throw nb::python_error();
             return nb::steal(f);
@@ -327,25 +532,30 @@ void bind_instance(nb::module_& m) {
       .def(
           "guest_alloc",
           [](PyInstance& pi, nb::handle n) {
-            auto r = pi.alloc->alloc(pi.inst->context(), parse_u64(n, "Scratch.alloc() argument 'size'"));
+            auto r = pi.alloc.alloc(pi.inst->context(), parse_u64(n, "Scratch.alloc() argument 'size'"));
             if (!r) throw_error_in("Scratch.alloc()", std::move(r).error());
             return *r;
           },
           nb::arg("size").none())
       .def("guest_free",
            [](PyInstance& pi, uint64_t addr) {
-             if (auto r = pi.alloc->free(pi.inst->context(), addr); !r) throw_error_in("Scratch", std::move(r).error());
+             if (auto r = pi.alloc.free(pi.inst->context(), addr); !r) throw_error_in("Scratch", std::move(r).error());
            })
-      .def_prop_ro("guest_has_mark", [](PyInstance& pi) { return pi.alloc->has_mark(); })
+      .def_prop_ro("guest_has_mark", [](PyInstance& pi) { return pi.alloc.has_mark(); })
       .def("guest_mark",
            [](PyInstance& pi) {
-             auto r = pi.alloc->mark(pi.inst->context());
+             auto r = pi.alloc.mark(pi.inst->context());
              if (!r) throw_error_in("Scratch", std::move(r).error());
              return *r;
            })
       .def("guest_release", [](PyInstance& pi, uint64_t m) {
-        if (auto r = pi.alloc->release_to(pi.inst->context(), m); !r) throw_error_in("Scratch", std::move(r).error());
+        if (auto r = pi.alloc.release_to(pi.inst->context(), m); !r) throw_error_in("Scratch", std::move(r).error());
       });
+  m.def("_register_types", &register_types, nb::arg("module_cls"), nb::arg("instance_cls"),
+        "Tells _Instantiate the wasmffi.Module and wasmffi.Instance classes whose slots it reads and fills.");
+  PyObject* instantiate_type = PyType_FromSpec(&instantiate_type_spec);
+  if (instantiate_type == nullptr) throw nb::python_error();
+  m.attr("_Instantiate") = nb::steal(instantiate_type);
 }
 
 }  // namespace wasmffi::py

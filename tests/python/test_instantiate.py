@@ -210,3 +210,114 @@ def test_default_engine_falls_back_to_no_pool_under_an_address_space_limit():
     first, second = out.stdout.splitlines()
     assert first == "7 0"
     assert "without its instance pool" in second
+
+
+# --- module.instantiate() without options: the Instance built in one C call ---------------------
+
+def _slow_instance(module, **kw):
+    """The same instance through Instance() (a keyword set to its default skips the plain path)."""
+    return wasmffi.Instance(module, **kw)
+
+
+@pytest.mark.parametrize("guest", ["lifecycle", "cstr", "cstr64", "cstr_libc"])
+def test_plain_instantiate_builds_what_instance_builds(guest):
+    module = wasmffi.Module(guest_path(guest))
+    fast, slow = module.instantiate(), _slow_instance(module)
+    assert type(fast) is wasmffi.Instance
+    assert fast.module is module and fast.cdef is None
+    assert fast.raw_exports is fast.exports
+    assert type(fast.exports) is type(slow.exports)
+    assert sorted(dir(fast.exports)) == sorted(dir(slow.exports))
+    # allocator="auto" binds the same allocator (bump, malloc, none) and memory either way.
+    assert fast.allocator == slow.allocator
+    assert (fast.memory is None) == (slow.memory is None)
+    assert repr(fast) == repr(slow)
+    if fast.allocator != "none":
+        with fast.scratch() as s:
+            addr = s.alloc(16)
+        assert addr > 0
+    assert not hasattr(fast, "_linker_store") and not hasattr(slow, "_linker_store")
+    with pytest.raises(AttributeError):
+        fast.exports = None
+
+
+def test_plain_instantiate_without_memory_but_allocator_exports_takes_the_full_path():
+    # allocator exports and no memory: "auto" still looks them up (Instance._setup), so it is
+    # not the plain case; the result must be the same as through Instance().
+    module = wasmffi.Module("""(module
+      (func (export "malloc") (param i32) (result i32) i32.const 8)
+      (func (export "free") (param i32)))""")
+    assert module._plain_memory is False
+    assert module.instantiate().allocator == _slow_instance(module).allocator
+
+
+def test_plain_instances_are_collected_with_their_cycles():
+    import weakref
+
+    module = wasmffi.Module(STATE_WAT)
+    inst = module.instantiate()
+    ref = weakref.ref(inst)
+    cycle = [inst]
+    cycle.append(cycle)
+    del inst, cycle
+    gc.collect()
+    assert ref() is None
+
+
+def test_instantiate_is_a_method_in_every_spelling():
+    import inspect
+
+    module = wasmffi.Module(STATE_WAT)
+    bound = module.instantiate
+    for make in (module.instantiate, bound, lambda: wasmffi.Module.instantiate(module),
+                 lambda: module.instantiate(None), lambda: module.instantiate(timeout=None)):
+        inst = make()
+        assert type(inst) is wasmffi.Instance and inst.exports.get_g() == 7
+    params = inspect.signature(wasmffi.Module.instantiate).parameters
+    assert list(params)[:3] == ["self", "imports", "cdef"] and "release_gil" in params
+    assert "imports" in inspect.signature(bound).parameters and "self" not in inspect.signature(bound).parameters
+    assert "A new Instance in a store of its own" in wasmffi.Module.instantiate.__doc__
+    assert wasmffi.Module.instantiate.__name__ == "instantiate"
+    with pytest.raises(TypeError, match="unexpected keyword argument 'tiemout'"):
+        module.instantiate(tiemout=1)
+    with pytest.raises(TypeError):
+        wasmffi.Module.instantiate()  # no module
+
+
+def test_instantiate_of_a_module_subclass_runs_the_python_method():
+    calls = []
+
+    class Traced(wasmffi.Module):
+        __slots__ = ()
+
+        def instantiate(self, *args, **kwargs):
+            calls.append(args)
+            return super().instantiate(*args, **kwargs)
+
+    inst = Traced(STATE_WAT).instantiate()
+    assert calls == [()] and inst.exports.get_g() == 7
+
+
+def test_instantiate_wrapper_and_type_registration_refuse_bad_input():
+    from wasmffi import _core
+
+    seen = []
+    wrapped = _core._Instantiate(lambda *a, **k: seen.append((a, k)) or "fallback")
+    # Not a wasmffi.Module (or with arguments): the wrapped function gets the call unchanged.
+    assert wrapped(object()) == "fallback" and wrapped(1, 2, x=3) == "fallback"
+    assert seen[1] == ((1, 2), {"x": 3})
+    assert wrapped.__wrapped__ is not None and "wasmffi instantiate method" in repr(wrapped)
+    for bad in [(), (1,), (print, print)]:
+        with pytest.raises(TypeError):
+            _core._Instantiate(*bad)
+    # A Module made without __init__ has no compiled module: refused, not a crash.
+    blank = wasmffi.Module.__new__(wasmffi.Module)
+    with pytest.raises((TypeError, AttributeError)):
+        blank.instantiate()
+    with pytest.raises(TypeError, match="has no slot '_m'"):
+        _core._register_types(type("NoSlots", (), {}), wasmffi.Instance)
+    with pytest.raises(TypeError, match="has no slot 'module'"):
+        _core._register_types(wasmffi.Module, type("NoSlots", (), {}))
+    with pytest.raises(TypeError, match="expects the Module and Instance classes"):
+        _core._register_types(42, wasmffi.Instance)
+    assert type(wasmffi.Module(STATE_WAT).instantiate()) is wasmffi.Instance  # still registered
