@@ -14,7 +14,7 @@ from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, Compil
                       Interrupt, LinkError, MemoryAccessError, MemoryOutOfBounds, OutOfFuel,
                       Exit, ResourceError, StackOverflow, StoreInUseError, TableOutOfBounds, Trap, Unreachable)
 from ._api import Instance, Module, default_engine, load, set_default_engine
-from ._cache import cache_dir
+from ._cache import cache_dir, prune_cache
 from ._factory import InstanceFactory
 from ._imports import Caller, with_caller
 from ._wasi import Wasi
@@ -35,7 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Engine", "Module", "Instance", "Exports", "Func", "CFunc", "Global", "Memory", "load", "default_engine",
-    "set_default_engine", "cache_dir", "InstanceFactory",
+    "set_default_engine", "cache_dir", "prune_cache", "InstanceFactory",
     "ExternInfo", "FuncType", "GlobalType", "MemoryType", "TableType",
     "Error", "CompileError", "LinkError", "MemoryAccessError", "ResourceError", "Trap",
     # The names of TRAP_CLASSES, written out so type checkers see them exported.

@@ -16,6 +16,7 @@ import os
 import stat
 import tempfile
 import threading
+import time
 import warnings
 from typing import Optional
 
@@ -31,7 +32,7 @@ _SECRET_SIZE = 32
 _SECRET_NAME = "secret.key"
 
 # Counters the tests read: what the last operations did (hit, miss, rejected entries, writes).
-stats = {"hits": 0, "misses": 0, "rejected": 0, "writes": 0, "write_errors": 0,
+stats = {"hits": 0, "misses": 0, "rejected": 0, "writes": 0, "write_errors": 0, "prunes": 0,
          "unpickle_verified": 0, "unpickle_compiled": 0}
 
 _lock = threading.Lock()
@@ -214,11 +215,104 @@ def _entry_path(directory: str, key: bytes) -> str:
     return os.path.join(directory, key.hex() + ".cwasm")
 
 
+# The cache's size bound: $WASMFFI_CACHE_MAX_BYTES, else this. A write that takes the directory
+# past it removes the least recently used entries (a hit refreshes an entry's mtime) until the
+# rest fit in _PRUNE_TO of it, so that not every write has to prune.
+DEFAULT_MAX_BYTES = 1 << 30
+_PRUNE_TO = 0.75
+# A writer's temp file older than this belongs to a process that died mid-write.
+_STALE_TMP_SECONDS = 3600.0
+
+
+def max_bytes_setting() -> int:
+    """The cache's size bound in bytes ($WASMFFI_CACHE_MAX_BYTES, else 1 GiB). A value that is not
+    a non-negative integer is ignored with one warning."""
+    text = os.environ.get("WASMFFI_CACHE_MAX_BYTES")
+    if not text:
+        return DEFAULT_MAX_BYTES
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        reason = f"WASMFFI_CACHE_MAX_BYTES={text!r} is not a size in bytes; using {DEFAULT_MAX_BYTES}"
+        if reason not in _warned:
+            _warned.add(reason)
+            warnings.warn(f"wasmffi module cache: {reason}", RuntimeWarning, stacklevel=4)
+        return DEFAULT_MAX_BYTES
+    return value
+
+
+def prune_cache(max_bytes: Optional[int] = None, directory: Optional[str] = None) -> int:
+    """Removes least recently used entries from the compile cache until its entries total at most
+    `max_bytes` (default: three quarters of the bound, see max_bytes_setting()), and writers' temp files
+    left for over an hour. Returns the number of bytes removed. Entries another process removes
+    meanwhile, or is reading, are no problem: a missing entry is a miss, and an open file stays
+    readable after its unlink."""
+    directory = directory or cache_dir()
+    if max_bytes is None:
+        max_bytes = int(max_bytes_setting() * _PRUNE_TO)
+    elif isinstance(max_bytes, bool) or not isinstance(max_bytes, int):
+        raise TypeError(f"prune_cache() argument 'max_bytes' must be an int, not {type(max_bytes).__name__}")
+    elif max_bytes < 0:
+        raise ValueError(f"prune_cache() argument 'max_bytes' must be >= 0, not {max_bytes}")
+    entries = []
+    removed = 0
+    now = time.time()
+    try:
+        scan = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for e in scan:
+        try:
+            st = e.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        if e.name.startswith(".tmp-") and e.name.endswith(".cwasm"):
+            if now - st.st_mtime > _STALE_TMP_SECONDS and _unlink(e.path):
+                removed += st.st_size
+        elif e.name.endswith(".cwasm"):
+            entries.append((st.st_mtime, st.st_size, e.path))
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries):  # oldest use first
+        if total <= max_bytes:
+            break
+        if _unlink(path):
+            removed += size
+        total -= size
+    return removed
+
+
+def _unlink(path: str) -> bool:
+    try:
+        os.unlink(path)
+        return True
+    except OSError:  # gone already (another process pruned it), or not ours to remove
+        return False
+
+
+def _total_bytes(directory: str) -> int:
+    total = 0
+    try:
+        for e in os.scandir(directory):
+            if e.name.endswith(".cwasm"):
+                try:
+                    total += e.stat(follow_symlinks=False).st_size
+                except OSError:
+                    pass
+    except OSError:
+        pass
+    return total
+
+
 def load(directory: str, key: bytes, engine: _core.Engine,
          secret_key: bytes) -> "Optional[_core._Module]":
     """The cached module for `key`, or None (missing, or rejected: it will be rewritten)."""
+    path = _entry_path(directory, key)
     try:
-        with open(_entry_path(directory, key), "rb") as f:
+        with open(path, "rb") as f:
             data = f.read()
     except OSError:
         return None
@@ -228,6 +322,11 @@ def load(directory: str, key: bytes, engine: _core.Engine,
         m = deserialize_verified(engine, key, data[_HEADER_SIZE:], tag, secret_key)
     if m is None:
         stats["rejected"] += 1
+    else:
+        try:
+            os.utime(path)  # used now: the last to go when the cache is pruned
+        except OSError:
+            pass
     return m
 
 
@@ -249,6 +348,10 @@ def store(directory: str, key: bytes, artifact: bytes, secret_key: bytes) -> Non
             f.write(artifact)
         os.replace(tmp, path)
         stats["writes"] += 1
+        bound = max_bytes_setting()
+        if _total_bytes(directory) > bound:
+            stats["prunes"] += 1
+            prune_cache(int(bound * _PRUNE_TO), directory)
     except OSError as e:
         stats["write_errors"] += 1
         _warn_once(f"cannot write {path}: {e.strerror or e}")

@@ -67,10 +67,12 @@ def test_miss_compiles_and_writes_one_entry_then_hit_loads_it(cache):
     compile_add()
     assert _cache.stats["misses"] == 1 and _cache.stats["hits"] == 0
     assert len(entries(cache)) == 1
-    before = entries(cache)[0].stat().st_mtime_ns
+    before = entries(cache)[0].stat()
     compile_add()
     assert _cache.stats["hits"] == 1 and _cache.stats["misses"] == 1
-    assert entries(cache)[0].stat().st_mtime_ns == before  # a hit does not rewrite
+    after = entries(cache)[0].stat()
+    assert (after.st_ino, after.st_size) == (before.st_ino, before.st_size)  # a hit does not rewrite
+    assert after.st_mtime_ns >= before.st_mtime_ns  # but marks the entry used (see pruning below)
     assert not [p for p in cache.iterdir() if p.name.startswith(".tmp-")]
 
 
@@ -306,3 +308,66 @@ def test_unwritable_entries_warn_and_compile(cache, monkeypatch):
     with pytest.warns(RuntimeWarning, match="cannot write to"):
         compile_add()
     assert _cache.stats["write_errors"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Size bound: least recently used entries go
+# ---------------------------------------------------------------------------------------------
+
+
+def _distinct_wat(i: int) -> str:
+    return f'(module (func (export "f") (result i32) i32.const {i}))'
+
+
+def test_writes_past_the_bound_remove_least_recently_used_entries(cache, monkeypatch):
+    first = wasmffi.Module(_distinct_wat(0), cache=True)
+    size = entries(cache)[0].stat().st_size
+    # Room for four entries: the fifth write prunes to three quarters of the bound (three).
+    monkeypatch.setenv("WASMFFI_CACHE_MAX_BYTES", str(4 * size + size // 2))
+    for i in range(1, 4):
+        wasmffi.Module(_distinct_wat(i), cache=True)
+    # Make entry 0 the most recently used (a hit refreshes it), entry 1 the oldest.
+    for n, p in enumerate(sorted(entries(cache), key=lambda p: p.stat().st_mtime)):
+        os.utime(p, (1000 + n, 1000 + n))
+    assert wasmffi.Module(_distinct_wat(0), cache=True).instantiate().exports.f() == 0
+    assert _cache.stats["hits"] == 1 and _cache.stats["prunes"] == 0
+    wasmffi.Module(_distinct_wat(4), cache=True)
+    assert _cache.stats["prunes"] == 1
+    left = entries(cache)
+    assert sum(p.stat().st_size for p in left) <= 0.75 * (4 * size + size // 2)
+    keys = {_cache.module_key_for(_distinct_wat(i).encode(), True, wasmffi.default_engine()).hex(): i
+            for i in range(5)}
+    survivors = sorted(keys[p.stem] for p in left)
+    assert survivors == [0, 3, 4]  # 1 and 2 were the least recently used
+    del first
+
+
+def test_prune_cache_removes_stale_temp_files_and_checks_its_argument(cache):
+    compile_add()
+    stale, fresh = cache / ".tmp-dead.cwasm", cache / ".tmp-live.cwasm"
+    stale.write_bytes(b"x" * 100)
+    fresh.write_bytes(b"y" * 10)
+    os.utime(stale, (0, 0))  # a writer that died long ago
+    (cache / "notes.txt").write_text("not ours")
+    assert wasmffi.prune_cache() == 100
+    assert not stale.exists() and fresh.exists() and (cache / "notes.txt").exists()
+    assert len(entries(cache)) == 1  # far below the default bound: kept
+    entry_size = entries(cache)[0].stat().st_size
+    assert wasmffi.prune_cache(0) == entry_size and entries(cache) == []
+    assert wasmffi.prune_cache(0) == 0
+    with pytest.raises(ValueError, match="must be >= 0"):
+        wasmffi.prune_cache(-1)
+    with pytest.raises(TypeError, match="must be an int"):
+        wasmffi.prune_cache("100")
+    assert wasmffi.prune_cache(directory=str(cache / "missing")) == 0
+
+
+def test_a_bad_size_bound_warns_once_and_uses_the_default(cache, monkeypatch):
+    monkeypatch.setenv("WASMFFI_CACHE_MAX_BYTES", "lots")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compile_add()
+        wasmffi.Module(SUB_WAT, cache=True)
+    assert [str(w.message) for w in caught if "WASMFFI_CACHE_MAX_BYTES" in str(w.message)] == [
+        f"wasmffi module cache: WASMFFI_CACHE_MAX_BYTES='lots' is not a size in bytes; using {1 << 30}"]
+    assert len(entries(cache)) == 2

@@ -94,6 +94,7 @@ def modules_and_types() -> wasmffi.Instance:
     assert (small.memory_reservation, small.memory64, small.opt_level) == (1 << 20, False, 0)
     wasmffi.set_default_engine(engine)  # the same engine: nothing changes for the rest
     assert_type(wasmffi.cache_dir(), str)
+    assert_type(wasmffi.prune_cache(10 << 20, directory="/nonexistent/wasmffi-cache"), int)
     mod = wasmffi.Module(WAT, engine=engine)
     assert_type(mod, wasmffi.Module)
     factory = mod.factory(allocator=None)
