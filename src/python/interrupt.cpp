@@ -46,13 +46,37 @@ bool init_interrupt() {
   return !PyErr_Occurred();
 }
 
+// A call on the main thread that holds the GIL lets other threads have it once per tick, as
+// CPython's switch interval does for Python code: the GIL is dropped and taken back at once,
+// which hands it over only to a thread that has waited a switch interval (5 ms) and asked for it.
+// Without this a long call froze every other Python thread. The store is marked entered
+// meanwhile (as during a host function): another thread that calls into it gets
+// StoreInUseError. Uncontended, the drop and take cost about a microsecond per 10 ms tick.
+// Only on the main thread: a thread that takes the GIL back while the interpreter finalizes is
+// ended there by CPython (pthread_exit), and from inside this callback that unwinds into
+// wasmtime's frames, which cannot be unwound: the process aborted ("terminate called without an
+// active exception") when the main thread exited while a worker's call was in such a yield. The
+// main thread is the one that finalizes, so it never takes the GIL back during finalization.
+// So a long call holding the GIL on another thread still holds it until it returns (and the main
+// thread's Ctrl-C handler waits for that); release_gil=True is the way to let others run.
+namespace {
+void let_other_threads_run(Store& store) noexcept {
+  HostActivation active(store);
+  PyThreadState* state = PyEval_SaveThread();
+  PyEval_RestoreThread(state);
+}
+}  // namespace
+
 bool check_python_signals(Store& store) noexcept {
-  if (PyThread_get_thread_ident() != g_main_thread) return false;
+  const bool main_thread = PyThread_get_thread_ident() == g_main_thread;
   if (store.released_state == nullptr) {
-    // Every call that did not release the GIL holds it (the rule of the whole binding), so
-    // this is PyErr_CheckSignals' own cheap test of its "tripped" flag most of the time.
+    // Every call that did not release the GIL holds it (the rule of the whole binding).
+    if (!main_thread) return false;
+    let_other_threads_run(store);
+    // PyErr_CheckSignals' own cheap test of its "tripped" flag most of the time.
     return run_handlers(store);
   }
+  if (!main_thread) return false;
   if (++store.released_polls % kReleasedPollTicks != 0) return false;
   // Cleared while the handlers run with the GIL: a call they make into this store holds the GIL,
   // and its own checks must see that.
