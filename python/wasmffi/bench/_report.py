@@ -30,6 +30,7 @@ REFERENCES: Dict[str, Dict[str, str]] = {
     "marshal": {"*": "wasmffi_add_ns"},
     "callbacks": {"*": "py_loop_call_noop_ns"},
     "lifecycle": {"wasmtime_py_compile_ms": "compile_ms", "compile_noepoch_ms": "compile_ms",
+                  "wasmtime_py_epoch_compile_ms": "compile_ms",
                   "cache_load_ms": "compile_ms",
                   "wasmtime_py_instantiate_us": "instantiate_us"},
 }
@@ -50,7 +51,8 @@ COMPARISONS: List[Tuple[str, str, List[Tuple[str, str, str]]]] = [
     ("callback wasm -> Python", "ns per callback",
      [("wasmffi", "callbacks", "callback_noop_ns"), ("wasmtime-py", "callbacks", "wasmtime_py_callback_noop_ns"),
       ("pure Python", "callbacks", "py_loop_call_noop_ns")]),
-    ("compile", "ms", [("wasmffi", "lifecycle", "compile_ms"), ("wasmtime-py", "lifecycle", "wasmtime_py_compile_ms")]),
+    ("compile", "ms", [("wasmffi", "lifecycle", "compile_ms"), ("wasmtime-py", "lifecycle", "wasmtime_py_compile_ms"),
+                       ("wasmtime-py, epoch checks", "lifecycle", "wasmtime_py_epoch_compile_ms")]),
     ("instantiate", "us", [("wasmffi", "lifecycle", "instantiate_us"),
                            ("wasmtime-py", "lifecycle", "wasmtime_py_instantiate_us")]),
     ("blake2b 64 B", "ns", [("wasmffi", "monocypher", "mc_blake2b_64_ns"),
