@@ -17,6 +17,7 @@ enum class ErrorKind : uint8_t {
   MemoryAccess,  // an address/length outside guest memory (or negative / overflowing)
   Argument,      // a value that does not fit the declared type
   Resource,      // the engine could not get memory: a grow or an instance's reservation failed
+  Exit,          // WASI's proc_exit ended the call; Error::exit_code is the status
   Engine,        // anything else the engine reported
 };
 
@@ -44,6 +45,7 @@ struct Error {
   ErrorKind kind;
   std::string message;
   TrapKind trap = TrapKind::Other;  // meaningful only when kind == ErrorKind::Trap
+  int exit_code = 0;                // meaningful only when kind == ErrorKind::Exit
 };
 
 template <class T>

@@ -22,8 +22,9 @@ class StoreInUseError(Error, RuntimeError):
 
 
 class Exit(Error):
-    """A WASI program called exit() (proc_exit) with a non-zero status, which is ``.code``.
-    A program that exits with 0 (or returns from _start) returns normally."""
+    """A WASI program called exit() (proc_exit); the status is ``.code``. Wasi.run raises it for a
+    non-zero status (a command that exits with 0, or returns from _start, returns normally); a
+    call through ``inst.exports`` raises it for any status, since the call did not return."""
 
     def __init__(self, code: int):
         super().__init__(f"the WASI program exited with status {code}")

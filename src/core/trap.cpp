@@ -120,6 +120,14 @@ Error call_failure(wasmtime_error_t* err, wasm_trap_t* trap) {
     if (err != nullptr) wasmtime_error_delete(err);
     return e;
   }
+  // WASI's proc_exit (exit() in C) ends the call with an error that carries the status: the
+  // program's own decision, not a failure of the guest.
+  if (int status = 0; wasmtime_error_exit_status(err, &status)) {
+    Error e{ErrorKind::Exit, "the WASI program exited with status " + std::to_string(status)};
+    e.exit_code = status;
+    wasmtime_error_delete(err);
+    return e;
+  }
   // A trap raised by a host function (wasmtime_trap_new in a callback) arrives as an error
   // that carries a wasm backtrace: it is still a trap as far as the caller is concerned.
   wasm_frame_vec_t frames;

@@ -38,6 +38,7 @@ bool init_registry(PyObject* module) {
       {&r.memory_access, errors, "MemoryAccessError"},
       {&r.resource, errors, "ResourceError"},
       {&r.trap, errors, "Trap"},
+      {&r.exit, errors, "Exit"},
       {&r.func_type_info, types, "FuncType"},
   };
   for (Slot& sl : slots)
@@ -60,7 +61,8 @@ bool init_registry(PyObject* module) {
   }
   if (!ok) {
     // Nothing was published: release what was taken so a failed import leaves no references.
-    for (PyObject* o : {r.error, r.compile, r.link, r.memory_access, r.resource, r.trap, r.func_type_info}) Py_XDECREF(o);
+    for (PyObject* o : {r.error, r.compile, r.link, r.memory_access, r.resource, r.trap, r.exit, r.func_type_info})
+      Py_XDECREF(o);
     for (PyObject* o : r.traps) Py_XDECREF(o);
     return false;
   }
@@ -80,18 +82,31 @@ static PyObject* class_for(const Error& err) {
       auto k = static_cast<size_t>(err.trap);
       return k < std::size(c.traps) ? c.traps[k] : c.trap;
     }
+    case ErrorKind::Exit:  // raised by raise_exit, never by class
     case ErrorKind::Engine: break;
   }
   return c.error;
 }
 
+// wasmffi.Exit(code): its message is its own ("the WASI program exited with status N").
+static PyObject* raise_exit(const Error& err) {
+  PyObject* exc = PyObject_CallFunction(g_registry.exit, "i", err.exit_code);
+  if (exc != nullptr) {
+    PyErr_SetObject(g_registry.exit, exc);
+    Py_DECREF(exc);
+  }
+  return nullptr;
+}
+
 PyObject* raise(const Error& err) {
+  if (err.kind == ErrorKind::Exit) return raise_exit(err);
   PyObject* cls = class_for(err);
   PyErr_SetString(cls != nullptr ? cls : PyExc_RuntimeError, err.message.c_str());
   return nullptr;
 }
 
 PyObject* raise_in(const Error& err, PyObject* func_name) {
+  if (err.kind == ErrorKind::Exit) return raise_exit(err);
   PyObject* cls = class_for(err);
   PyErr_Format(cls != nullptr ? cls : PyExc_RuntimeError, "%U(): %s", func_name, err.message.c_str());
   return nullptr;

@@ -25,6 +25,7 @@ struct Registry {
   PyObject* memory_access = nullptr;  // wasmffi.MemoryAccessError (an IndexError)
   PyObject* resource = nullptr;       // wasmffi.ResourceError (a MemoryError)
   PyObject* trap = nullptr;           // wasmffi.Trap
+  PyObject* exit = nullptr;           // wasmffi.Exit (constructed with the status)
   PyObject* traps[16] = {};           // indexed by TrapKind; TrapKind::Other -> Trap
   PyObject* func_type_info = nullptr; // wasmffi.FuncType (Func.type, Func.__signature__)
   PyTypeObject* func = nullptr;       // wasmffi.Func, the vectorcall type (func.cpp)

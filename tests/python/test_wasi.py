@@ -139,3 +139,36 @@ def test_run_fuel_stops_a_looping_command_with_out_of_fuel():
     engine = wasmffi.Engine(consume_fuel=True)
     with pytest.raises(wasmffi.OutOfFuel):
         wasmffi.Wasi().run(LOOPING_COMMAND, engine=engine, fuel=10_000)
+
+
+REACTOR_EXIT = """(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "quit") (param i32) local.get 0 call $exit)
+  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"""
+
+
+@pytest.mark.parametrize("code", [0, 3, 125])
+def test_an_exit_inside_a_reactor_call_is_wasmffi_exit_with_its_code(code):
+    # Before, exit() inside a call through inst.exports came out as a Trap (or a plain Error).
+    inst = wasmffi.load(REACTOR_EXIT, wasi=wasmffi.Wasi())
+    with pytest.raises(wasmffi.Exit) as ei:
+        inst.exports.quit(code)
+    assert ei.value.code == code
+    assert str(ei.value) == f"the WASI program exited with status {code}"
+    assert not isinstance(ei.value, wasmffi.Trap)
+    assert inst.exports.add(2, 3) == 5  # the call ended; the instance did not
+
+
+def test_an_exit_status_wasi_does_not_allow_is_a_trap_saying_so():
+    inst = wasmffi.load(REACTOR_EXIT, wasi=wasmffi.Wasi())
+    with pytest.raises(wasmffi.Trap, match=r"quit\(\): exit with invalid exit status outside of \[0\.\.126\)"):
+        inst.exports.quit(255)
+    assert inst.exports.add(1, 1) == 2
+
+
+def test_an_exit_inside_a_declared_function_is_wasmffi_exit_too():
+    inst = wasmffi.load(REACTOR_EXIT, wasi=wasmffi.Wasi(), cdef="void quit(int code);", allocator=None)
+    with pytest.raises(wasmffi.Exit) as ei:
+        inst.exports.quit(7)
+    assert ei.value.code == 7
