@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from . import _core
 from ._errors import LinkError
-from ._imports import Caller, ImportEntry, unresolved_error, with_caller
+from ._imports import WASI_MODULE, Caller, ImportEntry, unresolved_error, with_caller
 
 if TYPE_CHECKING:
     from ._api import Instance, Module
+    from ._wasi import Wasi
 
 
 class Linker:
@@ -17,16 +18,23 @@ class Linker:
     Linker makes lives in one store, so one instance's exports (functions, memories, globals,
     tables) can satisfy another's imports: ``linker.define_instance("lib", lib_inst)``.
 
-    ``Linker(engine=None)``; ``define(module, name, callable)``; ``define_instance(module, inst)``;
-    ``instantiate(module, trap_unresolved=False)``. Unresolved imports raise LinkError listing each
-    with its type, or with ``trap_unresolved=True`` an unresolved *function* import becomes a stub
-    that raises LinkError when the guest calls it. ``imports=`` on load()/instantiate() is the
-    same resolution for a single instance in a store of its own.
+    ``Linker(engine=None, *, wasi=None)``; ``define(module, name, callable)``;
+    ``define_instance(module, inst)``; ``instantiate(module, trap_unresolved=False)``. Unresolved
+    imports raise LinkError listing each with its type, or with ``trap_unresolved=True`` an
+    unresolved *function* import becomes a stub that raises LinkError when the guest calls it.
+    ``wasi`` (a wasmffi.Wasi) provides the wasi_snapshot_preview1 imports nothing defines, for
+    every instance: they share its one WASI context (arguments, environment, preopens, stdio), as
+    they share the store. ``imports=`` and ``wasi=`` on load()/instantiate() are the same
+    resolution for a single instance in a store of its own.
     """
 
-    def __init__(self, engine: Optional[_core.Engine] = None):
+    def __init__(self, engine: Optional[_core.Engine] = None, *, wasi: "Optional[Wasi]" = None):
         from ._api import default_engine
+        from ._wasi import Wasi
 
+        if wasi is not None and not isinstance(wasi, Wasi):
+            raise TypeError(f"Linker() argument 'wasi' must be a wasmffi.Wasi or None, not {type(wasi).__name__}")
+        self._wasi = wasi
         self._engine = engine or default_engine()
         self._defs: Dict[Tuple[str, str], Any] = {}
         # The first instance's core object: the store every other one joins.
@@ -78,6 +86,9 @@ class Linker:
         for imp in module.imports:
             value = self._defs.get((imp.module, imp.name))
             qualified = f"{imp.module}.{imp.name}"
+            if value is None and self._wasi is not None and imp.module == WASI_MODULE:
+                entries.append(None)  # provided by WASI (the engine checks the name and type)
+                continue
             if value is None:
                 if trap_unresolved and imp.kind == "func":
                     value = _unresolved_stub(qualified, imp.text)
@@ -98,7 +109,9 @@ class Linker:
             entries.append((value, first, qualified))
         if missing:
             raise unresolved_error("Linker.instantiate()", missing)
-        core = _core._Instance(module._m, entries if module.imports else None, store_of=self._store_of)
+        wasi = self._wasi
+        core = _core._Instance(module._m, entries if module.imports else None, wasi,
+                               None if wasi is None else wasi._capture, store_of=self._store_of)
         if caller is not None:
             caller._bind(core)
         if self._store_of is None:

@@ -173,7 +173,8 @@ std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::hand
     }
   }
   if (!wasi.is_none()) {
-    wasi_config_t* config = make_wasi_config(wasi, nb::cast<WasiCapture&>(capture));
+    // A Linker's store gets its WASI context with its first instance; later ones share it.
+    wasi_config_t* config = store_of.is_none() ? make_wasi_config(wasi, nb::cast<WasiCapture&>(capture)) : nullptr;
     if (Result<void> r = attach_wasi(*store, config, externs, *pm.module, given); !r) throw_error(r.error());
   } else {
     for (size_t i = 0; i < wanted.size(); ++i)

@@ -87,7 +87,9 @@ wasi_config_t* make_wasi_config(nb::handle spec, WasiCapture& capture) {
 
 Result<void> attach_wasi(Store& store, wasi_config_t* config, std::vector<wasmtime_extern_t>& externs,
                          const Module& module, const std::vector<bool>& given) {
-  if (wasmtime_error_t* err = wasmtime_context_set_wasi(store.context(), config)) return take_error(err, ErrorKind::Link);
+  if (config != nullptr)
+    if (wasmtime_error_t* err = wasmtime_context_set_wasi(store.context(), config))
+      return take_error(err, ErrorKind::Link);
   std::unique_ptr<wasmtime_linker_t, void (*)(wasmtime_linker_t*)> linker(
       wasmtime_linker_new(store.engine().capi()), wasmtime_linker_delete);
   if (wasmtime_error_t* err = wasmtime_linker_define_wasi(linker.get())) return take_error(err, ErrorKind::Link);

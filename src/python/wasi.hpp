@@ -35,7 +35,8 @@ struct WasiCapture {
 // `capture`. Raises (nb::python_error) on a bad spec; the caller owns the result.
 wasi_config_t* make_wasi_config(nb::handle spec, WasiCapture& capture);
 // Gives `config` (consumed) to the store and fills every import not `given` from WASI preview 1;
-// an import WASI does not provide is a LinkError naming it.
+// an import WASI does not provide is a LinkError naming it. A null `config` keeps the WASI
+// context the store has (a Linker's later instances share the one its first instance set).
 Result<void> attach_wasi(Store& store, wasi_config_t* config, std::vector<wasmtime_extern_t>& externs,
                          const Module& module, const std::vector<bool>& given);
 

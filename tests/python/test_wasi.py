@@ -172,3 +172,41 @@ def test_an_exit_inside_a_declared_function_is_wasmffi_exit_too():
     with pytest.raises(wasmffi.Exit) as ei:
         inst.exports.quit(7)
     assert ei.value.code == 7
+
+
+WASI_SAYER = """(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "env" "tag" (func $tag (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hi\\n")
+  (func (export "say") (result i32)
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 3))
+    (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+  (func (export "tagged") (result i32) call $tag)
+  (func (export "quit") (param i32) local.get 0 call $exit))"""
+
+
+def test_a_linker_with_wasi_gives_every_instance_the_one_wasi_context():
+    wasi = wasmffi.Wasi()
+    linker = wasmffi.Linker(wasi=wasi)
+    linker.define("env", "tag", lambda: 7)
+    module = wasmffi.Module(WASI_SAYER)
+    first, second = linker.instantiate(module), linker.instantiate(module)
+    assert first.exports.say() == 0 and second.exports.say() == 0  # fd_write's errno: success
+    assert wasi.stdout == b"hi\nhi\n"  # both wrote to the one captured stdout
+    assert second.exports.tagged() == 7  # Python definitions and WASI combine
+    with pytest.raises(wasmffi.Exit) as ei:
+        second.exports.quit(4)
+    assert ei.value.code == 4
+    assert first.exports.say() == 0 and wasi.stdout == b"hi\nhi\nhi\n"
+
+
+def test_a_linker_without_wasi_lists_the_wasi_imports_as_unresolved():
+    linker = wasmffi.Linker()
+    linker.define("env", "tag", lambda: 7)
+    with pytest.raises(wasmffi.LinkError, match=r"wasi_snapshot_preview1\.fd_write[\s\S]*wasi_snapshot_preview1\.proc_exit"):
+        linker.instantiate(wasmffi.Module(WASI_SAYER))
+    with pytest.raises(TypeError, match="Linker\\(\\) argument 'wasi' must be a wasmffi.Wasi or None, not dict"):
+        wasmffi.Linker(wasi={})
