@@ -99,7 +99,7 @@ class _Module:
 WASMTIME_VERSION: str = '48.0.8'
 
 class _Instance:
-    def __init__(self, module: _Module, imports: object | None = None, wasi: object | None = None, capture: object | None = None, store_of: object | None = None, timeout: object | None = None, fuel: object | None = None, limits: object | None = None, release_gil: object = False) -> None: ...
+    def __init__(self, module: _Module, imports: object | None = None, wasi: object | None = None, capture: object | None = None, store_of: object | None = None, timeout: object | None = None, fuel: object | None = None, limits: object | None = None, release_gil: object | None = False) -> None: ...
 
     def exports(self, names: tuple[str, ...], name_set: frozenset[str]) -> Exports:
         """

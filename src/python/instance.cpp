@@ -6,6 +6,7 @@
 
 #include <structmember.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <string>
@@ -67,9 +68,14 @@ struct StoreOptions {
   bool release_gil = false;
 };
 
+// The five limits of StoreLimits, in this order (each None or an int).
+constexpr const char* kLimitNames[] = {"max_memory", "max_table_elements", "max_instances", "max_tables",
+                                       "max_memories"};
+constexpr size_t kLimitCount = std::size(kLimitNames);
+
 // `who` names the function in messages, e.g. "instantiate()".
-StoreOptions parse_store_options(const char* who, nb::handle timeout, nb::handle fuel, nb::handle limits,
-                                 nb::handle release_gil) {
+StoreOptions parse_store_options(const char* who, nb::handle timeout, nb::handle fuel,
+                                 const nb::handle (&limits)[kLimitCount], nb::handle release_gil) {
   StoreOptions o;
   const std::string arg = std::string(who) + " argument ";
   if (!timeout.is_none()) {
@@ -84,31 +90,38 @@ StoreOptions parse_store_options(const char* who, nb::handle timeout, nb::handle
     if (!(secs > 0) || !std::isfinite(secs) || secs > 1e9) {
       std::string msg = where + " must be a positive, finite number of seconds (at most 10**9), not " +
                         nb::repr(timeout).c_str();
-      throw nb::value_error(msg.c_str());
+      PyErr_SetString(PyExc_ValueError, msg.c_str());
+      throw nb::python_error();
     }
     // At least 1 ns, so that a tiny positive timeout is not "no timeout".
     o.timeout = std::max(std::chrono::nanoseconds{1},
                          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(secs)));
   }
   if (!fuel.is_none()) o.fuel = parse_u64(fuel, arg + "'fuel'");
-  if (!limits.is_none()) {
-    // (max_memory, max_table_elements, max_instances, max_tables, max_memories), each None or an int.
-    static const char* const names[] = {"max_memory", "max_table_elements", "max_instances", "max_tables",
-                                        "max_memories"};
-    int64_t* fields[] = {&o.limits.memory_size, &o.limits.table_elements, &o.limits.instances, &o.limits.tables,
-                         &o.limits.memories};
-    nb::tuple t = nb::cast<nb::tuple>(limits);
-    if (t.size() != std::size(names)) throw nb::value_error("_Instance(): limits must have 5 entries");
-    for (size_t i = 0; i < std::size(names); ++i) {
-      if (t[i].is_none()) continue;
-      const std::string where = arg + "'" + names[i] + "'";
-      const uint64_t v = parse_u64(t[i], where);
-      if (v > static_cast<uint64_t>(INT64_MAX)) bad_argument(PyExc_ValueError, where, "at most 2**63-1", t[i]);
-      *fields[i] = static_cast<int64_t>(v);
-    }
+  int64_t* fields[] = {&o.limits.memory_size, &o.limits.table_elements, &o.limits.instances, &o.limits.tables,
+                       &o.limits.memories};
+  for (size_t i = 0; i < kLimitCount; ++i) {
+    if (limits[i].is_none()) continue;
+    const std::string where = arg + "'" + kLimitNames[i] + "'";
+    const uint64_t v = parse_u64(limits[i], where);
+    if (v > static_cast<uint64_t>(INT64_MAX)) bad_argument(PyExc_ValueError, where, "at most 2**63-1", limits[i]);
+    *fields[i] = static_cast<int64_t>(v);
   }
   o.release_gil = parse_bool(release_gil, arg + "'release_gil'");
   return o;
+}
+
+// The same with the limits as _Instance() takes them: None, or a tuple of kLimitCount entries.
+StoreOptions parse_store_options(const char* who, nb::handle timeout, nb::handle fuel, nb::handle limits,
+                                 nb::handle release_gil) {
+  nb::handle each[kLimitCount];
+  for (auto& h : each) h = nb::none();
+  if (!limits.is_none()) {
+    nb::tuple t = nb::cast<nb::tuple>(limits);
+    if (t.size() != kLimitCount) throw nb::value_error("_Instance(): limits must have 5 entries");
+    for (size_t i = 0; i < kLimitCount; ++i) each[i] = t[i];
+  }
+  return parse_store_options(who, timeout, fuel, each, release_gil);
 }
 
 // Applies the options to a new store, before anything is instantiated in it.
@@ -242,6 +255,12 @@ struct PlainLayout {
 };
 PlainLayout g_plain;
 
+// The keywords the C path takes: the store options (a sandbox per request sets its limits on
+// every instantiation). Interned once by _register_types; indexes: timeout, fuel, the
+// kLimitCount limits, release_gil.
+constexpr size_t kOptionCount = 2 + kLimitCount + 1;
+PyObject* g_option_names[kOptionCount] = {};
+
 Py_ssize_t slot_offset(PyTypeObject* type, const char* name) {
   PyObject* d = PyDict_GetItemString(type->tp_dict, name);  // borrowed
   const std::string where = std::string("_register_types(): ") + type->tp_name;
@@ -268,6 +287,12 @@ void register_types(nb::handle module_cls, nb::handle instance_cls) {
   l.exports = slot_offset(it, "exports");
   l.raw_exports = slot_offset(it, "raw_exports");
   l.cdef = slot_offset(it, "cdef");
+  for (size_t i = 0; i < kOptionCount; ++i) {
+    if (g_option_names[i] != nullptr) continue;
+    const char* name = i == 0 ? "timeout" : i == 1 ? "fuel" : i < 2 + kLimitCount ? kLimitNames[i - 2] : "release_gil";
+    g_option_names[i] = PyUnicode_InternFromString(name);  // for the process's life
+    if (g_option_names[i] == nullptr) throw nb::python_error();
+  }
   // Kept for the process's life (a registration made again replaces the classes).
   l.module_type = reinterpret_cast<PyTypeObject*>(Py_NewRef(mt));
   l.instance_type = reinterpret_cast<PyTypeObject*>(Py_NewRef(it));
@@ -281,8 +306,8 @@ PyObject*& slot_at(PyObject* obj, Py_ssize_t offset) {
 }
 
 // The wasmffi.Instance of `module` (a wasmffi.Module whose _plain_memory is None or a str), as
-// Instance._setup builds it with allocator="auto" and no cdef.
-PyObject* instantiate_plain(PyObject* module) {
+// Instance._setup builds it with allocator="auto" and no cdef, in a store with `options`.
+PyObject* instantiate_plain(PyObject* module, const StoreOptions& options) {
   const PlainLayout& l = g_plain;
   PyObject* core_module = slot_at(module, l.m);
   PyObject* names = slot_at(module, l.export_names);
@@ -294,7 +319,7 @@ PyObject* instantiate_plain(PyObject* module) {
   }
   try {
     PyModule& pm = *nb::inst_ptr<PyModule>(core_module);
-    std::unique_ptr<Instance> inst = instantiate(pm, nb::none(), nb::none(), nb::none(), nb::none(), StoreOptions{});
+    std::unique_ptr<Instance> inst = instantiate(pm, nb::none(), nb::none(), nb::none(), nb::none(), options);
     nb::object core = nb::inst_alloc(nb::type<PyInstance>());
     new (nb::inst_ptr<PyInstance>(core)) PyInstance{std::move(inst), GuestAllocator{}, std::nullopt, nb::none()};
     nb::inst_mark_ready(core);
@@ -329,14 +354,47 @@ struct InstantiateObject {
   vectorcallfunc vectorcall;
 };
 
+int option_index(PyObject* name) {
+  for (size_t i = 0; i < kOptionCount; ++i)  // interned: the same object, as a rule
+    if (name == g_option_names[i]) return static_cast<int>(i);
+  for (size_t i = 0; i < kOptionCount; ++i)
+    if (PyUnicode_Compare(name, g_option_names[i]) == 0) return static_cast<int>(i);
+  PyErr_Clear();  // (a comparison cannot fail for two str)
+  return -1;
+}
+
 PyObject* instantiate_vectorcall(PyObject* callable, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
   auto* self = reinterpret_cast<InstantiateObject*>(callable);
   const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-  // The plain case: module.instantiate() on a wasmffi.Module (not a subclass, whose layout or
-  // method may differ) whose instantiation needs no imports (_plain_memory is not False).
-  if (nargs == 1 && kwnames == nullptr && Py_TYPE(args[0]) == g_plain.module_type) [[likely]] {
+  // The plain case: module.instantiate(), with store options at most, on a wasmffi.Module (not a
+  // subclass, whose layout or method may differ) whose instantiation needs no imports
+  // (_plain_memory is not False).
+  if (nargs == 1 && Py_TYPE(args[0]) == g_plain.module_type) [[likely]] {
     PyObject* memory = slot_at(args[0], g_plain.plain_memory);
-    if (memory != nullptr && memory != Py_False) return instantiate_plain(args[0]);
+    if (memory != nullptr && memory != Py_False) {
+      if (kwnames == nullptr) [[likely]]
+        return instantiate_plain(args[0], StoreOptions{});
+      nb::handle given[kOptionCount];
+      for (auto& h : given) h = nb::none();
+      given[kOptionCount - 1] = Py_False;
+      bool options_only = true;
+      for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(kwnames) && options_only; ++k) {
+        const int i = option_index(PyTuple_GET_ITEM(kwnames, k));
+        options_only = i >= 0;
+        if (options_only) given[i] = args[nargs + k];
+      }
+      if (options_only) {
+        try {
+          nb::handle limits[kLimitCount];
+          std::copy(given + 2, given + 2 + kLimitCount, limits);
+          const StoreOptions options = parse_store_options("instantiate()", given[0], given[1], limits, given[kOptionCount - 1]);
+          return instantiate_plain(args[0], options);
+        } catch (nb::python_error& e) {
+          e.restore();
+          return nullptr;
+        }
+      }
+    }
   }
   return PyObject_Vectorcall(self->function, args, nargsf, kwnames);
 }
@@ -466,7 +524,7 @@ void bind_instance(nb::module_& m) {
           nb::arg("module"), nb::arg("imports").none() = nb::none(), nb::arg("wasi").none() = nb::none(),
           nb::arg("capture").none() = nb::none(), nb::arg("store_of").none() = nb::none(),
           nb::arg("timeout").none() = nb::none(), nb::arg("fuel").none() = nb::none(),
-          nb::arg("limits").none() = nb::none(), nb::arg("release_gil") = nb::bool_(false))
+          nb::arg("limits").none() = nb::none(), nb::arg("release_gil").none() = nb::bool_(false))
       .def(
           "exports",
           [](nb::handle self, nb::tuple names, nb::frozenset name_set) {

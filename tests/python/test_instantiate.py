@@ -321,3 +321,58 @@ def test_instantiate_wrapper_and_type_registration_refuse_bad_input():
     with pytest.raises(TypeError, match="expects the Module and Instance classes"):
         _core._register_types(42, wasmffi.Instance)
     assert type(wasmffi.Module(STATE_WAT).instantiate()) is wasmffi.Instance  # still registered
+
+
+# --- store options on the C path: module.instantiate(timeout=..., max_memory=..., ...) ----------
+
+LIMITS_WAT = """(module
+  (memory (export "memory") 1)
+  (func (export "spin") (loop (br 0)))
+  (func (export "grow") (param i32) (result i32) local.get 0 memory.grow)
+  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"""
+
+
+def test_store_options_take_effect_on_the_c_path():
+    module = wasmffi.Module(LIMITS_WAT)
+    inst = module.instantiate(timeout=0.05, max_memory=2 * 65536, release_gil=True)
+    assert type(inst) is wasmffi.Instance and inst._i.timeout == 0.05 and inst._i.release_gil is True
+    assert inst.exports.grow(1) == 1 and inst.exports.grow(1) == -1  # the second page is the last
+    with pytest.raises(wasmffi.Interrupt, match=r"timeout=0\.05 s"):
+        inst.exports.spin()
+    assert inst.exports.add(2, 3) == 5
+    plain = module.instantiate(max_tables=1, max_instances=1, max_memories=1, max_table_elements=10)
+    assert plain._i.timeout is None and plain.exports.grow(5) == 1
+
+
+def test_fuel_on_the_c_path():
+    engine = wasmffi.Engine(consume_fuel=True)
+    module = wasmffi.Module(LIMITS_WAT, engine=engine)
+    inst = module.instantiate(fuel=1000)
+    with pytest.raises(wasmffi.OutOfFuel):
+        inst.exports.spin()
+    with pytest.raises(wasmffi.Error, match="consume_fuel"):
+        wasmffi.Module(LIMITS_WAT).instantiate(fuel=10)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"timeout": 0}, {"timeout": -1.0}, {"timeout": "1"}, {"timeout": float("nan")}, {"timeout": True},
+    {"fuel": -1}, {"fuel": 1.5}, {"max_memory": -1}, {"max_memory": 2 ** 64}, {"max_tables": "1"},
+    {"max_instances": 2 ** 63}, {"release_gil": 1}, {"release_gil": None},
+])
+def test_bad_store_options_fail_alike_on_both_paths(kwargs):
+    module = wasmffi.Module(LIMITS_WAT)
+    with pytest.raises(Exception) as c_path:
+        module.instantiate(**kwargs)
+    with pytest.raises(Exception) as python_path:
+        module.instantiate(**kwargs, cdef=None)  # cdef= (even None) is not a store option
+    assert type(c_path.value) is type(python_path.value)
+    assert str(c_path.value) == str(python_path.value)
+    assert str(c_path.value).startswith("instantiate() argument '")
+
+
+def test_other_keywords_still_reach_the_python_method():
+    module = wasmffi.Module(LIMITS_WAT)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'max_memroy'"):
+        module.instantiate(timeout=1.0, max_memroy=1)
+    assert module.instantiate(timeout=1.0, allocator=None).allocator == "none"
+    assert module.instantiate(None, timeout=1.0).exports.add(1, 1) == 2
