@@ -216,16 +216,17 @@ class Module:
         setattr_(self, "_exports", exports)
         # Shared by every instance's Exports mapping: computed once here, not per instance.
         names = tuple(e.name for e in exports)
+        name_set = frozenset(names)
         setattr_(self, "_export_names", names)
-        setattr_(self, "_export_name_set", frozenset(names))
+        setattr_(self, "_export_name_set", name_set)
         memories = [e.name for e in exports if e.kind == "memory"]
         memory_name = "memory" if "memory" in memories else memories[0] if memories else None
         setattr_(self, "_memory_name", memory_name)
-        # For module.instantiate() with no argument, done in C (_core._Instantiate): None (no
+        # For module.instantiate()'s plain case, done in C (_core._Instantiate): None (no
         # allocator for "auto" to bind) or the memory the allocator copies into; False when that
         # case is not plain (imports to resolve, or allocator exports without a memory), and the
         # Python method runs instead.
-        allocator_free = frozenset(names).isdisjoint(_ALLOCATOR_EXPORTS)
+        allocator_free = name_set.isdisjoint(_ALLOCATOR_EXPORTS)
         plain: "Union[None, str, Literal[False]]" = None if allocator_free else memory_name
         if m.imports or (not allocator_free and memory_name is None):
             plain = False
@@ -310,24 +311,15 @@ class Module:
         threads run meanwhile (worth it for calls of more than a few microseconds; not with
         Python host functions). Another thread calling into the same instance meanwhile gets
         wasmffi.StoreInUseError: use one instance per thread (wasmffi.Pool)."""
-        if (imports is None and cdef is None and wasi is None and allocator == "auto" and timeout is None
-                and fuel is None and max_memory is None and max_table_elements is None and max_instances is None
-                and max_tables is None and max_memories is None and release_gil is False
-                and not self._imports):
-            # Options all spelled out at their defaults (module.instantiate() with no argument at
-            # all does not get here: see _core._Instantiate below): straight to the core instance,
-            # without forwarding a dozen default keywords through Instance.__init__.
-            inst = Instance.__new__(Instance)
-            inst._setup(self, _core._Instance(self._m, None), None, "auto")
-            return inst
         return Instance(self, imports, cdef=cdef, allocator=allocator, wasi=wasi, timeout=timeout, fuel=fuel,
                         max_memory=max_memory, max_table_elements=max_table_elements, max_instances=max_instances,
                         max_tables=max_tables, max_memories=max_memories, release_gil=release_gil)
 
     if not TYPE_CHECKING:
-        # module.instantiate() with no argument, on a module without imports, is built in one C
-        # call (src/python/instance.cpp, "Module.instantiate: the plain case in C"); every other
-        # call runs the method above. inspect.signature and help() see the method above.
+        # module.instantiate() with no argument but store options (timeout, fuel, max_*,
+        # release_gil), on a module without imports, is built in one C call (src/python/
+        # instance.cpp, "Module.instantiate: the plain case in C"); every other call runs the
+        # method above. inspect.signature and help() see the method above.
         instantiate = _core._Instantiate(instantiate)
 
     def __setattr__(self, name: str, value: object) -> None:
