@@ -256,28 +256,36 @@ def prune_cache(max_bytes: Optional[int] = None, directory: Optional[str] = None
         raise TypeError(f"prune_cache() argument 'max_bytes' must be an int, not {type(max_bytes).__name__}")
     elif max_bytes < 0:
         raise ValueError(f"prune_cache() argument 'max_bytes' must be >= 0, not {max_bytes}")
-    entries = []
-    removed = 0
+    return _prune(directory, max_bytes) or 0  # (without a trigger it always prunes)
+
+
+def _prune(directory: str, target: int, trigger: int = -1) -> Optional[int]:
+    """One scan of `directory`: if its entries total more than `trigger` bytes, removes writers'
+    stale temp files, then the least recently used entries until the rest total at most `target`,
+    and returns the bytes removed; otherwise None (nothing done)."""
+    entries, stale = [], []
     now = time.time()
     try:
         scan = list(os.scandir(directory))
     except OSError:
-        return 0
+        scan = []
     for e in scan:
         try:
             st = e.stat(follow_symlinks=False)
         except OSError:
             continue
-        if not stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode) or not e.name.endswith(".cwasm"):
             continue
-        if e.name.startswith(".tmp-") and e.name.endswith(".cwasm"):
-            if now - st.st_mtime > _STALE_TMP_SECONDS and _unlink(e.path):
-                removed += st.st_size
-        elif e.name.endswith(".cwasm"):
+        if not e.name.startswith(".tmp-"):
             entries.append((st.st_mtime, st.st_size, e.path))
+        elif now - st.st_mtime > _STALE_TMP_SECONDS:
+            stale.append((st.st_size, e.path))
     total = sum(size for _, size, _ in entries)
+    if total <= trigger:
+        return None
+    removed = sum(size for size, path in stale if _unlink(path))
     for _, size, path in sorted(entries):  # oldest use first
-        if total <= max_bytes:
+        if total <= target:
             break
         if _unlink(path):
             removed += size
@@ -291,20 +299,6 @@ def _unlink(path: str) -> bool:
         return True
     except OSError:  # gone already (another process pruned it), or not ours to remove
         return False
-
-
-def _total_bytes(directory: str) -> int:
-    total = 0
-    try:
-        for e in os.scandir(directory):
-            if e.name.endswith(".cwasm"):
-                try:
-                    total += e.stat(follow_symlinks=False).st_size
-                except OSError:
-                    pass
-    except OSError:
-        pass
-    return total
 
 
 def load(directory: str, key: bytes, engine: _core.Engine,
@@ -349,9 +343,8 @@ def store(directory: str, key: bytes, artifact: bytes, secret_key: bytes) -> Non
         os.replace(tmp, path)
         stats["writes"] += 1
         bound = max_bytes_setting()
-        if _total_bytes(directory) > bound:
+        if _prune(directory, int(bound * _PRUNE_TO), trigger=bound) is not None:
             stats["prunes"] += 1
-            prune_cache(int(bound * _PRUNE_TO), directory)
     except OSError as e:
         stats["write_errors"] += 1
         _warn_once(f"cannot write {path}: {e.strerror or e}")
