@@ -47,14 +47,20 @@ def count_during(call) -> int:
     return 100 * sum(1 for x in stamps if start + 0.05 < x < end - 0.05)
 
 
-def test_another_thread_makes_progress_during_a_long_call_that_releases_the_gil():
-    inst = wasmffi.load(WAT, release_gil=True, timeout=0.3)
+def count_during_a_timed_out_spin(**load_kwargs) -> int:
+    """count_during() a 0.3 s call of spin() on an instance loaded with `load_kwargs`, which the
+    instance's timeout ends."""
+    inst = wasmffi.load(WAT, timeout=0.3, **load_kwargs)
 
     def spin():
         with pytest.raises(wasmffi.Interrupt):
             inst.exports.spin()
 
-    counted = count_during(spin)
+    return count_during(spin)
+
+
+def test_another_thread_makes_progress_during_a_long_call_that_releases_the_gil():
+    counted = count_during_a_timed_out_spin(release_gil=True)
     print(f"counter during a 0.3 s call with release_gil=True: {counted}")
     # A Python loop alone counts millions in 0.2 s; thousands show that it ran during the call.
     assert counted > 5_000
@@ -64,13 +70,7 @@ def test_a_call_holding_the_gil_lets_other_threads_run_once_per_tick():
     # Without release_gil a call on the main thread holds the GIL, but like Python code it hands
     # it over once per tick to a thread that has waited a switch interval. Before, the counter
     # stayed at 0.
-    inst = wasmffi.load(WAT, timeout=0.3)
-
-    def spin():
-        with pytest.raises(wasmffi.Interrupt):
-            inst.exports.spin()
-
-    counted = count_during(spin)
+    counted = count_during_a_timed_out_spin()
     print(f"counter during a 0.3 s call holding the GIL: {counted}")
     assert counted > 5_000
 
