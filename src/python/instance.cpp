@@ -68,14 +68,17 @@ struct StoreOptions {
   bool release_gil = false;
 };
 
-// The five limits of StoreLimits, in this order (each None or an int).
-constexpr const char* kLimitNames[] = {"max_memory", "max_table_elements", "max_instances", "max_tables",
-                                       "max_memories"};
-constexpr size_t kLimitCount = std::size(kLimitNames);
+// instantiate()'s store options in the order parsed here: timeout, fuel, the five limits of
+// StoreLimits (each None or an int), release_gil.
+constexpr const char* kOptionNames[] = {"timeout",    "fuel",          "max_memory", "max_table_elements",
+                                        "max_instances", "max_tables", "max_memories", "release_gil"};
+constexpr size_t kOptionCount = std::size(kOptionNames);
+constexpr const char* const* kLimitNames = kOptionNames + 2;
+constexpr size_t kLimitCount = 5;
 
 // `who` names the function in messages, e.g. "instantiate()".
 StoreOptions parse_store_options(const char* who, nb::handle timeout, nb::handle fuel,
-                                 const nb::handle (&limits)[kLimitCount], nb::handle release_gil) {
+                                 const nb::handle* limits /* kLimitCount of them */, nb::handle release_gil) {
   StoreOptions o;
   const std::string arg = std::string(who) + " argument ";
   if (!timeout.is_none()) {
@@ -256,9 +259,7 @@ struct PlainLayout {
 PlainLayout g_plain;
 
 // The keywords the C path takes: the store options (a sandbox per request sets its limits on
-// every instantiation). Interned once by _register_types; indexes: timeout, fuel, the
-// kLimitCount limits, release_gil.
-constexpr size_t kOptionCount = 2 + kLimitCount + 1;
+// every instantiation), kOptionNames interned once by _register_types.
 PyObject* g_option_names[kOptionCount] = {};
 
 Py_ssize_t slot_offset(PyTypeObject* type, const char* name) {
@@ -289,8 +290,7 @@ void register_types(nb::handle module_cls, nb::handle instance_cls) {
   l.cdef = slot_offset(it, "cdef");
   for (size_t i = 0; i < kOptionCount; ++i) {
     if (g_option_names[i] != nullptr) continue;
-    const char* name = i == 0 ? "timeout" : i == 1 ? "fuel" : i < 2 + kLimitCount ? kLimitNames[i - 2] : "release_gil";
-    g_option_names[i] = PyUnicode_InternFromString(name);  // for the process's life
+    g_option_names[i] = PyUnicode_InternFromString(kOptionNames[i]);  // for the process's life
     if (g_option_names[i] == nullptr) throw nb::python_error();
   }
   // Kept for the process's life (a registration made again replaces the classes).
@@ -357,9 +357,8 @@ struct InstantiateObject {
 int option_index(PyObject* name) {
   for (size_t i = 0; i < kOptionCount; ++i)  // interned: the same object, as a rule
     if (name == g_option_names[i]) return static_cast<int>(i);
-  for (size_t i = 0; i < kOptionCount; ++i)
+  for (size_t i = 0; i < kOptionCount; ++i)  // (keyword names are str: no comparison fails)
     if (PyUnicode_Compare(name, g_option_names[i]) == 0) return static_cast<int>(i);
-  PyErr_Clear();  // (a comparison cannot fail for two str)
   return -1;
 }
 
@@ -385,14 +384,15 @@ PyObject* instantiate_vectorcall(PyObject* callable, PyObject* const* args, size
       }
       if (options_only) {
         try {
-          nb::handle limits[kLimitCount];
-          std::copy(given + 2, given + 2 + kLimitCount, limits);
-          const StoreOptions options = parse_store_options("instantiate()", given[0], given[1], limits, given[kOptionCount - 1]);
+          const StoreOptions options =
+              parse_store_options("instantiate()", given[0], given[1], given + 2, given[kOptionCount - 1]);
           return instantiate_plain(args[0], options);
         } catch (nb::python_error& e) {
           e.restore();
-          return nullptr;
+        } catch (const std::exception& e) {  // bad_alloc: never expected, never fatal
+          PyErr_SetString(PyExc_RuntimeError, e.what());
         }
+        return nullptr;
       }
     }
   }
