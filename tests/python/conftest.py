@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import threading
 
 import pytest
 
@@ -16,6 +17,25 @@ def guest_path(name: str) -> pathlib.Path:
     if not path.exists():
         pytest.fail(f"guest module {path} is missing: run `make guest` first")
     return path
+
+
+def run_threads(work, count: int) -> list:
+    """Runs work(0) ... work(count - 1) on `count` threads at once, waits for all, and returns the
+    exceptions they raised (a thread's exception is otherwise lost), for the test to assert on."""
+    errors = []
+
+    def run(i):
+        try:
+            work(i)
+        except BaseException as e:  # noqa: BLE001 - returned to the test
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
 
 
 @pytest.fixture

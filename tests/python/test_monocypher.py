@@ -11,6 +11,7 @@ import sys
 from typing import Any, Callable, Iterator
 
 import pytest
+from conftest import run_threads
 from hypothesis import given, settings, strategies as st
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -100,29 +101,18 @@ def test_blake2b_accepts_what_the_declaration_accepts(mc: mw.Monocypher) -> None
 
 
 def test_threads_share_blake2b_and_keep_their_own_instances() -> None:
-    import threading
-
-    errors: list[BaseException] = []
-
     def work(seed: int) -> None:
         rng = random.Random(seed)
-        try:
-            for _ in range(300):
-                data = rng.randbytes(rng.randrange(0, 300))
-                assert mw.blake2b(data) == hashlib.blake2b(data).digest()
-                key = rng.randbytes(32)
-                mac, cipher = mw.lock(key, bytes(24), data)
-                assert mw.unlock(key, bytes(24), mac, cipher) == data
-                if rng.random() < 0.05:
-                    assert len(mw.argon2(data, b"saltsalt", nb_blocks=8, nb_passes=1)) == 32
-        except BaseException as e:  # noqa: BLE001 - reported by the main thread
-            errors.append(e)
+        for _ in range(300):
+            data = rng.randbytes(rng.randrange(0, 300))
+            assert mw.blake2b(data) == hashlib.blake2b(data).digest()
+            key = rng.randbytes(32)
+            mac, cipher = mw.lock(key, bytes(24), data)
+            assert mw.unlock(key, bytes(24), mac, cipher) == data
+            if rng.random() < 0.05:
+                assert len(mw.argon2(data, b"saltsalt", nb_blocks=8, nb_passes=1)) == 32
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_threads(work, 4)
     assert not errors, errors
 
 

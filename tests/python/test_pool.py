@@ -5,6 +5,7 @@ import threading
 import pytest
 
 import wasmffi
+from conftest import run_threads
 
 # acc(x): adds x to a per-instance running total and returns it. Two threads sharing one store
 # would see each other's additions, so exact totals prove every thread had a store to itself.
@@ -30,27 +31,19 @@ def test_eight_threads_times_100k_calls_have_correct_sums(module):
         return module.instantiate()
 
     results = {}
-    errors = []
     with wasmffi.Pool(factory, size=8) as pool:
         def work(k):
-            try:
-                with pool.instance() as inst:
-                    acc = inst.exports.acc
-                    base = acc(0)
-                    total = 0
-                    for i in range(calls):
-                        total = acc(k + i)
-                    results[k] = total - base
-                # Plus a few through pool.call, whatever instance they land on.
-                results[(k, "call")] = [pool.call("add", k, i) for i in range(100)]
-            except BaseException as e:  # reported below: a thread's exception is otherwise lost
-                errors.append(e)
+            with pool.instance() as inst:
+                acc = inst.exports.acc
+                base = acc(0)
+                total = 0
+                for i in range(calls):
+                    total = acc(k + i)
+                results[k] = total - base
+            # Plus a few through pool.call, whatever instance they land on.
+            results[(k, "call")] = [pool.call("add", k, i) for i in range(100)]
 
-        threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        errors = run_threads(work, 8)
     assert errors == []
     for k in range(8):
         assert results[k] == sum(k + i for i in range(calls))
