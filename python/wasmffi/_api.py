@@ -566,8 +566,12 @@ class Instance:
         """Calls trap with wasmffi.Interrupt once the engine's epoch has advanced `ticks` past its
         current value (engines made with epoch_interruption=True; see Engine.increment_epoch).
 
-        A new store has no deadline; 0 means already due; 2**63 or more means never. On an engine
-        without epoch_interruption this raises wasmffi.Error (a deadline there would never fire)."""
+        A call traps at its first epoch check past the deadline: at a loop header, a bulk memory
+        or table operation of more than a few bytes, or the entry of a function that can call. A
+        function with none of these (straight-line code calling nothing) runs a bounded time and
+        returns. A new store has no deadline; 0 means already due; 2**63 or more means never. On
+        an engine without epoch_interruption this raises wasmffi.Error (a deadline there would
+        never fire)."""
         self._i.set_epoch_deadline(ticks)
 
     @property

@@ -23,8 +23,11 @@ from typing import Optional
 from . import _core
 from ._errors import CompileError
 
-# Bumped whenever the file layout or what the key covers changes: old entries then simply miss.
-_FORMAT = b"wasmffi-cache-1"
+# Bumped whenever the file layout or what the key covers changes, or when the engine's compiler
+# starts making other code for the same settings: old entries then simply miss. 2: functions that
+# cannot call have no epoch check at entry (engine/patch_crates.py); the older artifacts ran
+# correctly, only slower.
+_FORMAT = b"wasmffi-cache-2"
 _MAGIC = b"WFFIART1"  # first 8 bytes of every cache file
 _MAC_SIZE = 32
 _HEADER_SIZE = len(_MAGIC) + _MAC_SIZE

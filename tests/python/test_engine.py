@@ -14,6 +14,9 @@ KIB = 1 << 10
 MIB = 1 << 20
 
 CONST = '(func (export "seven") (result i32) i32.const 7)'
+# The same through a call: a function that calls checks the epoch at entry. CONST's function
+# cannot call and has no loop, so it has no epoch check at all (tests/python/test_epoch_checks.py).
+CHECKED = '(func $seven (result i32) i32.const 7) (func (export "seven") (result i32) call $seven)'
 LOOP = '(func (export "spin") (loop $l br $l))'
 # Recursion n deep: each level is a real wasm frame on the native stack.
 RECURSE = """(func $r (export "recurse") (param i32) (result i32)
@@ -223,7 +226,7 @@ def test_fuel_at_the_u64_limit_round_trips():
 
 def test_new_store_on_an_epoch_engine_has_no_deadline():
     engine = wasmffi.Engine(epoch_interruption=True)
-    inst = wat_instance(CONST, engine=engine)
+    inst = wat_instance(CHECKED, engine=engine)
     assert inst.exports.seven() == 7
     for _ in range(3):
         engine.increment_epoch()
@@ -232,7 +235,7 @@ def test_new_store_on_an_epoch_engine_has_no_deadline():
 
 def test_deadline_set_then_passed_interrupts():
     engine = wasmffi.Engine(epoch_interruption=True)
-    inst = wat_instance(CONST, engine=engine)
+    inst = wat_instance(CHECKED, engine=engine)
     inst.set_epoch_deadline(2)
     engine.increment_epoch()
     assert inst.exports.seven() == 7
@@ -244,12 +247,23 @@ def test_deadline_set_then_passed_interrupts():
         inst.exports.seven()
 
 
+def test_past_the_deadline_a_function_with_no_epoch_check_still_returns():
+    # Straight-line code that calls nothing runs a bounded time, so it has no check to trap at;
+    # the next check, in a function that calls or loops, does.
+    engine = wasmffi.Engine(epoch_interruption=True)
+    inst = wat_instance(CONST + LOOP, engine=engine)
+    inst.set_epoch_deadline(0)
+    assert inst.exports.seven() == 7
+    with pytest.raises(wasmffi.Interrupt, match="epoch deadline"):
+        inst.exports.spin()
+
+
 @pytest.mark.parametrize("ticks", [2**64 - 1, 2**64 - 2, 2**63, 2**63 - 1, 2**62])
 def test_huge_deadline_after_ticks_never_fires(ticks):
     # wasmtime adds the ticks to the current epoch unchecked: 2**64-1 after one tick used to
     # wrap to a deadline in the past, so every call trapped.
     engine = wasmffi.Engine(epoch_interruption=True)
-    inst = wat_instance(CONST, engine=engine)
+    inst = wat_instance(CHECKED, engine=engine)
     for _ in range(5):
         engine.increment_epoch()
     inst.set_epoch_deadline(ticks)
@@ -269,7 +283,7 @@ def test_set_epoch_deadline_without_epoch_interruption_names_the_fix():
     (-1, "not -1"), (2**64, "not 18446744073709551616"), (1.5, "not float"), ("1", "not str"), (None, "not NoneType"),
 ])
 def test_bad_deadlines_are_type_errors_naming_the_argument(value, pattern):
-    inst = wat_instance(CONST, engine=wasmffi.Engine(epoch_interruption=True))
+    inst = wat_instance(CHECKED, engine=wasmffi.Engine(epoch_interruption=True))
     with pytest.raises(TypeError, match=r"^Instance\.set_epoch_deadline\(\) argument 'ticks' must be an int in "
                                         r"0\.\.2\*\*64-1, " + pattern):
         inst.set_epoch_deadline(value)
