@@ -117,6 +117,14 @@ class Engine {
   bool ticker_running() const noexcept;
   uint64_t ticks() const noexcept { return ticks_.load(std::memory_order_relaxed); }
 
+  // WASI preview 1's functions defined in a linker, made on first use and kept for the engine's
+  // life. Defining them registers some 46 function types and names: done per instance, that was
+  // most of the cost of instantiating a WASI module. The linker holds no store state (each store
+  // has its own WASI context; wasmtime_linker_get makes the functions in the store it is given)
+  // and is only read after it is made, so every thread and store of the engine shares it.
+  // Logically const: a cache, filled once.
+  Result<const wasmtime_linker_t*> wasi_linker() const;
+
  private:
   struct Ticker;
   Engine(wasm_engine_t* raw, EngineConfig config) : engine_(raw), config_(config) {}
@@ -128,6 +136,9 @@ class Engine {
   std::mutex ticker_mutex_;
   // Set once under ticker_mutex_, read without it on every Store creation.
   std::atomic<Ticker*> ticker_{nullptr};
+  mutable std::once_flag wasi_once_;
+  mutable Owned<wasmtime_linker_t, wasmtime_linker_delete> wasi_linker_;
+  mutable Error wasi_error_{ErrorKind::Link, ""};  // why wasi_linker_ is null, once wasi_once_ ran
 };
 
 // Turns an owned wasmtime_error_t into an Error (and deletes it).

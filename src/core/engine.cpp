@@ -224,4 +224,17 @@ Result<std::shared_ptr<Engine>> Engine::create(const EngineConfig& config) {
   return std::shared_ptr<Engine>(new Engine(raw, config));
 }
 
+Result<const wasmtime_linker_t*> Engine::wasi_linker() const {
+  std::call_once(wasi_once_, [this] {
+    Owned<wasmtime_linker_t, wasmtime_linker_delete> linker(wasmtime_linker_new(engine_.capi()));
+    if (wasmtime_error_t* err = wasmtime_linker_define_wasi(linker.capi())) {
+      wasi_error_ = take_error(err, ErrorKind::Link);
+      return;
+    }
+    wasi_linker_ = std::move(linker);
+  });
+  if (!wasi_linker_) return wasi_error_;
+  return static_cast<const wasmtime_linker_t*>(wasi_linker_.capi());
+}
+
 }  // namespace wasmffi

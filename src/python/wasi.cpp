@@ -90,14 +90,13 @@ Result<void> attach_wasi(Store& store, wasi_config_t* config, std::vector<wasmti
   if (config != nullptr)
     if (wasmtime_error_t* err = wasmtime_context_set_wasi(store.context(), config))
       return take_error(err, ErrorKind::Link);
-  std::unique_ptr<wasmtime_linker_t, void (*)(wasmtime_linker_t*)> linker(
-      wasmtime_linker_new(store.engine().capi()), wasmtime_linker_delete);
-  if (wasmtime_error_t* err = wasmtime_linker_define_wasi(linker.get())) return take_error(err, ErrorKind::Link);
+  Result<const wasmtime_linker_t*> linker = store.engine().wasi_linker();
+  if (!linker.ok()) return linker.error();
   const auto& wanted = module.imports();
   for (size_t i = 0; i < wanted.size(); ++i) {
     if (given[i]) continue;
     const auto& imp = wanted[i];
-    if (!wasmtime_linker_get(linker.get(), store.context(), imp.module.data(), imp.module.size(), imp.name.data(),
+    if (!wasmtime_linker_get(linker.value(), store.context(), imp.module.data(), imp.module.size(), imp.name.data(),
                              imp.name.size(), &externs[i]))
       return make_error(ErrorKind::Link, "import '" + imp.module + "." + imp.name + "' (" +
                                              extern_kind_name(imp.kind) + " " + imp.type_string() +

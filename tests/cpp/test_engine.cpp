@@ -5,6 +5,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -259,4 +261,25 @@ TEST(ReferenceTypes, ExternrefModuleCompilesDescribesAndRuns) {
   Loaded l = load_module(*module);
   EXPECT_FALSE(l.plan("is_null").all_scalar);  // refused by the binding, never called with raw slots
   EXPECT_EQ(l.i32("nulls"), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// WASI linker: made once per engine, on first use, and shared by every thread and store
+
+TEST(WasiLinker, IsMadeOnceAndSharedByThreads) {
+  auto engine = engine_with([](EngineConfig&) {});
+  std::vector<const wasmtime_linker_t*> seen(4, nullptr);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < seen.size(); ++i)
+    threads.emplace_back([&, i] { seen[i] = unwrap(engine->wasi_linker(), "wasi_linker"); });
+  for (auto& t : threads) t.join();
+  ASSERT_NE(seen[0], nullptr);
+  for (const wasmtime_linker_t* linker : seen) EXPECT_EQ(linker, seen[0]);
+  EXPECT_EQ(unwrap(engine->wasi_linker(), "wasi_linker"), seen[0]);
+}
+
+TEST(WasiLinker, EachEngineHasItsOwn) {
+  auto one = engine_with([](EngineConfig&) {});
+  auto other = engine_with([](EngineConfig&) {});
+  EXPECT_NE(unwrap(one->wasi_linker(), "wasi_linker"), unwrap(other->wasi_linker(), "wasi_linker"));
 }

@@ -3,7 +3,7 @@
 import io
 
 import pytest
-from conftest import guest_path
+from conftest import guest_path, run_threads
 
 import wasmffi
 
@@ -210,3 +210,32 @@ def test_a_linker_without_wasi_lists_the_wasi_imports_as_unresolved():
         linker.instantiate(wasmffi.Module(WASI_SAYER))
     with pytest.raises(TypeError, match="Linker\\(\\) argument 'wasi' must be a wasmffi.Wasi or None, not dict"):
         wasmffi.Linker(wasi={})
+
+
+# Every store of an engine links WASI through one linker the engine makes on first use (defining
+# WASI per instance cost ~43 us of ~58); these check that sharing it shares nothing else.
+@pytest.mark.parametrize("engine", [None, "own"], ids=["default engine", "engine of its own"])
+def test_instances_made_on_threads_each_see_only_their_own_wasi(prog, engine):
+    module = prog if engine is None else wasmffi.Module.from_file(guest_path("wasi_prog"), engine=wasmffi.Engine())
+    outputs = {}
+
+    def work(i):
+        for round_ in range(20):
+            wasi = wasmffi.Wasi(argv=["prog", f"thread {i}", f"round {round_}"], env={"GREETING": str(i)})
+            wasi.run(module)
+            outputs[i, round_] = wasi.stdout.decode().splitlines()
+
+    assert run_threads(work, 4) == []
+    for (i, round_), lines in outputs.items():
+        assert lines[:5] == ["argc=3", "argv[0]=prog", f"argv[1]=thread {i}", f"argv[2]=round {round_}",
+                             f"GREETING={i}"]
+    assert len(outputs) == 80
+
+
+def test_reactor_instances_of_one_engine_keep_separate_wasi_contexts():
+    module = wasmffi.Module(WASI_SAYER)
+    first, second = wasmffi.Wasi(), wasmffi.Wasi()
+    a = module.instantiate({"env": {"tag": lambda: 1}}, wasi=first)
+    b = module.instantiate({"env": {"tag": lambda: 2}}, wasi=second)
+    assert a.exports.say() == 0 and a.exports.say() == 0 and b.exports.say() == 0
+    assert first.stdout == b"hi\nhi\n" and second.stdout == b"hi\n"
