@@ -235,7 +235,8 @@ def collect(quick: bool = False, progress: Optional[Callable[[str], None]] = Non
         data = module_bytes(tmp)
     say("compile")
     (figures["compile_ms"], figures["compile_noepoch_ms"], figures["wasmtime_py_compile_ms"],
-     figures["wasmtime_py_epoch_compile_ms"]) = compile_times(data, COMPILE_ROUNDS_QUICK if quick else COMPILE_ROUNDS, notes)
+     figures["wasmtime_py_epoch_compile_ms"]) = compile_times(
+        data, COMPILE_ROUNDS_QUICK if quick else COMPILE_ROUNDS, notes)
     say("cache load")
     figures["cache_load_ms"] = cache_load_time(data, 3 if quick else 10, notes)
 
