@@ -32,7 +32,8 @@ REFERENCES: Dict[str, Dict[str, str]] = {
     "lifecycle": {"wasmtime_py_compile_ms": "compile_ms", "compile_noepoch_ms": "compile_ms",
                   "wasmtime_py_epoch_compile_ms": "compile_ms",
                   "cache_load_ms": "compile_ms",
-                  "wasmtime_py_instantiate_us": "instantiate_us"},
+                  "wasmtime_py_instantiate_us": "instantiate_us",
+                  "wasmtime_py_wasi_instantiate_us": "wasi_instantiate_us"},
 }
 
 # The chart: one bar group per comparison, (title, unit, [(implementation, group, key), ...]).

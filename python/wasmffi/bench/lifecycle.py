@@ -22,10 +22,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 SOURCE = ROOT / "guest" / "bench" / "lifecycle.c"
 
 NAMES = ["compile_ms", "compile_noepoch_ms", "wasmtime_py_compile_ms", "wasmtime_py_epoch_compile_ms", "cache_load_ms", "instantiate_us", "instantiate_keep_us",
-         "wasmtime_py_instantiate_us", "threads2_speedup"]
+         "wasmtime_py_instantiate_us", "wasi_instantiate_us", "wasmtime_py_wasi_instantiate_us", "threads2_speedup"]
 UNITS = {"compile_ms": "ms", "compile_noepoch_ms": "ms", "wasmtime_py_compile_ms": "ms", "wasmtime_py_epoch_compile_ms": "ms",
          "cache_load_ms": "ms", "instantiate_us": "us",
-         "instantiate_keep_us": "us", "wasmtime_py_instantiate_us": "us", "threads2_speedup": "x"}
+         "instantiate_keep_us": "us", "wasmtime_py_instantiate_us": "us", "wasi_instantiate_us": "us",
+         "wasmtime_py_wasi_instantiate_us": "us", "threads2_speedup": "x"}
 STATEMENTS = {
     "compile_ms": "wasmffi.Module(data): min over N compilations, alternating with wasmtime-py",
     "compile_noepoch_ms": "the same through wasmffi.Engine(epoch_interruption=False): what the epoch checks "
@@ -37,6 +38,10 @@ STATEMENTS = {
     "instantiate_us": "module.instantiate() in a loop, each instance dropped at once (create + drop)",
     "instantiate_keep_us": "module.instantiate() with 1000 instances kept alive (create only; drop not timed)",
     "wasmtime_py_instantiate_us": "wasmtime.Instance(wasmtime.Store(engine), module, []) (create + drop)",
+    "wasi_instantiate_us": "module.instantiate(wasi=wasmffi.Wasi()) of a reactor with 8 WASI imports: a "
+                           "WASI context of its own per instance (no target)",
+    "wasmtime_py_wasi_instantiate_us": "the same through wasmtime-py: a Store, set_wasi(WasiConfig()) and "
+                                       "linker.instantiate, the linker with WASI defined made once",
     "threads2_speedup": "2 threads x W calls of work() on separate instances vs 1 thread x W (release_gil=True)",
 }
 TARGETS = [
@@ -47,6 +52,22 @@ TARGETS = [
 # Absolute targets (not ratios): key, "<=" or ">=", bound.
 ABSOLUTE = [("instantiate_us <= 3", "instantiate_us", "<=", 3.0),
             ("threads2_speedup >= 1.7", "threads2_speedup", ">=", 1.7)]
+
+# A WASI reactor (wasi_instantiate_us): eight preview 1 imports, as a small C program has, and one
+# export that asks WASI for its argument count (0: Wasi() grants no argv).
+WASI_REACTOR = """(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_sizes_get" (func (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "environ_get" (func (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_close" (func (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+  (memory (export "memory") 1)
+  (func (export "argc") (result i32)
+    (drop (call $args_sizes_get (i32.const 0) (i32.const 4)))
+    (i32.load (i32.const 0))))"""
 
 WORK_ROUNDS = 2_000_000  # one work() call: ~50 ms of compute, so thread start-up is noise
 
@@ -158,6 +179,37 @@ def keep_time(module: Any, count: int, rounds: int) -> float:
     return best / count * 1e6
 
 
+def wasi_cases(notes: Dict[str, str]) -> List[Case]:
+    """wasi_instantiate_us and (with wasmtime-py) its wasmtime-py counterpart, each checked once."""
+    import wasmffi
+
+    module = wasmffi.Module(WASI_REACTOR)
+    if module.instantiate(wasi=wasmffi.Wasi()).exports.argc() != 0:
+        raise AssertionError("the WASI reactor counted arguments where Wasi() grants none")
+    cases = [Case("wasi_instantiate_us", "m(wasi=W())", {"m": module.instantiate, "W": wasmffi.Wasi})]
+    try:
+        import wasmtime
+    except ImportError:
+        notes["wasmtime_py_wasi_instantiate_us"] = "wasmtime-py not installed"
+        return cases
+    engine = wasmtime.Engine()
+    wt_module = wasmtime.Module(engine, WASI_REACTOR)
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+
+    def wt_instantiate() -> Any:
+        store = wasmtime.Store(engine)
+        store.set_wasi(wasmtime.WasiConfig())
+        return store, linker.instantiate(store, wt_module)
+
+    store, inst = wt_instantiate()
+    argc: Any = inst.exports(store)["argc"]
+    if argc(store) != 0:
+        raise AssertionError("the WASI reactor counted arguments through wasmtime-py where none were given")
+    cases.append(Case("wasmtime_py_wasi_instantiate_us", "f()", {"f": wt_instantiate}))
+    return cases
+
+
 def threads2_speedup(module: Any, rounds: int, notes: Dict[str, str]) -> Optional[float]:
     """Wall time of one thread running work(W) against two threads each running work(W) on an
     instance of its own: 2.0 is perfect scaling. Min over `rounds` of each."""
@@ -258,6 +310,7 @@ def collect(quick: bool = False, progress: Optional[Callable[[str], None]] = Non
             raise AssertionError(f"table_xor: wasmffi {expect_xor}, wasmtime-py {got}")
         cases.append(Case("wasmtime_py_instantiate_us", "I(S(e), m, imp)",
                           {"I": wasmtime.Instance, "S": wasmtime.Store, "e": wt_engine, "m": wt_module, "imp": []}))
+    cases.extend(wasi_cases(notes))
     say("instantiate")
     figures.update({k: v / 1e3 for k, v in measure(cases, settings, progress).items()})
     figures["instantiate_keep_us"] = keep_time(module, 1000, 3 if quick else 7)
