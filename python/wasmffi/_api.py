@@ -10,13 +10,13 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Optional, Union, cast
 
-from . import _cache, _core
+from . import _cache, _core, _imports
+from ._wasi import Wasi
 from ._types import ALLOCATOR_CONVENTIONS, ExternInfo, extern_info
 
 if TYPE_CHECKING:
     from ._factory import InstanceFactory
     from ._scratch import Scratch
-    from ._wasi import Wasi
     from .cdef import CDef, TypeLike
 
 # What cdef= accepts: C declarations as text, a parsed CDef, or None for none.
@@ -170,12 +170,13 @@ class Module:
     keyed MAC proves this user wrote it, and any other file there is ignored and rewritten.
     """
 
-    __slots__ = ("_m", "_engine", "_imports", "_exports", "_export_names", "_export_name_set",
+    __slots__ = ("_m", "_engine", "_imports", "_wasi_only", "_exports", "_export_names", "_export_name_set",
                  "_memory_name", "_plain_memory", "_name", "_source", "_is_wat", "__weakref__")
     # The slots' types (set once, through object.__setattr__, in _setup).
     _m: "_core._Module"
     _engine: _core.Engine
     _imports: tuple[ExternInfo, ...]
+    _wasi_only: bool  # it has imports, all from wasi_snapshot_preview1
     _exports: tuple[ExternInfo, ...]
     _export_names: tuple[str, ...]
     _plain_memory: "Union[None, str, Literal[False]]"
@@ -211,7 +212,9 @@ class Module:
         setattr_(self, "_source", data)
         setattr_(self, "_is_wat", is_wat)
         setattr_(self, "_name", name)
-        setattr_(self, "_imports", tuple(extern_info(t) for t in m.imports))
+        imports = tuple(extern_info(t) for t in m.imports)
+        setattr_(self, "_imports", imports)
+        setattr_(self, "_wasi_only", bool(imports) and all(i.module == _imports.WASI_MODULE for i in imports))
         exports = tuple(extern_info(t) for t in m.exports)
         setattr_(self, "_exports", exports)
         # Shared by every instance's Exports mapping: computed once here, not per instance.
@@ -628,16 +631,14 @@ def _instantiate_with_imports(module: Module, imports: Optional[object],
     entries: Any = None
     caller: Any = None
     # An import-free module with nothing to link is the per-instance hot path (a sandbox per
-    # request): it skips the import statement and resolve() (0.9 us of 4, docs/design.md).
+    # request): it skips resolve() (docs/design.md).
     if not (imports is None and wasi is None and cdef is None and not module._imports):
-        from . import _imports
-
-        if wasi is not None:
-            from ._wasi import Wasi
-
-            if not isinstance(wasi, Wasi):
-                raise TypeError(f"instantiate(): wasi must be a wasmffi.Wasi, not {type(wasi).__name__}")
-        entries, caller = _imports.resolve(module, imports, wasi=wasi is not None, cdef=cdef)
+        if wasi is not None and not isinstance(wasi, Wasi):
+            raise TypeError(f"instantiate(): wasi must be a wasmffi.Wasi, not {type(wasi).__name__}")
+        # A module that imports only WASI, given only a Wasi: the engine's WASI linker resolves
+        # every import (and names any it lacks), so resolve() would only list Nones (1.9 us).
+        if not (wasi is not None and imports is None and cdef is None and module._wasi_only):
+            entries, caller = _imports.resolve(module, imports, wasi=wasi is not None, cdef=cdef)
     if store is _NO_STORE_OPTIONS:
         # No per-instance option: positional arguments only (nanobind's keyword matching is the
         # slower path, and this is the one a sandbox per request pays).

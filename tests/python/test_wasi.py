@@ -239,3 +239,28 @@ def test_reactor_instances_of_one_engine_keep_separate_wasi_contexts():
     b = module.instantiate({"env": {"tag": lambda: 2}}, wasi=second)
     assert a.exports.say() == 0 and a.exports.say() == 0 and b.exports.say() == 0
     assert first.stdout == b"hi\nhi\n" and second.stdout == b"hi\n"
+
+
+# A module that imports only WASI, given only a Wasi, skips the Python import resolution: the
+# engine's WASI linker must still name what it cannot provide, and wasmtime what does not fit.
+def test_a_wasi_only_module_importing_what_wasi_lacks_is_a_link_error_naming_it():
+    module = wasmffi.Module('(module (import "wasi_snapshot_preview1" "no_such_call" (func (param i32))))')
+    with pytest.raises(wasmffi.LinkError, match=r"'wasi_snapshot_preview1\.no_such_call' \(func \(i32\) -> \(\)\) is "
+                                                r"neither given nor provided by WASI preview 1"):
+        module.instantiate(wasi=wasmffi.Wasi())
+
+
+def test_a_wasi_only_module_importing_a_wasi_function_with_another_type_is_a_link_error():
+    module = wasmffi.Module('(module (import "wasi_snapshot_preview1" "fd_write" (func (param i32))))')
+    with pytest.raises(wasmffi.LinkError, match=r"incompatible import type for `wasi_snapshot_preview1::fd_write`"):
+        module.instantiate(wasi=wasmffi.Wasi())
+
+
+def test_which_modules_take_the_wasi_only_path_and_given_imports_still_resolve(prog):
+    assert prog._wasi_only
+    assert not wasmffi.Module(WASI_SAYER)._wasi_only  # env.tag besides WASI
+    assert not wasmffi.Module("(module)")._wasi_only
+    # Given imports (even none), resolution runs as before and leaves WASI's imports to WASI.
+    wasi = wasmffi.Wasi(argv=["prog", "x"])
+    wasi.run(prog, {})
+    assert wasi.stdout.decode().splitlines()[:2] == ["argc=2", "argv[0]=prog"]
