@@ -16,7 +16,10 @@ Module::Module(std::shared_ptr<Engine> engine, wasmtime_module_t* raw)
   wasm_importtype_vec_t imps;
   wasmtime_module_imports(raw, &imps);
   for (size_t i = 0; i < imps.size; ++i) {
-    ExternDesc d = describe(wasm_importtype_type(imps.data[i]));
+    const wasm_externtype_t* type = wasm_importtype_type(imps.data[i]);
+    ExternDesc d = describe(type);
+    const wasm_functype_t* func = wasm_externtype_as_functype_const(type);
+    import_functypes_.emplace_back(func == nullptr ? nullptr : wasm_functype_copy(func));
     const wasm_name_t* m = wasm_importtype_module(imps.data[i]);
     const wasm_name_t* n = wasm_importtype_name(imps.data[i]);
     d.module.assign(m->data, m->size);

@@ -104,6 +104,23 @@ TEST(Module, CompilesValidWat) {
   EXPECT_EQ(l.i32("answer"), 42);
 }
 
+TEST(Module, KeepsTheTypeOfEveryFunctionImport) {
+  auto m = Module::from_wat(default_engine(), R"((module
+      (import "env" "mem" (memory 1))
+      (import "env" "f" (func (param i32 i64) (result f64)))
+      (import "env" "g" (func))))");
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  const Module& module = **m;
+  EXPECT_EQ(module.import_functype(0), nullptr);  // a memory
+  const wasm_functype_t* f = module.import_functype(1);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(wasm_functype_params(f)->size, 2u);
+  EXPECT_EQ(wasm_functype_results(f)->size, 1u);
+  ASSERT_NE(module.import_functype(2), nullptr);
+  EXPECT_EQ(wasm_functype_params(module.import_functype(2))->size, 0u);
+  EXPECT_EQ(module.import_functype(3), nullptr);  // past the end
+}
+
 TEST(Module, CompilesMinimalBinaryHeader) {
   const std::vector<uint8_t> bytes = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
   auto m = Module::compile(default_engine(), bytes);

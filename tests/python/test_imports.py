@@ -334,3 +334,17 @@ def test_a_declared_function_reraises_a_host_exception_and_keeps_the_thread_rule
     with pytest.raises(ArithmeticError) as ei:
         inst.exports.run(-1)
     assert ei.value is err and isinstance(err.__cause__, wasmffi.Trap)
+
+
+def test_forty_host_functions_of_three_types_each_answer_for_their_own_import():
+    # Each host function takes its type from its own import (kept by the module since compile
+    # time): the types rotate, so a function given another import's type would fail to link.
+    types = ["i32", "i64", "f64"]
+    to_i32 = {"i32": "", "i64": "i32.wrap_i64", "f64": "i32.trunc_f64_s"}
+    imports_wat = "".join(f'(import "env" "f{i}" (func $f{i} (param {types[i % 3]}) (result {types[i % 3]})))'
+                          for i in range(40))
+    calls = "".join(f"(call $f{i} ({types[i % 3]}.const {i})) {to_i32[types[i % 3]]} i32.add " for i in range(40))
+    module = wasmffi.Module(f'(module {imports_wat} (func (export "total") (result i32) i32.const 0 {calls}))')
+    imports = {"env": {f"f{i}": lambda x: x * 2 + 1 for i in range(40)}}
+    for _ in range(3):  # every instance makes its own 40 host functions
+        assert module.instantiate(imports).exports.total() == sum(2 * i + 1 for i in range(40))
