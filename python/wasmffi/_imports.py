@@ -85,34 +85,36 @@ def resolve(module: Module, imports: Optional[object], who: str = "instantiate()
         return None, None
     if imports is None:
         imports = {}
-    if not isinstance(imports, Mapping):
+    # `type(x) is dict` first: the Mapping ABC check costs ~0.1 us, per import for the groups.
+    if not (type(imports) is dict or isinstance(imports, Mapping)):
         raise TypeError(f"{who}: imports must be a mapping {{module: {{name: value}}}}, not {type(imports).__name__}")
     entries: List[ImportEntry] = []
     missing = []
     caller: Optional[Caller] = None
     for imp in module.imports:
-        group = imports.get(imp.module)
-        if group is not None and not isinstance(group, Mapping):
-            raise TypeError(f"{who}: imports[{imp.module!r}] must be a mapping {{name: value}}, "
+        mod, field, kind, itype, text = imp
+        group = imports.get(mod)
+        if group is not None and not (type(group) is dict or isinstance(group, Mapping)):
+            raise TypeError(f"{who}: imports[{mod!r}] must be a mapping {{name: value}}, "
                             f"not {type(group).__name__}")
-        value = None if group is None else group.get(imp.name)
+        value = None if group is None else group.get(field)
         if value is None:
-            if not (wasi and imp.module == WASI_MODULE):
+            if not (wasi and mod == WASI_MODULE):
                 missing.append(imp)
             entries.append(None)
             continue
-        name = f"{imp.module}.{imp.name}"
-        if imp.kind != "func":
-            raise TypeError(f"{who}: import {name!r} is a {imp.kind} ({imp.text}); only function imports "
+        name = f"{mod}.{field}"
+        if kind != "func":
+            raise TypeError(f"{who}: import {name!r} is a {kind} ({text}); only function imports "
                             f"can be given so far")
         first: Optional[Caller] = None
         if isinstance(value, with_caller):
             caller = caller or Caller(module)
             first, value = caller, value.func
         elif not callable(value):
-            raise TypeError(f"{who}: import {name!r} is a function {imp.type}: its value must be callable, "
+            raise TypeError(f"{who}: import {name!r} is a function {itype}: its value must be callable, "
                             f"not {type(value).__name__}")
-        if cdef is not None and imp.name in cdef.functions:
+        if cdef is not None and field in cdef.functions:
             caller = caller or Caller(module)
             value, first = _declared(module, cdef, imp, value, first, caller), None
         entries.append((value, first, name))

@@ -209,6 +209,16 @@ def test_bad_import_values_are_refused_by_name(imports, exc, words):
         wasmffi.load(ECHO_WAT, imports)
 
 
+def test_any_mapping_serves_for_imports_and_their_groups():
+    # Plain dicts take a fast path; other Mapping types go through the ABC check.
+    from types import MappingProxyType
+    group = MappingProxyType({name: (lambda x: x + 1) for name in ("i32", "i64", "f32", "f64")})
+    inst = wasmffi.load(ECHO_WAT, MappingProxyType({"env": group}))
+    assert inst.exports.i32(1) == 2 and inst.exports.f64(0.5) == 1.5
+    with pytest.raises(TypeError, match=r"imports\['env'\] must be a mapping \{name: value\}, not list"):
+        wasmffi.load(ECHO_WAT, MappingProxyType({"env": []}))
+
+
 def test_non_function_imports_are_refused_clearly():
     wat = '(module (import "env" "mem" (memory 1)))'
     with pytest.raises(TypeError, match="'env.mem' is a memory"):
