@@ -3,7 +3,7 @@ plan (built here once, from cdef's FunctionSpec) the C++ core runs on every call
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, List, Optional, Tuple, Union
 
 from . import _core
 from ._types import MemoryType
@@ -14,15 +14,13 @@ from .cdef._model import Out
 if TYPE_CHECKING:
     from ._api import Instance
 
-_DIRECTIONS = {VALUE: 0, IN: 1, OUT: 2, INOUT: 3}
 # cdef's scalar codes name C types; the unit table spells C's int32_t/int64_t "int32"/"int64"
 # ("i32"/"i64" are the wasm-level units, which accept the unsigned range too).
 _UNITS = {"i32": "int32", "i64": "int64"}
-_RESULT_KINDS = {"void": 0, "value": 1, "sret": 2}
 
 
-def _unit(code: Optional[str]) -> Optional[str]:
-    return None if code is None else _UNITS.get(code, code)
+def _unit(code: Optional[str]) -> str:
+    return "" if code is None else _UNITS.get(code, code)
 
 
 def _as_cdef(cdef: Union[str, CDef]) -> CDef:
@@ -33,40 +31,41 @@ def _as_cdef(cdef: Union[str, CDef]) -> CDef:
     raise TypeError(f"cdef must be C declarations (str) or a wasmffi.CDef, not {type(cdef).__name__}")
 
 
-def describe(cd: CDef, spec: FunctionSpec) -> Tuple[Any, ...]:
-    """The tuple _core's cfunc() reads: the call plan of one lowered function."""
+def build_plan(cd: CDef, spec: FunctionSpec) -> "_core.DeclPlan":
+    """The C++ plan of one lowered function, through the typed factory; both directions run it
+    (a CFunc calling the export, a host function for a declared import)."""
     target = spec.target
+    directions = {VALUE: _core.Dir.VALUE, IN: _core.Dir.IN, OUT: _core.Dir.OUT, INOUT: _core.Dir.INOUT}
+    b = _core.PlanBuilder(spec.name, f"{spec.name}{spec.signature()}", len(spec.wasm_params),
+                          len(spec.wasm_results), target.pointer_size == 8)
     index = {p.name: p.index for p in spec.params}
-    params: List[Tuple[Any, ...]] = []
     for p in spec.params:
-        pyclass: Any = None
         if p.direction == VALUE:
-            unit = _unit(p.code)
-            if isinstance(p.type, Struct):
-                pyclass = cd.pytype(p.type, target)
+            record = cd.pytype(p.type, target) if isinstance(p.type, Struct) else None
+            enum = cd.pytype(p.type) if isinstance(p.type, Enum) else None
+            b.value(p.py_name, p.type.spell(), _unit(p.code), p.wasm_index, p.wasm[0], record=record,
+                    enum_class=enum)
         else:
-            unit = _unit(p.elem_code)
-            if isinstance(p.elem, Struct):
-                pyclass = cd.pytype(p.elem, target)
-        params.append((
-            p.py_name, p.type.spell(), _DIRECTIONS[p.direction], unit, p.wasm_index, p.wasm[0],
-            p.elem_size, -1 if p.count is None else p.count, p.cstring, p.byval,
-            -1 if p.length_param is None else index[p.length_param],
-            -1 if p.length_of is None else index[p.length_of],
-            p.length_unit == BYTES, p.keyword_only, pyclass,
-            -1 if p.size_is is None else index[p.size_is],
-        ))
+            record = cd.pytype(p.elem, target) if isinstance(p.elem, Struct) else None
+            b.buffer(p.py_name, p.type.spell(), directions[p.direction], _unit(p.elem_code), p.wasm_index,
+                     p.elem_size, count=-1 if p.count is None else p.count, cstring=p.cstring, byval=p.byval,
+                     record=record)
+    for p in spec.params:
+        if p.length_of is not None:
+            b.link_length(p.index, index[p.length_of], p.length_unit == BYTES)
+        if p.size_is is not None:
+            b.size_is(p.index, index[p.size_is])
     r = spec.result
-    res_class: Any = None
-    is_record, size = False, r.size
+    kinds = {"void": _core.ResultKind.VOID, "value": _core.ResultKind.VALUE, "sret": _core.ResultKind.SRET}
+    record = enum = None
+    size = r.size
     if isinstance(r.type, Struct):
-        res_class, is_record, size = cd.pytype(r.type, target), True, cd.sizeof(r.type, target)
+        record, size = cd.pytype(r.type, target), cd.sizeof(r.type, target)
     elif isinstance(r.type, Enum):
-        res_class = cd.pytype(r.type)
-    result = (_RESULT_KINDS[r.kind], _unit(r.code), r.wasm[0] if r.wasm else "i32", size, res_class, is_record)
-    sig = str(spec.signature())
-    return (spec.name, spec.declaration, f"{spec.name}{sig}", Out, tuple(params), result,
-            len(spec.wasm_params), len(spec.wasm_results), spec)
+        enum = cd.pytype(r.type)
+    b.result(kinds[r.kind], unit=_unit(r.code), slot_type=r.wasm[0] if r.wasm else "i32", size=size,
+             record=record, enum_class=enum)
+    return b.build()
 
 
 def bind(instance: "Instance", cdef: Union[str, CDef]) -> CDef:
@@ -93,7 +92,7 @@ def bind(instance: "Instance", cdef: Union[str, CDef]) -> CDef:
         spec = cd.lower(name, target)
         func = raw[name]
         spec.check(func.type, export_name=name)
-        bound.append((name, instance._i.cfunc(name, func, describe(cd, spec))))
+        bound.append((name, instance._i.cfunc(name, func, build_plan(cd, spec), spec, Out)))
     for name, cf in bound:
         _core.exports_declare(instance.exports, name, cf)
     return cd

@@ -67,5 +67,6 @@ void bind_module(nb::module_& m);
 void bind_instance(nb::module_& m);
 void bind_global(nb::module_& m);
 void bind_memory(nb::module_& m);
+void bind_plan(nb::module_& m);
 
 }  // namespace wasmffi::py

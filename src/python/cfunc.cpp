@@ -15,6 +15,7 @@
 #include "binding.hpp"
 #include "convert.hpp"
 #include "marshal.hpp"
+#include "plan.hpp"
 #include "store_guard.hpp"
 #include "wasmffi/call.hpp"
 #include "wasmffi/scratch.hpp"
@@ -23,45 +24,7 @@ namespace wasmffi::py {
 
 namespace {
 
-constexpr size_t kMaxParams = 32;  // C parameters per declared function (checked at bind time)
 constexpr size_t kStackSlots = 32;
-
-enum class Dir : uint8_t { Value, In, Out, InOut };
-
-// One C parameter, decided at bind time from the declaration (cdef's ParamSpec).
-struct CParam {
-  PyObject* name = nullptr;     // the C parameter name (str), for messages and keywords
-  Dir dir = Dir::Value;
-  Marshal unit = Marshal::Unsupported;  // Value: its unit; buffers: the element's (Unsupported: a record)
-  uint32_t slot = 0;            // wasm slot index
-  uint64_t elem_size = 0;
-  int64_t count = -1;           // N of `T name[N]`, -1 for any length
-  bool cstring = false;
-  bool byval = false;           // a record by value, through a pointer to a copy (an `in` buffer)
-  int length_of = -1;           // on a length: its buffer
-  bool length_bytes = false;    // the length counts bytes, not elements
-  int size_is = -1;             // on an unsized buffer: the parameter holding its element count
-  PyObject* pyclass = nullptr;  // struct class for record elements / single-scalar structs
-  const char* ctype = "";       // spelled C type, for messages
-  std::string ctype_text;
-};
-
-enum class ResKind : uint8_t { Void, Value, Sret };
-
-struct CPlan {
-  std::vector<CParam> params;
-  std::vector<int> positional;  // C parameter indices taken positionally, in order
-  ResKind res = ResKind::Void;
-  Marshal res_unit = Marshal::Unsupported;
-  uint64_t res_size = 0;
-  PyObject* res_class = nullptr;  // struct class (sret / single scalar) or IntEnum class
-  bool res_is_record = false;
-  size_t nslots = 0;            // wasm params (sret included)
-  size_t raw_len = 0;
-  bool has_buffers = false;
-  bool has_size_is = false;
-  std::string signature;        // Python call signature text for messages
-};
 
 struct CFuncObject {
   PyObject_HEAD
@@ -71,7 +34,8 @@ struct CFuncObject {
   wasmtime_func_t func;
   GuestAllocator* alloc;  // owned by the _Instance
   std::optional<GuestMemory>* mem;  // owned by the _Instance; empty without an exported memory
-  CPlan* plan;
+  const DeclPlan* plan;  // owned by plan_obj
+  PyObject* plan_obj;    // the _core.DeclPlan
   PyObject* name;
   PyObject* raw;       // the undeclared Func, for .raw
   PyObject* out_type;  // wasmffi.Out
@@ -123,15 +87,15 @@ struct CallState {
 
 uint64_t align16(uint64_t x) { return (x + 15) & ~uint64_t{15}; }
 
-PyObject* arg_error(PyObject* exc, CFuncObject* self, const CParam& p, const char* fmt, auto... a) {
+PyObject* arg_error(PyObject* exc, CFuncObject* self, const DeclParam& p, const char* fmt, auto... a) {
   std::string f = "%U() argument %R (%s): ";
   f += fmt;
-  return PyErr_Format(exc, f.c_str(), self->name, p.name, p.ctype, a...);
+  return PyErr_Format(exc, f.c_str(), self->name, p.name, p.ctype.c_str(), a...);
 }
 
 // Whether a buffer's format (struct-module syntax) matches the element: raw bytes ('B', 'b', 'c'
 // or none) always do; typed ones need the element's size and kind (integer, float, bool).
-bool format_matches(const Py_buffer& v, const CParam& p, bool& raw) {
+bool format_matches(const Py_buffer& v, const DeclParam& p, bool& raw) {
   const char* f = v.format ? v.format : "B";
   if (*f == '@' || *f == '=' || *f == '<') ++f;
   raw = (std::strcmp(f, "B") == 0 || std::strcmp(f, "b") == 0 || std::strcmp(f, "c") == 0);
@@ -148,7 +112,7 @@ bool format_matches(const Py_buffer& v, const CParam& p, bool& raw) {
 bool is_address(PyObject* o) { return PyLong_Check(o) && !PyBool_Check(o); }
 
 // Converts one buffer argument into bytes to copy (or an address, or an output request).
-bool prepare_buffer(CFuncObject* self, const CParam& p, PyObject* o, ArgState& a) {
+bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState& a) {
   const bool wants_write = p.dir == Dir::Out || p.dir == Dir::InOut;
   if (is_address(o)) {
     uint64_t addr;
@@ -200,7 +164,7 @@ bool prepare_buffer(CFuncObject* self, const CParam& p, PyObject* o, ArgState& a
   // A struct instance stands for its bytes (its `_buf`, a bytearray: updated in place for outputs).
   PyObject* src = o;
   if (a.src != nullptr) {  // bytes or bytearray, taken above
-  } else if (p.pyclass != nullptr && PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(p.pyclass))) {
+  } else if (p.record != nullptr && PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(p.record))) {
     a.tmp = PyObject_GetAttrString(o, "_buf");
     if (a.tmp == nullptr) return false;
     src = a.tmp;
@@ -312,11 +276,11 @@ bool prepare_buffer(CFuncObject* self, const CParam& p, PyObject* o, ArgState& a
 
 // The Python value of an allocated output: a scalar or struct for `T *` with None, else bytes
 // (1-byte elements), a list of struct instances, or a list of values.
-PyObject* output_value(const CParam& p, const ArgState& a, const uint8_t* data) {
+PyObject* output_value(const DeclParam& p, const ArgState& a, const uint8_t* data) {
   auto record = [&](const uint8_t* at) {
     PyObject* b = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(at), static_cast<Py_ssize_t>(p.elem_size));
     if (b == nullptr) return static_cast<PyObject*>(nullptr);
-    PyObject* r = PyObject_CallMethod(p.pyclass, "from_bytes", "O", b);
+    PyObject* r = PyObject_CallMethod(p.record, "from_bytes", "O", b);
     Py_DECREF(b);
     return r;
   };
@@ -343,27 +307,27 @@ PyObject* output_value(const CParam& p, const ArgState& a, const uint8_t* data) 
 }
 
 PyObject* result_value(CFuncObject* self, const wasmtime_val_raw_t* raw, const uint8_t* sret) {
-  const CPlan& plan = *self->plan;
-  if (plan.res == ResKind::Void) return nullptr;
-  if (plan.res == ResKind::Sret) {
-    PyObject* b = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(sret), static_cast<Py_ssize_t>(plan.res_size));
+  const DeclPlan& plan = *self->plan;
+  if (plan.result.kind == ResKind::Void) return nullptr;
+  if (plan.result.kind == ResKind::Sret) {
+    PyObject* b = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(sret), static_cast<Py_ssize_t>(plan.result.size));
     if (b == nullptr) return nullptr;
-    PyObject* r = PyObject_CallMethod(plan.res_class, "from_bytes", "O", b);
+    PyObject* r = PyObject_CallMethod(plan.result.record, "from_bytes", "O", b);
     Py_DECREF(b);
     return r;
   }
-  if (plan.res_is_record) {  // a single-scalar struct came back as its scalar
+  if (plan.result.record != nullptr) {  // a single-scalar struct came back as its scalar
     uint8_t bytes[8] = {};
-    store_element(plan.res_unit, raw[0], bytes);
-    PyObject* b = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(bytes), static_cast<Py_ssize_t>(plan.res_size));
+    store_element(plan.result.unit, raw[0], bytes);
+    PyObject* b = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(bytes), static_cast<Py_ssize_t>(plan.result.size));
     if (b == nullptr) return nullptr;
-    PyObject* r = PyObject_CallMethod(plan.res_class, "from_bytes", "O", b);
+    PyObject* r = PyObject_CallMethod(plan.result.record, "from_bytes", "O", b);
     Py_DECREF(b);
     return r;
   }
-  PyObject* v = from_raw(raw[0], plan.res_unit);
-  if (v != nullptr && plan.res_class != nullptr) {  // an enum: its member when the value names one
-    PyObject* e = PyObject_CallOneArg(plan.res_class, v);
+  PyObject* v = from_raw(raw[0], plan.result.unit);
+  if (v != nullptr && plan.result.enum_class != nullptr) {  // an enum: its member when the value names one
+    PyObject* e = PyObject_CallOneArg(plan.result.enum_class, v);
     if (e != nullptr) {
       Py_DECREF(v);
       return e;
@@ -373,18 +337,40 @@ PyObject* result_value(CFuncObject* self, const wasmtime_val_raw_t* raw, const u
   return v;
 }
 
-uint64_t slot_value(const CParam& p, const wasmtime_val_raw_t* raw) {
+// The bytes of a single-scalar struct passed by value. A struct instance keeps its bytes in
+// `_buf`: its own bytearray, or (a nested struct's view) a memoryview of its parent's; either is
+// read through the buffer protocol, and only when it holds exactly the scalar's bytes.
+bool record_scalar_bytes(CFuncObject* self, const DeclParam& p, PyObject* o, uint8_t (&out)[8]) {
+  PyObject* buf = PyObject_GetAttrString(o, "_buf");
+  if (buf == nullptr) return false;
+  Py_buffer view;
+  if (PyObject_GetBuffer(buf, &view, PyBUF_C_CONTIGUOUS) < 0) {
+    Py_DECREF(buf);
+    PyErr_Clear();
+    arg_error(PyExc_TypeError, self, p, "the struct's bytes are not a contiguous buffer");
+    return false;
+  }
+  const size_t need = unit_of(p.unit).size;
+  const bool ok = static_cast<size_t>(view.len) == need;
+  if (ok) std::memcpy(out, view.buf, need);
+  PyBuffer_Release(&view);
+  Py_DECREF(buf);
+  if (!ok) arg_error(PyExc_TypeError, self, p, "the struct holds %zd bytes, not %zu", view.len, need);
+  return ok;
+}
+
+uint64_t slot_value(const DeclParam& p, const wasmtime_val_raw_t* raw) {
   return unit_of(p.unit).wasm == ValKind::I64 ? static_cast<uint64_t>(raw[p.slot].i64)
                                               : static_cast<uint64_t>(static_cast<uint32_t>(raw[p.slot].i32));
 }
 
 // Runs after the lengths are known: a size_is count may be a length filled from another buffer.
 bool apply_sizes(CFuncObject* self, CallState& st, const wasmtime_val_raw_t* raw) {
-  const CPlan& plan = *self->plan;
+  const DeclPlan& plan = *self->plan;
   for (size_t i = 0; i < plan.params.size(); ++i) {
-    const CParam& p = plan.params[i];
+    const DeclParam& p = plan.params[i];
     if (p.size_is < 0) continue;
-    const CParam& np = plan.params[static_cast<size_t>(p.size_is)];
+    const DeclParam& np = plan.params[static_cast<size_t>(p.size_is)];
     const uint64_t n = slot_value(np, raw);
     if (n > UINT64_MAX / p.elem_size) {
       arg_error(PyExc_ValueError, self, p, "%R = %llu elements is more than memory can hold", np.name,
@@ -416,7 +402,7 @@ bool apply_sizes(CFuncObject* self, CallState& st, const wasmtime_val_raw_t* raw
 }
 
 PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t* raw) {
-  const CPlan& plan = *self->plan;
+  const DeclPlan& plan = *self->plan;
   const size_t np = plan.params.size();
   CallState st(np);
   const bool is64 = self->mem->has_value() && (*self->mem)->is64();
@@ -425,21 +411,18 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
     else raw[slot].i32 = static_cast<int32_t>(static_cast<uint32_t>(v));
   };
   // 1. Values into slots; buffers measured and their sources pinned.
-  uint64_t scratch = plan.res == ResKind::Sret ? align16(plan.res_size) : 0;
+  uint64_t scratch = plan.result.kind == ResKind::Sret ? align16(plan.result.size) : 0;
   for (size_t i = 0; i < np; ++i) {
-    const CParam& p = plan.params[i];
+    const DeclParam& p = plan.params[i];
     PyObject* o = args[i];
     if (p.dir == Dir::Value) {
       if (p.length_of >= 0 && o == nullptr) continue;  // filled from its buffer below
-      if (p.pyclass != nullptr) {  // a single-scalar struct: its bytes are the scalar
-        if (!PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(p.pyclass)))
+      if (p.record != nullptr) {  // a single-scalar struct: its bytes are the scalar
+        if (!PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(p.record)))
           return arg_error(PyExc_TypeError, self, p, "expected %s, not %s",
-                           reinterpret_cast<PyTypeObject*>(p.pyclass)->tp_name, Py_TYPE(o)->tp_name);
-        PyObject* buf = PyObject_GetAttrString(o, "_buf");
-        if (buf == nullptr) return nullptr;
+                           reinterpret_cast<PyTypeObject*>(p.record)->tp_name, Py_TYPE(o)->tp_name);
         uint8_t bytes[8] = {};
-        std::memcpy(bytes, PyByteArray_AS_STRING(buf), std::min<size_t>(8, PyByteArray_GET_SIZE(buf)));
-        Py_DECREF(buf);
+        if (!record_scalar_bytes(self, p, o, bytes)) return nullptr;
         load_element(p.unit, bytes, raw[p.slot]);
         continue;
       }
@@ -451,9 +434,9 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
   }
   // 2. Lengths: given ones must not exceed their buffer; omitted ones are filled from it.
   for (size_t i = 0; i < np; ++i) {
-    const CParam& p = plan.params[i];
+    const DeclParam& p = plan.params[i];
     if (p.length_of < 0) continue;
-    const CParam& bp = plan.params[static_cast<size_t>(p.length_of)];
+    const DeclParam& bp = plan.params[static_cast<size_t>(p.length_of)];
     const ArgState& b = st.args[static_cast<size_t>(p.length_of)];
     const uint64_t have = p.length_bytes ? (bp.cstring ? b.elems : b.elems * bp.elem_size) : b.elems;
     if (args[i] == nullptr) {
@@ -493,7 +476,7 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
     return PyErr_Format(PyExc_TypeError, "%U(): the module exports no memory, so pointer parameters cannot be used",
                         self->name);
   for (size_t i = 0; i < np; ++i) {
-    const CParam& p = plan.params[i];
+    const DeclParam& p = plan.params[i];
     if (p.dir == Dir::Value || !st.args[i].address) continue;
     const uint64_t need = p.count >= 0 ? static_cast<uint64_t>(p.count) * p.elem_size : 0;
     if (auto s = (*self->mem)->span(st.args[i].addr, need, "argument"); !s) return raise_in(s.error(), self->name);
@@ -516,15 +499,15 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
     block = *b;
     base = block.data;
     for (size_t i = 0; i < np; ++i) {
-      const CParam& p = plan.params[i];
+      const DeclParam& p = plan.params[i];
       const ArgState& a = st.args[i];
       if (p.dir == Dir::Value || a.address) continue;
       if (p.dir == Dir::Out || a.allocated_out) std::memset(base + a.offset, 0, a.nbytes);
       else std::memcpy(base + a.offset, a.src, a.nbytes);
       set_ptr(p.slot, block.addr + a.offset);
     }
-    if (plan.res == ResKind::Sret) {
-      std::memset(base, 0, plan.res_size);
+    if (plan.result.kind == ResKind::Sret) {
+      std::memset(base, 0, plan.result.size);
       set_ptr(0, block.addr);
     }
   }
@@ -542,7 +525,7 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
   bool ok = static_cast<bool>(r);
   if (ok) {
     for (size_t i = 0; i < np && ok; ++i) {
-      const CParam& p = plan.params[i];
+      const DeclParam& p = plan.params[i];
       ArgState& a = st.args[i];
       if (p.dir == Dir::Value || a.address) continue;
       if (a.allocated_out) {
@@ -552,7 +535,7 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
         std::memcpy(a.view.buf, base + a.offset, a.nbytes);
       }
     }
-    if (ok && plan.res != ResKind::Void) {
+    if (ok && plan.result.kind != ResKind::Void) {
       result = result_value(self, raw, base);
       ok = result != nullptr;
     }
@@ -587,7 +570,7 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
 
 PyObject* cfunc_vectorcall(PyObject* callable, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
   auto* self = reinterpret_cast<CFuncObject*>(callable);
-  const CPlan& plan = *self->plan;
+  const DeclPlan& plan = *self->plan;
   const Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
   PyObject* by_param[kMaxParams];
   for (size_t j = 0; j < plan.params.size(); ++j) by_param[j] = nullptr;
@@ -631,6 +614,7 @@ int cfunc_traverse(PyObject* o, visitproc visit, void* arg) {
   Py_VISIT(self->owner);
   Py_VISIT(self->raw);
   Py_VISIT(self->spec);
+  Py_VISIT(self->plan_obj);
   Py_VISIT(Py_TYPE(o));
   return 0;
 }
@@ -641,15 +625,8 @@ void cfunc_dealloc(PyObject* o) {
   PyTypeObject* tp = Py_TYPE(o);
   PyObject_GC_UnTrack(o);
   if (self->weakrefs != nullptr) PyObject_ClearWeakRefs(o);
-  if (self->plan != nullptr) {
-    for (CParam& p : self->plan->params) {
-      Py_XDECREF(p.name);
-      Py_XDECREF(p.pyclass);
-    }
-    Py_XDECREF(self->plan->res_class);
-    delete self->plan;
-  }
   Py_CLEAR(self->owner);
+  Py_CLEAR(self->plan_obj);
   Py_CLEAR(self->name);
   Py_CLEAR(self->raw);
   Py_CLEAR(self->out_type);
@@ -707,23 +684,6 @@ PyType_Spec cfunc_spec = {
     cfunc_slots,
 };
 
-// Bind-time parsing of the description _marshal.py builds from a cdef FunctionSpec.
-bool unit_from(PyObject* name_obj, ValKind slot, Marshal& out, const char* what) {
-  if (name_obj == Py_None) {
-    out = Marshal::Unsupported;
-    return true;
-  }
-  const char* s = PyUnicode_AsUTF8(name_obj);
-  if (s == nullptr) return false;
-  auto m = marshal_named(s, slot);
-  if (!m) {
-    PyErr_Format(PyExc_ValueError, "_cfunc(): unknown unit %R for %s", name_obj, what);
-    return false;
-  }
-  out = *m;
-  return true;
-}
-
 }  // namespace
 
 bool init_cfunc_type(PyObject* module) {
@@ -733,101 +693,39 @@ bool init_cfunc_type(PyObject* module) {
 }
 
 PyObject* make_cfunc(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_func_t& func, GuestAllocator* alloc,
-                     std::optional<GuestMemory>* mem, PyObject* raw, PyObject* desc) {
-  // desc: (name, doc, signature, out_type, params, result, nslots, nresults, spec)
-  PyObject *name, *doc, *sig, *out_type, *params, *result, *spec;
-  Py_ssize_t nslots, nresults;
-  if (!PyArg_ParseTuple(desc, "UUUOO!O!nnO:_cfunc", &name, &doc, &sig, &out_type, &PyTuple_Type, &params, &PyTuple_Type,
-                        &result, &nslots, &nresults, &spec))
+                     std::optional<GuestMemory>* mem, PyObject* raw, PyObject* plan_obj, PyObject* spec,
+                     PyObject* out_type) {
+  const DeclPlan* plan = plan_of(plan_obj);
+  if (plan == nullptr) return nullptr;
+  const bool is64 = mem->has_value() && (*mem)->is64();
+  if (plan->has_buffers && mem->has_value() && plan->is64 != is64)
+    return PyErr_Format(PyExc_ValueError, "cfunc(): the plan of %s was built for %s pointers, the memory is %s",
+                        plan->name.c_str(), plan->is64 ? "64-bit" : "32-bit", is64 ? "64-bit" : "32-bit");
+  PyObject* name = PyUnicode_FromString(plan->name.c_str());
+  if (name == nullptr) return nullptr;
+  PyObject* doc = PyObject_GetAttrString(spec, "declaration");
+  if (doc == nullptr) {
+    Py_DECREF(name);
     return nullptr;
-  const Py_ssize_t np = PyTuple_GET_SIZE(params);
-  if (static_cast<size_t>(np) > kMaxParams)
-    return PyErr_Format(PyExc_TypeError, "%U(): declared functions take at most %zu parameters, not %zd", name, kMaxParams, np);
-  auto plan = std::make_unique<CPlan>();
-  const ValKind ptr_kind = mem->has_value() && (*mem)->is64() ? ValKind::I64 : ValKind::I32;
-  plan->signature = PyUnicode_AsUTF8(sig);
-  plan->nslots = static_cast<size_t>(nslots);
-  plan->raw_len = std::max<size_t>(static_cast<size_t>(nslots), static_cast<size_t>(nresults));
-  // Owned references in the plan are released together by the guard unless the CFunc takes them.
-  struct Guard {
-    CPlan* p;
-    ~Guard() {
-      if (!p) return;
-      for (CParam& c : p->params) {
-        Py_XDECREF(c.name);
-        Py_XDECREF(c.pyclass);
-      }
-      Py_XDECREF(p->res_class);
-    }
-  } guard{plan.get()};
-  for (Py_ssize_t i = 0; i < np; ++i) {
-    // (name, ctype, dir, unit, slot, slot_kind, elem_size, count, cstring, byval, length_param,
-    //  length_of, length_bytes, keyword_only, pyclass, size_is)
-    PyObject *pname, *ctype, *unit, *slot_kind, *pyclass;
-    int dir, cstring, byval, length_bytes, kwonly;
-    Py_ssize_t slot, length_param, length_of, size_is;
-    unsigned long long elem_size;
-    long long count;
-    if (!PyArg_ParseTuple(PyTuple_GET_ITEM(params, i), "UUiOnUKLppnnppOn:_cfunc param", &pname, &ctype, &dir, &unit,
-                          &slot, &slot_kind, &elem_size, &count, &cstring, &byval, &length_param, &length_of,
-                          &length_bytes, &kwonly, &pyclass, &size_is))
-      return nullptr;
-    CParam& p = plan->params.emplace_back();
-    p.name = Py_NewRef(pname);
-    p.ctype_text = PyUnicode_AsUTF8(ctype);
-    p.dir = static_cast<Dir>(dir);
-    const char* sk = PyUnicode_AsUTF8(slot_kind);
-    ValKind kind = std::strcmp(sk, "i64") == 0 ? ValKind::I64 : std::strcmp(sk, "f32") == 0 ? ValKind::F32
-                   : std::strcmp(sk, "f64") == 0 ? ValKind::F64 : ValKind::I32;
-    if (!unit_from(unit, p.dir == Dir::Value ? kind : ptr_kind, p.unit, "a parameter")) return nullptr;
-    p.slot = static_cast<uint32_t>(slot);
-    p.elem_size = elem_size;
-    p.count = count;
-    p.cstring = cstring;
-    p.byval = byval;
-    (void)length_param;  // the link is followed from the length's side (length_of)
-    p.length_of = static_cast<int>(length_of);
-    p.length_bytes = length_bytes;
-    p.pyclass = pyclass == Py_None ? nullptr : Py_NewRef(pyclass);
-    p.size_is = static_cast<int>(size_is);
-    if (size_is >= 0) plan->has_size_is = true;
-    if (p.dir != Dir::Value) plan->has_buffers = true;
-    if (!kwonly) plan->positional.push_back(static_cast<int>(i));
-    if (p.dir != Dir::Value && p.elem_size == 0)
-      return PyErr_Format(PyExc_TypeError, "%U(): parameter %R has elements of size 0", name, pname);
-  }
-  for (CParam& p : plan->params) p.ctype = p.ctype_text.c_str();  // stable now: no more emplace_back
-  {
-    // (kind, unit, slot_kind, size, pyclass, is_record)
-    int kind, is_record;
-    PyObject *unit, *slot_kind, *pyclass;
-    unsigned long long size;
-    if (!PyArg_ParseTuple(result, "iOUKOp:_cfunc result", &kind, &unit, &slot_kind, &size, &pyclass, &is_record))
-      return nullptr;
-    plan->res = static_cast<ResKind>(kind);
-    const char* sk = PyUnicode_AsUTF8(slot_kind);
-    ValKind k = std::strcmp(sk, "i64") == 0 ? ValKind::I64 : std::strcmp(sk, "f32") == 0 ? ValKind::F32
-                : std::strcmp(sk, "f64") == 0 ? ValKind::F64 : ValKind::I32;
-    if (!unit_from(unit, k, plan->res_unit, "the result")) return nullptr;
-    plan->res_size = size;
-    plan->res_class = pyclass == Py_None ? nullptr : Py_NewRef(pyclass);
-    plan->res_is_record = is_record;
-    if (plan->res == ResKind::Sret) plan->has_buffers = true;
   }
   auto* self = PyObject_GC_New(CFuncObject, g_cfunc_type);
-  if (self == nullptr) return nullptr;
-  guard.p = nullptr;
+  if (self == nullptr) {
+    Py_DECREF(name);
+    Py_DECREF(doc);
+    return nullptr;
+  }
   self->vectorcall = cfunc_vectorcall;
   self->owner = Py_NewRef(owner);
   self->ctx = ctx;
   self->func = func;
   self->alloc = alloc;
   self->mem = mem;
-  self->plan = plan.release();
-  self->name = Py_NewRef(name);
+  self->plan = plan;
+  self->plan_obj = Py_NewRef(plan_obj);
+  self->name = name;
   self->raw = Py_NewRef(raw);
   self->out_type = Py_NewRef(out_type);
-  self->doc = Py_NewRef(doc);
+  self->doc = doc;
   self->spec = Py_NewRef(spec);
   self->weakrefs = nullptr;
   self->mode = call_mode_for(ctx, -1);

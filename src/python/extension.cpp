@@ -66,6 +66,7 @@ NB_MODULE(_core, m) {
       nb::arg("exports"), nb::arg("name"), nb::arg("obj"),
       "Makes obj the object an Exports returns for name (declared functions replace raw ones).");
 
+  bind_plan(m);
   bind_engine(m);
   bind_module(m);
   bind_instance(m);
