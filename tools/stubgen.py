@@ -53,7 +53,7 @@ RULES: List[Tuple[str, str, int]] = [
     # and IMPORTS replaces stubgen's own imports.
     (r"^from wasmffi import CFunc as CFunc, Exports as Exports, Func as Func\n", "", 1),
     (r"^from wasmffi\._memory import \([^)]*\)\n", "", 1),
-    (r"^from collections\.abc import Sequence\nimport inspect\nimport types\n", "", 1),
+    (r"^from collections\.abc import Sequence\nimport enum\nimport inspect\nimport types\n", "import enum\n", 1),
     # The buffer exporter behind Memory.view: Python 3.12+ shows its buffer slot as __buffer__,
     # 3.11 shows nothing; the stub says what it is on every version.
     (r"^class _GuestBuffer:\n(?:    pass\n|    def __buffer__\(self, flags, /\):\n(?:        .*\n)+)",
@@ -87,9 +87,12 @@ RULES: List[Tuple[str, str, int]] = [
      "def _register_types(module_cls: type, instance_cls: type)", 1),
     (r"def exports\(self, names: tuple, name_set: frozenset\) -> object:",
      "def exports(self, names: tuple[str, ...], name_set: frozenset[str]) -> Exports:", 1),
-    # The marshalling seam (_marshal.py builds `desc`, _scratch.py allocates through guest_alloc).
-    (r"def cfunc\(self, name: str, raw: object, desc: tuple\) -> object:",
-     "def cfunc(self, name: str, raw: Func, desc: tuple[Any, ...]) -> CFunc:", 1),
+    # The marshalling seam (_marshal.py builds the plan, _scratch.py allocates through guest_alloc).
+    (r"def cfunc\(self, name: str, raw: object, plan: object, spec: object, out_type: object\) -> object:",
+     "def cfunc(self, name: str, raw: Func, plan: DeclPlan, spec: FunctionSpec, out_type: type) -> CFunc:", 1),
+    # Struct classes and IntEnum classes of declared types.
+    (r"record: object \| None = None", "record: type | None = None", 3),
+    (r"enum_class: object \| None = None", "enum_class: type | None = None", 2),
     (r"(def guest_alloc\(self, size): object \| None\)", r"\1: int)", 1),
 ]
 

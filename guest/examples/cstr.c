@@ -156,6 +156,31 @@ WASMFFI_EXPORT(sum_then_reset) uint32_t sum_then_reset(const uint8_t* p, size_t 
   return s;
 }
 
+/* The sum of two byte arrays: two buffers in one call. */
+WASMFFI_EXPORT(sum2) uint32_t sum2(const uint8_t* a, size_t na, const uint8_t* b, size_t nb) {
+  return sum(a, na) + sum(b, nb);
+}
+
+/* The sum of a wide string's characters up to its NUL (wchar_t: 4 bytes on wasm). */
+WASMFFI_EXPORT(wide_sum) uint32_t wide_sum(const __WCHAR_TYPE__* s) {
+  uint32_t t = 0;
+  while (*s) t += (uint32_t)*s++;
+  return t;
+}
+
+/* The sum of a UTF-16 string's code units up to its NUL. */
+WASMFFI_EXPORT(u16_sum) uint32_t u16_sum(const __CHAR16_TYPE__* s) {
+  uint32_t t = 0;
+  while (*s) t += (uint32_t)*s++;
+  return t;
+}
+
+/* Writes `value` into the first n bytes of buf; returns n. */
+WASMFFI_EXPORT(fill) size_t fill(uint8_t* buf, size_t n, uint8_t value) {
+  for (size_t i = 0; i < n; ++i) ((volatile uint8_t*)buf)[i] = value;
+  return n;
+}
+
 /* ---- traps ------------------------------------------------------------------------------ */
 
 /* Fills the buffer with `value`, then traps (unreachable): the caller sees the writes in guest

@@ -12,6 +12,9 @@ from typing_extensions import Buffer
 from wasmffi._types import FuncType
 from wasmffi.cdef._lower import FunctionSpec
 
+import enum
+
+
 def signature_text(params: Sequence[str], results: Sequence[str]) -> str:
     """
     The text of a function signature, e.g. '(i32, i32) -> i32': the one producer, shared by FuncType, Func and the module descriptions.
@@ -26,6 +29,57 @@ def exports_declare(exports: Exports, name: str, obj: object) -> None:
     """
     Makes obj the object an Exports returns for name (declared functions replace raw ones).
     """
+
+class Dir(enum.Enum):
+    """How a declared parameter travels (one definition for Python and C++)."""
+
+    VALUE = 0
+
+    IN = 1
+
+    OUT = 2
+
+    INOUT = 3
+
+class ResultKind(enum.Enum):
+    """How a declared result comes back."""
+
+    VOID = 0
+
+    VALUE = 1
+
+    SRET = 2
+
+class DeclPlan:
+    """A declared function's call plan, built by PlanBuilder; immutable."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def signature(self) -> str: ...
+
+    @property
+    def nparams(self) -> int: ...
+
+class PlanBuilder:
+    """The typed factory of DeclPlans (see src/python/plan.hpp)."""
+
+    def __init__(self, name: str, signature: str, nslots: int, nresults: int, is64: bool) -> None: ...
+
+    def value(self, name: str, ctype: str, unit: str, slot: int, slot_type: str, *, record: type | None = None, enum_class: type | None = None) -> None: ...
+
+    def buffer(self, name: str, ctype: str, dir: Dir, elem_unit: str, slot: int, elem_size: int, *, count: int = -1, cstring: bool = False, byval: bool = False, record: type | None = None) -> None: ...
+
+    def link_length(self, param: int, buffer: int, bytes: bool) -> None: ...
+
+    def size_is(self, buffer: int, count: int) -> None: ...
+
+    def length_is_result(self, buffer: int) -> None: ...
+
+    def result(self, kind: ResultKind, *, unit: str = '', slot_type: str = 'i32', size: int = 0, record: type | None = None, enum_class: type | None = None) -> None: ...
+
+    def build(self) -> DeclPlan: ...
 
 class Engine:
     """
@@ -128,7 +182,7 @@ class _Instance:
     @property
     def timeout(self) -> object: ...
 
-    def cfunc(self, name: str, raw: Func, desc: tuple[Any, ...]) -> CFunc:
+    def cfunc(self, name: str, raw: Func, plan: DeclPlan, spec: FunctionSpec, out_type: type) -> CFunc:
         """A declared function (see python/wasmffi/_marshal.py)."""
 
     def guest_alloc(self, size: int) -> int: ...
@@ -388,11 +442,11 @@ class CFunc:
 
     @property
     def __name__(self) -> str:
-        """function name"""
+        """export name"""
 
     @property
     def __qualname__(self) -> str:
-        """function name"""
+        """export name"""
 
     @property
     def __signature__(self) -> inspect.Signature:

@@ -55,6 +55,8 @@ def build_plan(cd: CDef, spec: FunctionSpec) -> "_core.DeclPlan":
             b.link_length(p.index, index[p.length_of], p.length_unit == BYTES)
         if p.size_is is not None:
             b.size_is(p.index, index[p.size_is])
+        if p.length_is_return:
+            b.length_is_result(p.index)
     r = spec.result
     kinds = {"void": _core.ResultKind.VOID, "value": _core.ResultKind.VALUE, "sret": _core.ResultKind.SRET}
     record = enum = None

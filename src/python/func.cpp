@@ -4,14 +4,13 @@
 // look-up per call.
 #include "func.hpp"
 
-#include <structmember.h>
-
 #include <memory>
 #include <new>
 #include <optional>
 #include <string_view>
 #include <vector>
 
+#include "callable.hpp"
 #include "convert.hpp"
 #include "marshal.hpp"
 #include "store_guard.hpp"
@@ -26,27 +25,20 @@ namespace {
 constexpr size_t kStackSlots = 32;
 
 struct FuncObject {
-  PyObject_HEAD
-  vectorcallfunc vectorcall;   // CPython calls through this pointer (tp_vectorcall_offset)
-  PyObject* owner;             // keeps the store alive: ctx and func are only valid while it is
-  wasmtime_context_t* ctx;     // cached store context
-  wasmtime_func_t func;
+  CallableHead head;           // first: owner, ctx, func, name, the call mode (callable.hpp)
   CallPlan* plan;              // built once in make_func; owned
   const Marshal* params;       // = plan->params.data(), cached to save a load per call
   const Marshal* results;
   Py_ssize_t nparams;
   Py_ssize_t nresults;
-  PyObject* name;
-  PyObject* weakrefs;
-  CallMode mode;               // Plain unless the store has a timeout or the call releases the GIL
   int8_t release;              // as typed(release_gil=) was given: -1 the store's choice, 0 no, 1 yes
 };
 
 PyObject* arity_error(FuncObject* self, Py_ssize_t nargs, PyObject* kwnames) {
   if (kwnames != nullptr && PyTuple_GET_SIZE(kwnames) > 0)
     return PyErr_Format(PyExc_TypeError, "%U() takes no keyword arguments (wasm parameters are positional)",
-                        self->name);
-  return PyErr_Format(PyExc_TypeError, "%U() takes %zd positional argument%s but %zd %s given", self->name,
+                        self->head.name);
+  return PyErr_Format(PyExc_TypeError, "%U() takes %zd positional argument%s but %zd %s given", self->head.name,
                       self->nparams, self->nparams == 1 ? "" : "s", nargs, nargs == 1 ? "was" : "were");
 }
 
@@ -71,26 +63,22 @@ template <bool Managed>
 PyObject* call_with(FuncObject* self, PyObject* const* args, wasmtime_val_raw_t* raw) {
   // 1. Arguments -> raw slots, by the units cached in the plan (one table-indexed call each).
   for (Py_ssize_t i = 0; i < self->nparams; ++i)
-    if (!to_raw(args[i], self->params[i], raw[i], self->name, i)) [[unlikely]]
+    if (!to_raw(args[i], self->params[i], raw[i], self->head.name, i)) [[unlikely]]
       return nullptr;
   // 2. One unchecked call: the plan already proved the signature, so wasmtime need not re-check.
   //    The GIL stays held on the plain path: releasing it costs more than most calls take, so
   //    only functions made with release_gil (Managed, a separate vectorcall) do.
   //    Refused, as a StackOverflow, on a thread without room for the engine's max_wasm_stack.
-  if (!native_stack_fits(self->ctx)) [[unlikely]]
-    return raise_in(native_stack_error(self->ctx), self->name);
-  StoreEntry entry(self->ctx);  // one thread per store (store_guard.hpp)
+  if (!stack_fits(&self->head)) [[unlikely]]
+    return nullptr;
+  StoreEntry entry(self->head.ctx);  // one thread per store (store_guard.hpp)
   if (!entry) [[unlikely]]
     return nullptr;
   Result<void> r;
-  if constexpr (Managed) {
-    if (!call_managed(self->mode, self->ctx, self->func, raw, static_cast<size_t>(self->plan->raw_len), r))
-      return nullptr;
-  } else {
-    r = call_unchecked(self->ctx, self->func, raw, static_cast<size_t>(self->plan->raw_len));
-  }
+  if (!call_raw<Managed>(&self->head, raw, static_cast<size_t>(self->plan->raw_len), r)) [[unlikely]]
+    return nullptr;
   if (!r) [[unlikely]]
-    return raise_call_error(self->ctx, r.error(), self->name);
+    return raise_call_error(self->head.ctx, r.error(), self->head.name);
   // 3. Results were written over the arguments, starting at slot 0.
   return results_to_python(self, raw);
 }
@@ -111,25 +99,14 @@ PyObject* func_vectorcall(PyObject* callable, PyObject* const* args, size_t narg
 }
 
 int func_traverse(PyObject* o, visitproc visit, void* arg) {
-  auto* self = reinterpret_cast<FuncObject*>(o);
-  Py_VISIT(self->owner);
-  Py_VISIT(Py_TYPE(o));
-  return 0;
+  return traverse_head(reinterpret_cast<CallableHead*>(o), visit, arg);
 }
 
-// No tp_clear on purpose: the call path trusts `owner` to keep the store alive, so a Func never
-// lets go of it before it is deallocated. Nothing is lost: the owner (an _Instance) refers to no
-// Python object, so a Func can never be part of a reference cycle that would need breaking.
 void func_dealloc(PyObject* o) {
   auto* self = reinterpret_cast<FuncObject*>(o);
-  PyTypeObject* tp = Py_TYPE(o);
-  PyObject_GC_UnTrack(o);
-  if (self->weakrefs != nullptr) PyObject_ClearWeakRefs(o);
-  Py_CLEAR(self->owner);
-  Py_CLEAR(self->name);
+  clear_head(&self->head);
   delete self->plan;
-  tp->tp_free(o);
-  Py_DECREF(tp);
+  free_callable(&self->head);
 }
 
 // The declared types: wasm kinds, with u32/u64 where a declaration made an integer unsigned.
@@ -149,7 +126,7 @@ PyObject* names_tuple(const std::vector<Marshal>& ms) {
 
 PyObject* func_repr(PyObject* o) {
   auto* self = reinterpret_cast<FuncObject*>(o);
-  return PyUnicode_FromFormat("<wasmffi.Func %U%s>", self->name, self->plan->to_string().c_str());
+  return PyUnicode_FromFormat("<wasmffi.Func %U%s>", self->head.name, self->plan->to_string().c_str());
 }
 
 PyObject* get_params(PyObject* o, void*) { return names_tuple(reinterpret_cast<FuncObject*>(o)->plan->params); }
@@ -164,7 +141,6 @@ PyObject* get_type(PyObject* o, void*) {
   Py_XDECREF(results);
   return type;
 }
-PyObject* get_name(PyObject* o, void*) { return Py_NewRef(reinterpret_cast<FuncObject*>(o)->name); }
 
 // inspect.signature() support, built by FuncType (Python): not on any call path.
 PyObject* get_signature(PyObject* o, void*) {
@@ -177,24 +153,17 @@ PyObject* get_signature(PyObject* o, void*) {
 
 PyObject* get_doc(PyObject* o, void*) {
   auto* self = reinterpret_cast<FuncObject*>(o);
-  return PyUnicode_FromFormat("%U%s: exported WebAssembly function", self->name, self->plan->to_string().c_str());
+  return PyUnicode_FromFormat("%U%s: exported WebAssembly function", self->head.name, self->plan->to_string().c_str());
 }
 
 PyGetSetDef func_getset[] = {
-    {"__name__", get_name, nullptr, "export name", nullptr},
-    {"__qualname__", get_name, nullptr, "export name", nullptr},
+    WASMFFI_CALLABLE_NAME_GETSETS,
     {"__signature__", get_signature, nullptr, "inspect.Signature of the wasm function", nullptr},
     {"__doc__", get_doc, nullptr, nullptr, nullptr},
     {"params", get_params, nullptr, "wasm parameter types, e.g. ('i32', 'i32')", nullptr},
     {"results", get_results, nullptr, "wasm result types", nullptr},
     {"type", get_type, nullptr, "the signature as a wasmffi.FuncType (str() of it is the text)", nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
-};
-
-PyMemberDef func_members[] = {
-    {"__vectorcalloffset__", T_PYSSIZET, offsetof(FuncObject, vectorcall), READONLY, nullptr},
-    {"__weaklistoffset__", T_PYSSIZET, offsetof(FuncObject, weakrefs), READONLY, nullptr},
-    {nullptr, 0, 0, 0, nullptr},
 };
 
 PyObject* func_typed(PyObject* o, PyObject* args, PyObject* kwargs);
@@ -215,12 +184,10 @@ PyMethodDef func_methods[] = {
 
 PyType_Slot func_slots[] = {
     {Py_tp_methods, func_methods},
-    {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
     {Py_tp_dealloc, reinterpret_cast<void*>(func_dealloc)},
     {Py_tp_traverse, reinterpret_cast<void*>(func_traverse)},
     {Py_tp_repr, reinterpret_cast<void*>(func_repr)},
     {Py_tp_getset, func_getset},
-    {Py_tp_members, func_members},
     {0, nullptr},
 };
 
@@ -228,21 +195,13 @@ PyType_Spec func_spec = {
     "wasmffi.Func",
     sizeof(FuncObject),
     0,
-    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    kCallableFlags,
     func_slots,
 };
 
 }  // namespace
 
-PyTypeObject* make_func_type(PyObject* module) {
-  auto* type = reinterpret_cast<PyTypeObject*>(PyType_FromModuleAndSpec(module, &func_spec, nullptr));
-  if (type == nullptr) return nullptr;
-  if (PyModule_AddObjectRef(module, "Func", reinterpret_cast<PyObject*>(type)) != 0) {
-    Py_DECREF(type);
-    return nullptr;
-  }
-  return type;
-}
+PyTypeObject* make_func_type(PyObject* module) { return make_callable_type(module, "Func", func_spec); }
 
 namespace {
 
@@ -257,19 +216,14 @@ PyObject* new_func(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_func
   if (mode == CallMode::Releasing && !check_release_allowed(ctx, "Func.typed()")) return nullptr;
   auto* self = PyObject_GC_New(FuncObject, registry().func);
   if (self == nullptr) return nullptr;
-  self->vectorcall = mode == CallMode::Plain ? func_vectorcall<false> : func_vectorcall<true>;
-  self->mode = mode;
+  init_head(&self->head, mode == CallMode::Plain ? func_vectorcall<false> : func_vectorcall<true>, mode, owner, ctx,
+            func, name);
   self->release = release;
-  self->owner = Py_NewRef(owner);
-  self->ctx = ctx;
-  self->func = func;
   self->plan = plan.release();
   self->params = self->plan->params.data();
   self->results = self->plan->results.data();
   self->nparams = static_cast<Py_ssize_t>(self->plan->params.size());
   self->nresults = static_cast<Py_ssize_t>(self->plan->results.size());
-  self->name = Py_NewRef(name);
-  self->weakrefs = nullptr;
   PyObject_GC_Track(self);
   return reinterpret_cast<PyObject*>(self);
 }
@@ -332,9 +286,9 @@ PyObject* func_typed(PyObject* o, PyObject* args, PyObject* kwargs) {
     return nullptr;
   auto plan = self->plan->retyped(ps, rs);
   if (!plan)
-    return PyErr_Format(PyExc_ValueError, "%U.typed(): %s (the function is %U%s)", self->name,
-                        plan.error().message.c_str(), self->name, self->plan->sig.to_string().c_str());
-  return new_func(self->owner, self->ctx, self->func, self->name, std::make_unique<CallPlan>(std::move(plan).value()),
+    return PyErr_Format(PyExc_ValueError, "%U.typed(): %s (the function is %U%s)", self->head.name,
+                        plan.error().message.c_str(), self->head.name, self->plan->sig.to_string().c_str());
+  return new_func(self->head.owner, self->head.ctx, self->head.func, self->head.name, std::make_unique<CallPlan>(std::move(plan).value()),
                   release);
 }
 

@@ -15,6 +15,7 @@ namespace wasmffi::py {
 DeclPlan::~DeclPlan() {
   for (DeclParam& p : params) {
     Py_XDECREF(p.name);
+    Py_XDECREF(p.label);
     Py_XDECREF(p.record);
     Py_XDECREF(p.enum_class);
   }
@@ -76,6 +77,8 @@ class PlanBuilder {
     p.byval = byval;
     p.record = optional_ref(record);
     plan_->has_buffers = true;
+    if (cstring && elem_size != 1 && elem_size != 2 && elem_size != 4)
+      throw nb::value_error("PlanBuilder.buffer(): C string characters are 1, 2 or 4 bytes wide");
     if (p.unit == Marshal::Unsupported && p.record == nullptr)
       throw nb::value_error("PlanBuilder.buffer(): a record element needs its struct class");
   }
@@ -101,6 +104,15 @@ class PlanBuilder {
     plan_->has_size_is = true;
   }
 
+  // Buffer `buffer` gets back only as many elements as the (integer) result says were written.
+  void length_is_result(size_t buffer) {
+    DeclParam& b = at(buffer);
+    if (b.dir != Dir::Out && b.dir != Dir::InOut)
+      throw nb::value_error("PlanBuilder.length_is_result(): applies to a buffer the function writes");
+    b.length_is_result = true;
+    plan_->has_length_is = true;
+  }
+
   void result(ResKind kind, std::string unit, std::string slot_type, uint64_t size, nb::handle record,
               nb::handle enum_class) {
     DeclResult& r = plan_->result;
@@ -124,6 +136,10 @@ class PlanBuilder {
       if (!plan_->params[i].keyword_only) plan_->positional.push_back(static_cast<int>(i));
     for (const DeclParam& p : plan_->params)
       if (p.slot >= plan_->nslots) throw nb::value_error("PlanBuilder.build(): a parameter's slot is past the wasm parameters");
+    if (plan_->has_length_is &&
+        (plan_->result.kind != ResKind::Value || unit_of(plan_->result.unit).num != MarshalUnit::Num::Int ||
+         plan_->result.record != nullptr))
+      throw nb::value_error("PlanBuilder.build(): a written length needs an integer result");
     return std::move(plan_);
   }
 
@@ -134,6 +150,8 @@ class PlanBuilder {
       throw nb::type_error(("declared functions take at most " + std::to_string(kMaxParams) + " parameters").c_str());
     DeclParam& p = plan_->params.emplace_back();
     p.name = Py_NewRef(name.ptr());
+    p.label = PyUnicode_FromFormat("%s() argument %R (%s)", plan_->name.c_str(), name.ptr(), ctype.c_str());
+    if (p.label == nullptr) throw nb::python_error();
     p.ctype = std::move(ctype);
     p.dir = dir;
     p.slot = slot;
@@ -171,7 +189,7 @@ void bind_plan(nb::module_& m) {
       .def_prop_ro("name", [](const DeclPlan& p) { return p.name; })
       .def_prop_ro("signature", [](const DeclPlan& p) { return p.signature; })
       .def_prop_ro("nparams", [](const DeclPlan& p) { return p.params.size(); });
-  nb::class_<PlanBuilder>(m, "PlanBuilder", "The typed factory of CallPlans (see src/python/plan.hpp).")
+  nb::class_<PlanBuilder>(m, "PlanBuilder", "The typed factory of DeclPlans (see src/python/plan.hpp).")
       .def(nb::init<std::string, std::string, size_t, size_t, bool>(), nb::arg("name"), nb::arg("signature"),
            nb::arg("nslots"), nb::arg("nresults"), nb::arg("is64"))
       .def("value", &PlanBuilder::value, nb::arg("name"), nb::arg("ctype"), nb::arg("unit"), nb::arg("slot"),
@@ -182,6 +200,7 @@ void bind_plan(nb::module_& m) {
            nb::arg("byval") = false, nb::arg("record").none() = nb::none())
       .def("link_length", &PlanBuilder::link_length, nb::arg("param"), nb::arg("buffer"), nb::arg("bytes"))
       .def("size_is", &PlanBuilder::size_is, nb::arg("buffer"), nb::arg("count"))
+      .def("length_is_result", &PlanBuilder::length_is_result, nb::arg("buffer"))
       .def("result", &PlanBuilder::result, nb::arg("kind"), nb::kw_only(), nb::arg("unit") = "",
            nb::arg("slot_type") = "i32", nb::arg("size") = 0, nb::arg("record").none() = nb::none(),
            nb::arg("enum_class").none() = nb::none())

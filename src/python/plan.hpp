@@ -25,6 +25,7 @@ inline constexpr size_t kMaxParams = 32;
 // One C parameter.
 struct DeclParam {
   PyObject* name = nullptr;     // the Python name (str; the C name, `_` appended to a keyword); owned
+  PyObject* label = nullptr;    // "fill() argument 'n' (size_t)", for conversion errors; owned
   std::string ctype;            // the C type as spelled, for messages
   Dir dir = Dir::Value;
   // Value: its scalar unit. Buffers: the element's unit; Unsupported for a record element.
@@ -39,6 +40,7 @@ struct DeclParam {
   bool length_bytes = false;    // the length counts bytes, not elements
   int length_param = -1;        // on a buffer: the index of its linked length, if any
   int size_is = -1;             // on an unsized buffer: the parameter holding its element count
+  bool length_is_result = false;   // the (integer) result counts the elements the call wrote here
   PyObject* record = nullptr;   // the struct class of a record element or single-scalar struct; owned
   PyObject* enum_class = nullptr;  // an IntEnum class for enum values (host direction); owned
 };
@@ -61,6 +63,7 @@ struct DeclPlan {
   size_t raw_len = 0;           // max(wasm params, wasm results)
   bool has_buffers = false;
   bool has_size_is = false;
+  bool has_length_is = false;   // some buffer's written length is the result
   bool is64 = false;            // pointers are i64 (memory64)
 
   DeclPlan() = default;

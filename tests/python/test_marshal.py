@@ -127,7 +127,7 @@ def test_integers_are_range_checked_by_c_type(sc, name, lo, hi):
     f = getattr(sc, name)
     assert f(lo) == lo and f(hi) == hi
     for bad in (lo - 1, hi + 1):
-        with pytest.raises(OverflowError, match=rf"{name}\(\) argument 1: {bad} is out of range"):
+        with pytest.raises(OverflowError, match=rf"{name}\(\) argument 'arg0' \(.*\): {bad} is out of range"):
             f(bad)
 
 
@@ -214,8 +214,8 @@ def test_c_strings(lib):
     assert lib.count_vowels("h\u00e9llo") == 1  # UTF-8: é is two bytes, neither a vowel
     with pytest.raises(ValueError, match=r"count_vowels\(\) argument 's' .*cannot contain a NUL character \(at index 2\)"):
         lib.count_vowels("ab\0c")
-    with pytest.raises(ValueError, match="cannot contain a NUL byte"):
-        lib.count_vowels(b"ab\0c")
+    # bytes pass as they are, NULs included (as cffi passes them); the guest stops at the first
+    assert lib.count_vowels(b"ab\0ce") == 1
     s = bytearray(b"mixed Case\0")
     lib.upcase(s)
     assert s == bytearray(b"MIXED CASE\0")
@@ -225,10 +225,12 @@ def test_length_links(lib, inst):
     data = bytes(range(10))
     assert lib.sum(data) == 45
     assert lib.sum(data, n=3) == 3
-    with pytest.raises(ValueError, match=r"sum\(\) argument 'n' .*11 exceeds the length of 'p' \(10\)"):
+    with pytest.raises(ValueError, match=r"sum\(\) argument 'n' .*11 exceeds the length of 'p' \(10 elements\)"):
         lib.sum(data, n=11)
-    with pytest.raises(TypeError, match="takes 1 positional argument"):
-        lib.sum(data, 3)
+    assert lib.sum(data, 3) == 3  # C order: every parameter, the length included
+    with pytest.raises(TypeError, match=r"takes 1 positional arguments \(lengths filled in\) or 2 \(every C "
+                                        r"parameter, in C order\) but 3 were given"):
+        lib.sum(data, 3, 4)
     with pytest.raises(TypeError, match="unexpected keyword argument 'm'"):
         lib.sum(data, m=3)
 

@@ -29,16 +29,20 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ._layout import Target, record_layout, size_align
-from ._model import (BOOL, CHAR, FLOAT, VOID, Array, CDefError, CType, Enum, FunctionType, Pointer,
-                     Primitive, Struct)
+from ._model import (BOOL, CHAR, FLOAT, STRING_CHARS, VOID, Array, CDefError, CType, Enum, FunctionType,
+                     Pointer, Primitive, Struct)
 
 VALUE, IN, OUT, INOUT = "value", "in", "out", "inout"
 ELEMENTS, BYTES = "elements", "bytes"
 
 # The naming rule: an integer parameter right after an unsized buffer `p`, named like this, is
 # filled from p's length. Names that say "size" count bytes; the others count elements.
-_ELEMENT_NAMES = ("{p}_len", "{p}_length", "{p}_count", "{p}_n", "{p}len", "n", "len", "length", "count")
-_BYTE_NAMES = ("{p}_size", "{p}size", "size")
+# Both snake_case and camelCase spellings, as real headers write them (`srcSize`, `dstCapacity`,
+# `msg_len`, `nbytes`).
+_ELEMENT_NAMES = ("{p}_len", "{p}_length", "{p}_count", "{p}_n", "{p}len", "{p}Len", "{p}Length", "{p}Count",
+                  "n", "len", "length", "count")
+_BYTE_NAMES = ("{p}_size", "{p}size", "{p}Size", "{p}_capacity", "{p}Capacity", "{p}_nbytes", "{p}_bytes",
+               "size", "nbytes", "capacity")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,7 @@ class ParamSpec:
     code: Optional[str] = None
     elem_code: Optional[str] = None
     size_is: Optional[str] = None
+    length_is_return: bool = False
 
     @property
     def is_buffer(self) -> bool:
@@ -269,7 +274,8 @@ def _param(i: int, name: str, t: CType, notes: Tuple[str, ...], wasm_index: int,
         else:
             is_void = isinstance(elem, Primitive) and elem.kind == VOID
             elem_size = 1 if is_void else size_align(elem, target)[0]
-            cstring = t.const and isinstance(t, Pointer) and isinstance(elem, Primitive) and elem.kind == CHAR
+            cstring = (t.const and isinstance(t, Pointer) and isinstance(elem, Primitive)
+                       and (elem.kind == CHAR or elem.name in STRING_CHARS))
             direction = IN if t.const else INOUT
             if direction_notes:
                 if t.const and direction_notes[0] != IN:
@@ -342,11 +348,30 @@ def _link_lengths(specs: List[ParamSpec], ft: FunctionType, where: str) -> List[
         specs[li] = _replace(spec, length_of=buf.name, length_unit=unit)
         specs[bi] = _replace(buf, length_param=spec.name)
     specs = _link_sizes(specs, ft, where)
+    specs = _link_written(specs, ft, where)
     for s, p in zip(specs, ft.params):
         if "nolen" in p.annotations and not _is_int(s.type):
             raise CDefError(f"{where} parameter {s.name!r}: /* nolen */ applies to integer parameters")
         if any(n.startswith(("len(", "sizeof(")) for n in p.annotations) and s.direction != VALUE:
             raise CDefError(f"{where} parameter {s.name!r}: a length annotation belongs on an integer parameter")
+    return specs
+
+
+def _link_written(specs: List[ParamSpec], ft: FunctionType, where: str) -> List[ParamSpec]:
+    """`/* length_is(return) */` on an output buffer: the function returns how many of its
+    elements it wrote, and only those are copied back (MIDL's length_is: the part transmitted)."""
+    for s, p in zip(specs, ft.params):
+        if "length_is(return)" not in p.annotations:
+            continue
+        pw = f"{where} parameter {s.name!r}"
+        if p.annotations.count("length_is(return)") > 1:
+            raise CDefError(f"{pw}: more than one /* length_is(return) */")
+        if s.direction not in (OUT, INOUT) or s.byval or s.cstring:
+            raise CDefError(f"{pw}: /* length_is(return) */ applies to buffers the function writes, not "
+                            f"{s.type.spell()}")
+        if not _is_int(ft.result):
+            raise CDefError(f"{pw}: /* length_is(return) */ needs an integer result, not {ft.result.spell()}")
+        specs[s.index] = _replace(s, length_is_return=True)
     return specs
 
 

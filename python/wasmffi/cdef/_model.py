@@ -233,13 +233,19 @@ PRIMITIVES = _prims(
     ("intptr_t", SIGNED, None), ("uintptr_t", UNSIGNED, None),
     ("size_t", UNSIGNED, None), ("ssize_t", SIGNED, None), ("ptrdiff_t", SIGNED, None),
     ("intmax_t", SIGNED, 8), ("uintmax_t", UNSIGNED, 8),
+    # Wide characters as clang's wasm targets define them (<stddef.h>, <uchar.h>).
+    ("wchar_t", SIGNED, 4), ("char16_t", UNSIGNED, 2), ("char32_t", UNSIGNED, 4),
 )
+
+# Character types whose `const T *` is a C string of that width (a str is encoded to match).
+STRING_CHARS = ("char", "wchar_t", "char16_t", "char32_t")
 
 # Names that <stdint.h>, <stddef.h> and <stdbool.h> (and POSIX, for ssize_t) would declare: the
 # parser is told they are type names; they resolve straight to the Primitive above.
 HEADER_TYPE_NAMES = (
     "bool", "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t", "int64_t",
     "uint64_t", "intptr_t", "uintptr_t", "size_t", "ssize_t", "ptrdiff_t", "intmax_t", "uintmax_t",
+    "wchar_t", "char16_t", "char32_t",
 )
 
 # C spellings that name the same type as a key above (after sorting words and dropping "int").

@@ -20,11 +20,11 @@ from ._model import (PRIMITIVES, HEADER_TYPE_NAMES, Array, CDefError, CType, Enu
                      Param, Pointer, Primitive, Struct, Union, primitive_from_words)
 
 _FILE = "<cdef>"
-_ALLOWED_HEADERS = ("stdint.h", "stddef.h", "stdbool.h")
+_ALLOWED_HEADERS = ("stdint.h", "stddef.h", "stdbool.h", "uchar.h", "wchar.h")
 # Annotation comments (docs/cdef.md): written after a parameter's name, they say how wasmffi
 # marshals it. Any other comment is just a comment.
 _ANNOTATION = re.compile(r"^\s*(out|inout|in|nolen|len\(\s*[A-Za-z_]\w*\s*\)|sizeof\(\s*[A-Za-z_]\w*\s*\)"
-                         r"|size_is\(\s*[A-Za-z_]\w*\s*\))\s*$")
+                         r"|size_is\(\s*[A-Za-z_]\w*\s*\)|length_is\(\s*return\s*\))\s*$")
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 # A comment made only of annotation-shaped words (`name(param)`, or annotation keywords) that is
 # not one annotation is almost surely a misspelt or doubled one (`/* out sizedby(n) */`): taken
@@ -91,7 +91,7 @@ def preprocess(src: str) -> Source:
             elif _ANNOTATION_LIKE.match(body) and ("(" in body or len(_ANNOTATION_WORD.findall(body)) > 1):
                 raise CDefError(f"{_where(line, i - line_start + 1)}: /*{body}*/ looks like an annotation "
                                 "but is not one; an annotation comment holds exactly one of: out, inout, in, "
-                                "nolen, len(p), sizeof(p), size_is(n) (docs/cdef.md)")
+                                "nolen, len(p), sizeof(p), size_is(n), length_is(return) (docs/cdef.md)")
             for k in range(i, j + 2):
                 if out[k] != "\n":
                     out[k] = " "

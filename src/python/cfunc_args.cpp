@@ -1,0 +1,462 @@
+// The marshalling steps of a declared call (cfunc_args.hpp): Python values into guest bytes and
+// back, by the plan's DeclParams.
+#include "cfunc_args.hpp"
+
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "convert.hpp"
+#include "marshal.hpp"
+
+namespace wasmffi::py::cfunc {
+
+namespace {
+
+// Whether a buffer's format (struct-module syntax) matches the element: raw bytes ('B', 'b', 'c'
+// or none) always do; typed ones need the element's size and kind (integer, float, bool).
+bool format_matches(const Py_buffer& v, const DeclParam& p, bool& raw) {
+  const char* f = v.format ? v.format : "B";
+  if (*f == '@' || *f == '=' || *f == '<') ++f;
+  raw = (std::strcmp(f, "B") == 0 || std::strcmp(f, "b") == 0 || std::strcmp(f, "c") == 0);
+  if (raw) return true;
+  if (f[0] == '\0' || f[1] != '\0' || p.unit == Marshal::Unsupported) return false;
+  if (static_cast<uint64_t>(v.itemsize) != p.elem_size) return false;
+  const MarshalUnit& u = unit_of(p.unit);
+  if (std::strchr("hHiIlLqQnN", f[0])) return u.num == MarshalUnit::Num::Int;
+  if (std::strchr("efd", f[0])) return u.num == MarshalUnit::Num::Float;
+  if (f[0] == '?') return u.num == MarshalUnit::Num::Bool;
+  return false;
+}
+
+bool is_address(PyObject* o) { return PyLong_Check(o) && !PyBool_Check(o); }
+
+// C strings, one row per character width: the encoding a str is given in (`const char *`,
+// `const char16_t *`, `const char32_t *` / `const wchar_t *`). The factory allows only these widths.
+struct StringKind {
+  uint64_t width;
+  const char* encoding;
+};
+constexpr StringKind kStringKinds[] = {{1, "utf-8"}, {2, "utf-16-le"}, {4, "utf-32-le"}};
+
+const StringKind& string_kind(uint64_t width) {
+  for (const StringKind& k : kStringKinds)
+    if (k.width == width) return k;
+  return kStringKinds[0];  // not reached: PlanBuilder.buffer() refuses other widths
+}
+
+// `n` bytes of characters `width` bytes wide, then one NUL character: a new bytes owned by `a`.
+bool terminated_copy(ArgState& a, const char* data, Py_ssize_t n, uint64_t width) {
+  a.tmp = PyBytes_FromStringAndSize(nullptr, n + static_cast<Py_ssize_t>(width));
+  if (a.tmp == nullptr) return false;
+  char* out = PyBytes_AS_STRING(a.tmp);
+  std::memcpy(out, data, static_cast<size_t>(n));
+  std::memset(out + n, 0, width);
+  a.src = reinterpret_cast<const uint8_t*>(out);
+  a.nbytes = static_cast<uint64_t>(n) + width;
+  a.elems = static_cast<uint64_t>(n) / width;  // characters, without the NUL
+  return true;
+}
+
+uint64_t slot_value(const DeclParam& p, const wasmtime_val_raw_t* raw) {
+  return unit_of(p.unit).wasm == ValKind::I64 ? static_cast<uint64_t>(raw[p.slot].i64)
+                                              : static_cast<uint64_t>(static_cast<uint32_t>(raw[p.slot].i32));
+}
+
+}  // namespace
+
+// Converts one buffer argument into bytes to copy (or an address, or an output request).
+bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState& a) {
+  const bool wants_write = p.dir == Dir::Out || p.dir == Dir::InOut;
+  if (is_address(o)) {
+    uint64_t addr;
+    if (!to_address(o, addr, PyUnicode_AsUTF8(self->head.name), "address")) return false;
+    a.address = true;
+    a.addr = addr;
+    return true;
+  }
+  if (o == Py_None || Py_TYPE(o) == reinterpret_cast<PyTypeObject*>(self->out_type)) {
+    if (!wants_write) {
+      arg_error(PyExc_TypeError, self, p, "None is not a value for an input buffer");
+      return false;
+    }
+    uint64_t n = 1;
+    if (o != Py_None) {
+      PyObject* c = PyObject_GetAttrString(o, "count");
+      if (c == nullptr) return false;
+      n = PyLong_AsUnsignedLongLong(c);
+      Py_DECREF(c);
+      if (PyErr_Occurred()) return false;
+      if (p.count >= 0 && n != static_cast<uint64_t>(p.count)) {
+        arg_error(PyExc_ValueError, self, p, "out(%llu) for an array of %lld elements", static_cast<unsigned long long>(n),
+                  static_cast<long long>(p.count));
+        return false;
+      }
+    } else if (p.count >= 0) {
+      n = static_cast<uint64_t>(p.count);
+    } else {
+      a.as_scalar = true;
+    }
+    a.allocated_out = true;
+    a.elems = n;
+    a.nbytes = n * p.elem_size;
+    return true;
+  }
+  // bytes and bytearray: their storage directly (no buffer-protocol round trip); no Python code
+  // runs before the copy back, so a bytearray cannot be resized in between.
+  if (!p.cstring && (PyBytes_CheckExact(o) || PyByteArray_CheckExact(o))) [[likely]] {
+    const bool is_bytes = PyBytes_CheckExact(o);
+    if (is_bytes && wants_write) {
+      arg_error(PyExc_TypeError, self, p, "the function writes to this buffer: it needs a writable one, not read-only bytes");
+      return false;
+    }
+    a.src = reinterpret_cast<const uint8_t*>(is_bytes ? PyBytes_AS_STRING(o) : PyByteArray_AS_STRING(o));
+    a.nbytes = static_cast<uint64_t>(Py_SIZE(o));
+    a.view.buf = const_cast<uint8_t*>(a.src);
+    a.writable = wants_write;
+  }
+  // A struct instance stands for its bytes (its `_buf`, a bytearray: updated in place for outputs).
+  PyObject* src = o;
+  if (a.src != nullptr) {  // bytes or bytearray, taken above
+  } else if (p.record != nullptr && PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(p.record))) {
+    a.tmp = PyObject_GetAttrString(o, "_buf");
+    if (a.tmp == nullptr) return false;
+    src = a.tmp;
+  } else if (p.cstring && PyUnicode_Check(o)) {
+    const Py_ssize_t nul = PyUnicode_FindChar(o, 0, 0, PY_SSIZE_T_MAX, 1);
+    if (nul == -2) return false;
+    if (nul >= 0) {
+      arg_error(PyExc_ValueError, self, p, "a C string cannot contain a NUL character (at index %zd)", nul);
+      return false;
+    }
+    if (p.elem_size == 1) [[likely]] {  // UTF-8, kept by the str itself: no copy
+      Py_ssize_t len;
+      const char* s = PyUnicode_AsUTF8AndSize(o, &len);
+      if (s == nullptr) return false;
+      a.src = reinterpret_cast<const uint8_t*>(s);  // owned by the str, which the caller holds
+      a.nbytes = static_cast<uint64_t>(len) + 1;     // the NUL is in the UTF-8 buffer
+      a.elems = static_cast<uint64_t>(len);
+      return true;
+    }
+    PyObject* encoded = PyUnicode_AsEncodedString(o, string_kind(p.elem_size).encoding, "strict");
+    if (encoded == nullptr) {
+      PyErr_Clear();
+      arg_error(PyExc_ValueError, self, p, "the str cannot be encoded as %s", string_kind(p.elem_size).encoding);
+      return false;
+    }
+    const bool ok = terminated_copy(a, PyBytes_AS_STRING(encoded), PyBytes_GET_SIZE(encoded), p.elem_size);
+    Py_DECREF(encoded);
+    return ok;    return true;
+  } else if (PyList_Check(o) || PyTuple_Check(o)) {
+    if (wants_write) {
+      arg_error(PyExc_TypeError, self, p, "needs a writable buffer (bytearray, array.array, numpy array, memoryview), not %s",
+                Py_TYPE(o)->tp_name);
+      return false;
+    }
+    if (p.unit == Marshal::Unsupported) {
+      arg_error(PyExc_TypeError, self, p, "a list of structs is not accepted: pass bytes or an int address");
+      return false;
+    }
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(o);
+    a.tmp = PyBytes_FromStringAndSize(nullptr, n * static_cast<Py_ssize_t>(p.elem_size));
+    if (a.tmp == nullptr) return false;
+    auto* out = reinterpret_cast<uint8_t*>(PyBytes_AS_STRING(a.tmp));
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      wasmtime_val_raw_t slot{};
+      if (!to_raw(PySequence_Fast_GET_ITEM(o, i), p.unit, slot, self->head.name, -1)) {
+        PyObject *exc, *val, *tb;
+        PyErr_Fetch(&exc, &val, &tb);
+        PyErr_NormalizeException(&exc, &val, &tb);
+        arg_error(exc, self, p, "item %zd: %S", i, val);
+        Py_XDECREF(exc);
+        Py_XDECREF(val);
+        Py_XDECREF(tb);
+        return false;
+      }
+      store_element(p.unit, slot, out + i * p.elem_size);
+    }
+    a.src = out;
+    a.nbytes = static_cast<uint64_t>(n) * p.elem_size;
+  }
+  if (a.src == nullptr) {
+    if (!PyObject_CheckBuffer(src)) {
+      arg_error(PyExc_TypeError, self, p, "expected %s, not %s",
+                p.cstring ? "str, bytes or an int address" : "a bytes-like object, a list of numbers or an int address",
+                Py_TYPE(o)->tp_name);
+      return false;
+    }
+    int flags = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | (wants_write ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(src, &a.view, flags) < 0) {
+      PyErr_Clear();
+      if (wants_write && PyObject_GetBuffer(src, &a.view, PyBUF_SIMPLE) == 0) {
+        PyBuffer_Release(&a.view);
+        arg_error(PyExc_TypeError, self, p, "the function writes to this buffer: it needs a writable one, not read-only %s",
+                  Py_TYPE(o)->tp_name);
+      } else {
+        arg_error(PyExc_TypeError, self, p, "needs a C-contiguous buffer, %s is not", Py_TYPE(o)->tp_name);
+      }
+      return false;
+    }
+    a.has_view = true;
+    bool raw;
+    if (!format_matches(a.view, p, raw)) {
+      arg_error(PyExc_TypeError, self, p, "a buffer of format '%s' (item size %zd) does not match %zu-byte %s elements",
+                a.view.format ? a.view.format : "B", a.view.itemsize, static_cast<size_t>(p.elem_size),
+                p.unit == Marshal::Unsupported ? "struct" : marshal_name(p.unit));
+      return false;
+    }
+    a.src = static_cast<const uint8_t*>(a.view.buf);
+    a.nbytes = static_cast<uint64_t>(a.view.len);
+    a.writable = wants_write;
+    if (p.cstring) {  // bytes for a C string pass as they are (NULs included), a NUL after them
+      if (a.nbytes % p.elem_size != 0) {
+        arg_error(PyExc_ValueError, self, p, "%llu bytes is not a whole number of %zu-byte characters",
+                  static_cast<unsigned long long>(a.nbytes), static_cast<size_t>(p.elem_size));
+        return false;
+      }
+      return terminated_copy(a, reinterpret_cast<const char*>(a.src), static_cast<Py_ssize_t>(a.nbytes), p.elem_size);
+    }
+  }
+  if (p.count >= 0 && a.nbytes != static_cast<uint64_t>(p.count) * p.elem_size) {
+    arg_error(PyExc_ValueError, self, p, "needs exactly %llu bytes (%lld x %zu), got %llu",
+              static_cast<unsigned long long>(p.count * p.elem_size), static_cast<long long>(p.count),
+              static_cast<size_t>(p.elem_size), static_cast<unsigned long long>(a.nbytes));
+    return false;
+  }
+  if (p.elem_size == 1) [[likely]] {  // bytes: no 64-bit division on the common path
+    a.elems = a.nbytes;
+    return true;
+  }
+  if (a.nbytes % p.elem_size != 0) {
+    arg_error(PyExc_ValueError, self, p, "%llu bytes is not a whole number of %zu-byte elements",
+              static_cast<unsigned long long>(a.nbytes), static_cast<size_t>(p.elem_size));
+    return false;
+  }
+  a.elems = a.nbytes / p.elem_size;
+  return true;
+}
+
+// The Python value of an allocated output: a scalar or struct for `T *` with None, else bytes
+// (1-byte elements), a list of struct instances, or a list of values.
+PyObject* output_value(const DeclParam& p, const ArgState& a, const uint8_t* data) {
+  auto record = [&](const uint8_t* at) {
+    PyObject* b = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(at), static_cast<Py_ssize_t>(p.elem_size));
+    if (b == nullptr) return static_cast<PyObject*>(nullptr);
+    PyObject* r = PyObject_CallMethod(p.record, "from_bytes", "O", b);
+    Py_DECREF(b);
+    return r;
+  };
+  auto scalar = [&](const uint8_t* at) {
+    wasmtime_val_raw_t slot{};
+    load_element(p.unit, at, slot);
+    return from_raw(slot, p.unit);
+  };
+  const bool is_record = p.unit == Marshal::Unsupported;
+  if (a.as_scalar) return is_record ? record(data) : scalar(data);
+  if (p.elem_size == 1 && !is_record)
+    return PyBytes_FromStringAndSize(reinterpret_cast<const char*>(data), static_cast<Py_ssize_t>(a.nbytes));
+  PyObject* list = PyList_New(static_cast<Py_ssize_t>(a.elems));
+  if (list == nullptr) return nullptr;
+  for (uint64_t i = 0; i < a.elems; ++i) {
+    PyObject* v = is_record ? record(data + i * p.elem_size) : scalar(data + i * p.elem_size);
+    if (v == nullptr) {
+      Py_DECREF(list);
+      return nullptr;
+    }
+    PyList_SET_ITEM(list, static_cast<Py_ssize_t>(i), v);
+  }
+  return list;
+}
+
+PyObject* result_value(CFuncObject* self, const wasmtime_val_raw_t* raw, const uint8_t* sret) {
+  const DeclPlan& plan = *self->plan;
+  if (plan.result.kind == ResKind::Void) return nullptr;
+  if (plan.result.kind == ResKind::Sret) {
+    PyObject* b = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(sret), static_cast<Py_ssize_t>(plan.result.size));
+    if (b == nullptr) return nullptr;
+    PyObject* r = PyObject_CallMethod(plan.result.record, "from_bytes", "O", b);
+    Py_DECREF(b);
+    return r;
+  }
+  if (plan.result.record != nullptr) {  // a single-scalar struct came back as its scalar
+    uint8_t bytes[8] = {};
+    store_element(plan.result.unit, raw[0], bytes);
+    PyObject* b = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(bytes), static_cast<Py_ssize_t>(plan.result.size));
+    if (b == nullptr) return nullptr;
+    PyObject* r = PyObject_CallMethod(plan.result.record, "from_bytes", "O", b);
+    Py_DECREF(b);
+    return r;
+  }
+  PyObject* v = from_raw(raw[0], plan.result.unit);
+  if (v != nullptr && plan.result.enum_class != nullptr) {  // an enum: its member when the value names one
+    PyObject* e = PyObject_CallOneArg(plan.result.enum_class, v);
+    if (e != nullptr) {
+      Py_DECREF(v);
+      return e;
+    }
+    PyErr_Clear();
+  }
+  return v;
+}
+
+// The bytes of a single-scalar struct passed by value. A struct instance keeps its bytes in
+// `_buf`: its own bytearray, or (a nested struct's view) a memoryview of its parent's; either is
+// read through the buffer protocol, and only when it holds exactly the scalar's bytes.
+bool record_scalar_bytes(CFuncObject* self, const DeclParam& p, PyObject* o, uint8_t (&out)[8]) {
+  PyObject* buf = PyObject_GetAttrString(o, "_buf");
+  if (buf == nullptr) return false;
+  Py_buffer view;
+  if (PyObject_GetBuffer(buf, &view, PyBUF_C_CONTIGUOUS) < 0) {
+    Py_DECREF(buf);
+    PyErr_Clear();
+    arg_error(PyExc_TypeError, self, p, "the struct's bytes are not a contiguous buffer");
+    return false;
+  }
+  const size_t need = unit_of(p.unit).size;
+  const bool ok = static_cast<size_t>(view.len) == need;
+  if (ok) std::memcpy(out, view.buf, need);
+  PyBuffer_Release(&view);
+  Py_DECREF(buf);
+  if (!ok) arg_error(PyExc_TypeError, self, p, "the struct holds %zd bytes, not %zu", view.len, need);
+  return ok;
+}
+
+
+// Runs after the lengths are known: a size_is count may be a length filled from another buffer.
+bool apply_sizes(CFuncObject* self, CallState& st, const wasmtime_val_raw_t* raw) {
+  const DeclPlan& plan = *self->plan;
+  for (size_t i = 0; i < plan.params.size(); ++i) {
+    const DeclParam& p = plan.params[i];
+    if (p.size_is < 0) continue;
+    const DeclParam& np = plan.params[static_cast<size_t>(p.size_is)];
+    const uint64_t n = slot_value(np, raw);
+    if (n > UINT64_MAX / p.elem_size) {
+      arg_error(PyExc_ValueError, self, p, "%R = %llu elements is more than memory can hold", np.name,
+                static_cast<unsigned long long>(n));
+      return false;
+    }
+    ArgState& a = st.args[i];
+    if (a.address) {
+      if (!self->mem->has_value()) continue;  // reported with the other pointer arguments
+      if (auto s = (*self->mem)->span(a.addr, n * p.elem_size, "argument"); !s) {
+        raise_in(s.error(), self->head.name);
+        return false;
+      }
+    } else if (a.allocated_out && a.as_scalar) {  // None: exactly n elements
+      a.as_scalar = false;
+      a.elems = n;
+      a.nbytes = n * p.elem_size;
+    } else if (a.allocated_out && a.elems != n) {
+      arg_error(PyExc_ValueError, self, p, "out(%llu), but %R = %llu sizes it", static_cast<unsigned long long>(a.elems),
+                np.name, static_cast<unsigned long long>(n));
+      return false;
+    } else if (a.elems < n) {
+      arg_error(PyExc_ValueError, self, p, "has %llu elements, but %R = %llu sizes it",
+                static_cast<unsigned long long>(a.elems), np.name, static_cast<unsigned long long>(n));
+      return false;
+    }
+  }
+  return true;
+}
+
+// `/* length_is(return) */`: the result counts the elements the call wrote into a buffer, so
+// only those are copied back (or returned, for an allocated output). A count the buffer cannot
+// hold (a negative or too large result, as C APIs return for errors) means nothing was written.
+void limit_to_written(const DeclPlan& plan, CallState& st, const wasmtime_val_raw_t* raw) {
+  const MarshalUnit& u = unit_of(plan.result.unit);
+  const int64_t v = u.wasm == ValKind::I64 ? raw[0].i64 : static_cast<int64_t>(raw[0].i32);
+  uint64_t n = u.wasm == ValKind::I64 ? static_cast<uint64_t>(v) : static_cast<uint64_t>(static_cast<uint32_t>(v));
+  if (u.lo < 0 && v < 0) n = UINT64_MAX;  // a signed result below zero
+  for (size_t i = 0; i < plan.params.size(); ++i) {
+    const DeclParam& p = plan.params[i];
+    ArgState& a = st.args[i];
+    if (!p.length_is_result || a.address || a.as_scalar) continue;
+    const uint64_t elems = n <= a.elems ? n : 0;
+    const uint64_t bytes = elems * p.elem_size;
+    if (a.allocated_out) {
+      a.elems = elems;
+      a.nbytes = bytes;
+    } else if (bytes < a.copy_back) {
+      a.copy_back = bytes;
+    }
+  }
+}
+
+// Takes guest scratch for every copied buffer (and a struct result): one block at the offsets
+// step 2b laid out. A malloc-style allocator that cannot give one block for all gets one block
+// per buffer, since a fragmented heap may fit each where it cannot fit their sum. On failure
+// the error names what the scratch was for; every block taken is given back.
+// `blocks` is `one` (the common case: no allocation for the list) or, after a fallback, `more`.
+bool take_scratch(CFuncObject* self, CallState& st, uint64_t total, ScratchBlock& single,
+                  std::unique_ptr<ScratchBlock[]>& more, ScratchBlock*& blocks, size_t& nblocks) {
+  const DeclPlan& plan = *self->plan;
+  GuestAllocator& al = *self->alloc;
+  GuestMemory& mem = **self->mem;
+  const bool sret = plan.result.kind == ResKind::Sret;
+  auto copied = [&](size_t i) { return plan.params[i].dir != Dir::Value && !st.args[i].address; };
+  auto one = al.begin(self->head.ctx, mem, total);
+  if (one) [[likely]] {
+    single = *one;
+    blocks = &single;
+    nblocks = 1;
+    for (size_t i = 0; i < plan.params.size(); ++i) {
+      if (!copied(i)) continue;
+      st.args[i].host = one->data + st.args[i].offset;
+      st.args[i].gaddr = one->addr + st.args[i].offset;
+    }
+    st.sret_host = one->data;
+    st.sret_addr = one->addr;
+    return true;
+  }
+  Error err = std::move(one).error();
+  size_t nbuf = sret ? 1 : 0;
+  for (size_t i = 0; i < plan.params.size(); ++i) nbuf += copied(i) ? 1 : 0;
+  if (al.kind() == AllocatorKind::Malloc && nbuf > 1) {
+    more.reset(new (std::nothrow) ScratchBlock[nbuf]);
+    if (!more) {
+      PyErr_NoMemory();
+      return false;
+    }
+    blocks = more.get();
+    bool ok = true;
+    if (sret) {
+      auto b = al.begin(self->head.ctx, mem, plan.result.size);
+      if ((ok = static_cast<bool>(b))) {
+        blocks[nblocks++] = *b;
+        st.sret_host = b->data;
+        st.sret_addr = b->addr;
+      } else {
+        err = std::move(b).error();
+      }
+    }
+    for (size_t i = 0; ok && i < plan.params.size(); ++i) {
+      if (!copied(i)) continue;
+      auto b = al.begin(self->head.ctx, mem, st.args[i].nbytes);
+      if (!(ok = static_cast<bool>(b))) {
+        err = std::move(b).error();
+        break;
+      }
+      blocks[nblocks++] = *b;
+      st.args[i].host = b->data;
+      st.args[i].gaddr = b->addr;
+    }
+    if (ok) return true;
+    for (size_t k = nblocks; k-- > 0;) (void)al.end(self->head.ctx, mem, blocks[k]);
+    nblocks = 0;
+  }
+  std::string what;
+  if (sret) what = "the result (" + std::to_string(plan.result.size) + " bytes)";
+  for (size_t i = 0; i < plan.params.size(); ++i) {
+    if (!copied(i)) continue;
+    if (!what.empty()) what += ", ";
+    what += "'";
+    what += PyUnicode_AsUTF8(plan.params[i].name);
+    what += "' (" + std::to_string(st.args[i].nbytes) + " bytes)";
+  }
+  err.message = "guest scratch of " + std::to_string(total) + " bytes for " + what + " could not be allocated: " +
+                err.message;
+  raise_in(err, self->head.name);
+  return false;
+}
+
+}  // namespace wasmffi::py::cfunc
