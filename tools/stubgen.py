@@ -90,6 +90,8 @@ RULES: List[Tuple[str, str, int]] = [
     # The marshalling seam (_marshal.py builds the plan, _scratch.py allocates through guest_alloc).
     (r"def cfunc\(self, name: str, raw: object, plan: object, spec: object, out_type: object\) -> object:",
      "def cfunc(self, name: str, raw: Func, plan: DeclPlan, spec: FunctionSpec, out_type: type) -> CFunc:", 1),
+    # The record base: its bytes are its own bytearray or a view of its parent's.
+    (r"    _buf: types\.MemberDescriptorType = \.\.\.\n", "    _buf: bytearray | memoryview\n", 1),
     # Struct classes and IntEnum classes of declared types.
     (r"record: object \| None = None", "record: type | None = None", 3),
     (r"enum_class: object \| None = None", "enum_class: type | None = None", 2),

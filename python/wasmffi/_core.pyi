@@ -15,6 +15,11 @@ from wasmffi.cdef._lower import FunctionSpec
 import enum
 
 
+class Record:
+    """Base of the classes cdef makes for declared structs and unions."""
+
+    _buf: bytearray | memoryview
+
 def signature_text(params: Sequence[str], results: Sequence[str]) -> str:
     """
     The text of a function signature, e.g. '(i32, i32) -> i32': the one producer, shared by FuncType, Func and the module descriptions.

@@ -8,6 +8,7 @@
 
 #include "convert.hpp"
 #include "marshal.hpp"
+#include "record.hpp"
 
 namespace wasmffi::py::cfunc {
 
@@ -115,12 +116,14 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
     a.view.buf = const_cast<uint8_t*>(a.src);
     a.writable = wants_write;
   }
-  // A struct instance stands for its bytes (its `_buf`, a bytearray: updated in place for outputs).
+  // A struct instance stands for its bytes (record.hpp: its own bytearray or a view of its
+  // parent's, read through the buffer protocol below and updated in place for outputs).
   PyObject* src = o;
   if (a.src != nullptr) {  // bytes or bytearray, taken above
   } else if (p.record != nullptr && PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(p.record))) {
-    a.tmp = PyObject_GetAttrString(o, "_buf");
-    if (a.tmp == nullptr) return false;
+    PyObject* buf = record_buf(o);
+    if (buf == nullptr) return false;
+    a.tmp = Py_NewRef(buf);
     src = a.tmp;
   } else if (p.cstring && PyUnicode_Check(o)) {
     const Py_ssize_t nul = PyUnicode_FindChar(o, 0, 0, PY_SSIZE_T_MAX, 1);
@@ -239,13 +242,7 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
 // The Python value of an allocated output: a scalar or struct for `T *` with None, else bytes
 // (1-byte elements), a list of struct instances, or a list of values.
 PyObject* output_value(const DeclParam& p, const ArgState& a, const uint8_t* data) {
-  auto record = [&](const uint8_t* at) {
-    PyObject* b = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(at), static_cast<Py_ssize_t>(p.elem_size));
-    if (b == nullptr) return static_cast<PyObject*>(nullptr);
-    PyObject* r = PyObject_CallMethod(p.record, "from_bytes", "O", b);
-    Py_DECREF(b);
-    return r;
-  };
+  auto record = [&](const uint8_t* at) { return make_record(p.record, at, p.elem_size); };
   auto scalar = [&](const uint8_t* at) {
     wasmtime_val_raw_t slot{};
     load_element(p.unit, at, slot);
@@ -271,21 +268,11 @@ PyObject* output_value(const DeclParam& p, const ArgState& a, const uint8_t* dat
 PyObject* result_value(CFuncObject* self, const wasmtime_val_raw_t* raw, const uint8_t* sret) {
   const DeclPlan& plan = *self->plan;
   if (plan.result.kind == ResKind::Void) return nullptr;
-  if (plan.result.kind == ResKind::Sret) {
-    PyObject* b = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(sret), static_cast<Py_ssize_t>(plan.result.size));
-    if (b == nullptr) return nullptr;
-    PyObject* r = PyObject_CallMethod(plan.result.record, "from_bytes", "O", b);
-    Py_DECREF(b);
-    return r;
-  }
+  if (plan.result.kind == ResKind::Sret) return make_record(plan.result.record, sret, plan.result.size);
   if (plan.result.record != nullptr) {  // a single-scalar struct came back as its scalar
     uint8_t bytes[8] = {};
     store_element(plan.result.unit, raw[0], bytes);
-    PyObject* b = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(bytes), static_cast<Py_ssize_t>(plan.result.size));
-    if (b == nullptr) return nullptr;
-    PyObject* r = PyObject_CallMethod(plan.result.record, "from_bytes", "O", b);
-    Py_DECREF(b);
-    return r;
+    return make_record(plan.result.record, bytes, plan.result.size);
   }
   PyObject* v = from_raw(raw[0], plan.result.unit);
   if (v != nullptr && plan.result.enum_class != nullptr) {  // an enum: its member when the value names one
@@ -299,12 +286,13 @@ PyObject* result_value(CFuncObject* self, const wasmtime_val_raw_t* raw, const u
   return v;
 }
 
-// The bytes of a single-scalar struct passed by value. A struct instance keeps its bytes in
-// `_buf`: its own bytearray, or (a nested struct's view) a memoryview of its parent's; either is
+// The bytes of a single-scalar struct passed by value. A struct instance keeps its bytes in its
+// own bytearray or (a nested struct's view) a memoryview of its parent's (record.hpp); either is
 // read through the buffer protocol, and only when it holds exactly the scalar's bytes.
 bool record_scalar_bytes(CFuncObject* self, const DeclParam& p, PyObject* o, uint8_t (&out)[8]) {
-  PyObject* buf = PyObject_GetAttrString(o, "_buf");
+  PyObject* buf = record_buf(o);
   if (buf == nullptr) return false;
+  Py_INCREF(buf);
   Py_buffer view;
   if (PyObject_GetBuffer(buf, &view, PyBUF_C_CONTIGUOUS) < 0) {
     Py_DECREF(buf);

@@ -13,6 +13,7 @@
 #include "exports.hpp"
 #include "func.hpp"
 #include "host.hpp"
+#include "record.hpp"
 #include "wasi.hpp"
 
 namespace wasmffi::py {
@@ -34,6 +35,7 @@ NB_MODULE(_core, m) {
   if (!init_registry(m.ptr())) throw nb::python_error();
   if (!init_exports_type(m.ptr())) throw nb::python_error();
   if (!init_cfunc_type(m.ptr())) throw nb::python_error();
+  if (!init_record_type(m.ptr())) throw nb::python_error();
   if (nb::object errors = nb::module_::import_("wasmffi._errors"); !init_host(errors.ptr())) throw nb::python_error();
 
   m.def(

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "binding.hpp"
+#include "record.hpp"
 
 namespace wasmffi::py {
 
@@ -26,6 +27,14 @@ DeclPlan::~DeclPlan() {
 namespace {
 
 PyObject* optional_ref(nb::handle h) { return h.is_none() ? nullptr : Py_NewRef(h.ptr()); }
+
+// A record class must derive from _core.Record: the call paths read and make its instances
+// directly (record.hpp).
+PyObject* record_class(nb::handle h) {
+  if (h.is_none()) return nullptr;
+  if (!is_record_class(h.ptr())) throw nb::type_error("PlanBuilder: a record class must derive from _core.Record");
+  return Py_NewRef(h.ptr());
+}
 
 Marshal unit_for(const std::string& name, ValKind slot, const char* what) {
   if (name.empty()) return Marshal::Unsupported;  // a record element
@@ -60,7 +69,7 @@ class PlanBuilder {
     DeclParam& p = add(name, std::move(ctype), Dir::Value, slot);
     p.unit = unit_for(unit, slot_kind(slot_type), "a value parameter");
     if (p.unit == Marshal::Unsupported) throw nb::value_error("PlanBuilder.value(): a value parameter needs a unit");
-    p.record = optional_ref(record);
+    p.record = record_class(record);
     p.enum_class = optional_ref(enum_class);
   }
 
@@ -75,7 +84,7 @@ class PlanBuilder {
     p.count = count;
     p.cstring = cstring;
     p.byval = byval;
-    p.record = optional_ref(record);
+    p.record = record_class(record);
     plan_->has_buffers = true;
     if (cstring && elem_size != 1 && elem_size != 2 && elem_size != 4)
       throw nb::value_error("PlanBuilder.buffer(): C string characters are 1, 2 or 4 bytes wide");
@@ -126,7 +135,7 @@ class PlanBuilder {
       plan_->has_buffers = true;
     }
     r.size = size;
-    r.record = optional_ref(record);
+    r.record = record_class(record);
     r.enum_class = optional_ref(enum_class);
   }
 

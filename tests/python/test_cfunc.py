@@ -297,3 +297,32 @@ def test_wide_string_types_lower_as_strings():
     spec = CDef("#include <uchar.h>\nsize_t n(const char32_t *s, const char16_t *t, const wchar_t *u);").lower(
         "n", target_for_memory(False))
     assert [(p.cstring, p.elem_size) for p in spec.params] == [(True, 4), (True, 2), (True, 4)]
+
+
+# ---- records: the C base keeps their bytes -------------------------------------------------------
+
+def test_record_classes_derive_from_the_c_base():
+    inner = wasmffi.CDef(NESTED).pytype("struct inner")
+    assert issubclass(inner, _core.Record)
+    b = _core.PlanBuilder("f", "f(v)", 1, 0, False)
+    with pytest.raises(TypeError, match="must derive from _core.Record"):
+        b.value("v", "struct inner", "int32", 0, "i32", record=dict)
+    with pytest.raises(TypeError, match="must derive from _core.Record"):
+        b.buffer("p", "struct s *", _core.Dir.IN, "", 0, 8, record=int)
+
+
+def test_a_record_without_bytes_is_refused_not_read():
+    inst = wasmffi.load(GET_X, cdef=NESTED)
+    inner = wasmffi.CDef(NESTED).pytype("struct inner")
+    bare = inner.__new__(inner)
+    with pytest.raises(TypeError, match="inner instance has no bytes"):
+        inst.exports.get_x(bare)
+    bare._buf = memoryview(bytearray(8))[::2]  # not contiguous
+    with pytest.raises(TypeError, match=r"get_x\(\) argument 'v' \(struct inner\): the struct's bytes are not a "
+                                        r"contiguous buffer"):
+        inst.exports.get_x(bare)
+    bare._buf = bytearray(3)
+    with pytest.raises(TypeError, match="the struct holds 3 bytes, not 4"):
+        inst.exports.get_x(bare)
+    bare._buf = b"\x05\0\0\0"
+    assert inst.exports.get_x(bare) == 5

@@ -13,6 +13,7 @@ import operator
 import struct
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union as _U
 
+from .. import _core
 from ._layout import Target, record_layout, size_align
 from ._model import BOOL, CHAR, FLOAT, SIGNED, Array, CDefError, CType, Enum, Pointer, Primitive, Struct
 
@@ -244,13 +245,14 @@ class _Descriptor:
         self.acc.set(obj._buf, value)
 
 
-class CRecord:
-    """Base of the classes made for declared structs and unions.
+class CRecord(_core.Record):
+    """Base of the classes made for declared structs and unions. Its C base (`_core.Record`)
+    holds the bytes, `_buf`, where the call paths read and write them without Python.
 
     Class attributes: `_ctype` (the Struct/Union), `_target`, `_size`, `_align`, `_fields`
     (name -> accessor, in declaration order)."""
 
-    __slots__ = ("_buf",)
+    __slots__ = ()
     _ctype: Struct
     _target: Target
     _size: int
