@@ -124,17 +124,14 @@ class Store {
   std::atomic<uintptr_t> owner{0};
   uint32_t depth = 0;
 
-  // Binding policy kept with the store so that every export made from it sees it: calls of this
-  // store's functions let other threads run (the Python binding releases the GIL).
-  bool release_gil = false;
-  // Binding: the store has host functions that run Python, so no call of it may release the GIL.
-  bool gil_imports = false;
-  // While a call runs with the GIL released: the binding's saved thread state (for the
-  // InterruptCheck, which needs it to take the GIL back), else nullptr. Touched only by the
-  // thread inside the call.
-  void* released_state = nullptr;
-  // Epoch callbacks seen by a call with the GIL released (the check runs on every few).
-  uint32_t released_polls = 0;
+  // What a binding keeps with the store (the Python binding: its GIL policy and the thread state
+  // of a call that released the GIL, src/python/store_state.hpp). The core never looks inside;
+  // the extension dies with the store.
+  struct Extension {
+    virtual ~Extension() = default;
+  };
+  Extension* extension() const noexcept { return extension_.get(); }
+  void set_extension(std::unique_ptr<Extension> e) noexcept { extension_ = std::move(e); }
 
  private:
   static wasmtime_error_t* on_epoch(wasmtime_context_t* ctx, void* data, uint64_t* delta,
@@ -142,6 +139,7 @@ class Store {
   wasmtime_error_t* stop(std::string reason) noexcept;
 
   std::shared_ptr<Engine> engine_;
+  std::unique_ptr<Extension> extension_;  // declared before store_: outlives the wasmtime store
   Owned<wasmtime_store_t, wasmtime_store_delete> store_;
   wasmtime_context_t* context_;  // cached: wasmtime_store_context is an FFI call
   void* pending_ = nullptr;

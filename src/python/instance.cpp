@@ -14,6 +14,7 @@
 
 #include "args.hpp"
 #include "cfunc.hpp"
+#include "store_state.hpp"
 #include "binding.hpp"
 #include "exports.hpp"
 #include "func.hpp"
@@ -135,7 +136,7 @@ void configure_store(Store& store, const StoreOptions& o, const char* who) {
   if (o.timeout.count() != 0)
     if (auto r = store.set_timeout(o.timeout); !r)
       throw_error_in(std::string(who) + " argument 'timeout'", std::move(r).error());
-  store.release_gil = o.release_gil;
+  if (o.release_gil) py_state(store).release_gil = true;
 }
 
 // Instantiates `pm` in a new store with its imports: `imports` has one entry per module import,
@@ -182,7 +183,7 @@ std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::hand
       Result<wasmtime_func_t> f = make_host_func(*store, *pm.module, i, entry[0].ptr(),
                                                  first.is_none() ? nullptr : first.ptr(), entry[2].ptr());
       if (!f) throw_error(f.error());
-      store->gil_imports = true;
+      py_state(*store).gil_imports = true;
       externs[i].kind = WASMTIME_EXTERN_FUNC;
       externs[i].of.func = *f;
       given[i] = true;
@@ -196,7 +197,7 @@ std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::hand
     for (size_t i = 0; i < wanted.size(); ++i)
       if (!given[i]) throw nb::value_error("_Instance(): an import was left unresolved");
   }
-  if (store->release_gil && store->gil_imports)
+  if (const PyStoreState* st = find_py_state(*store); st != nullptr && st->release_gil && st->gil_imports)
     throw nb::value_error(
         "instantiate(): release_gil=True cannot be used with Python host functions (imports): they run Python "
         "code, which needs the GIL in the middle of a call; release the GIL per function instead with "
@@ -569,7 +570,11 @@ void bind_instance(nb::module_& m) {
           "Chooses the guest allocator ('auto', 'bump', 'malloc', 'cabi_realloc' or 'none') and the memory "
           "declared functions copy into.")
       .def_prop_ro("allocator", [](PyInstance& pi) { return allocator_kind_name(pi.alloc.kind()); })
-      .def_prop_ro("release_gil", [](PyInstance& pi) { return pi.inst->store().release_gil; })
+      .def_prop_ro("release_gil",
+                   [](PyInstance& pi) {
+                     const PyStoreState* st = find_py_state(pi.inst->store());
+                     return st != nullptr && st->release_gil;
+                   })
       .def_prop_ro("timeout",
                    [](PyInstance& pi) -> nb::object {
                      const auto t = pi.inst->store().timeout();

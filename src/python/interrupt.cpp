@@ -2,6 +2,8 @@
 // tick; pending signal handlers run there, and one that raises stops the call with its exception.
 #include "interrupt.hpp"
 
+#include "store_state.hpp"
+
 #include <pythread.h>
 
 #include <utility>
@@ -69,7 +71,8 @@ void let_other_threads_run(Store& store) noexcept {
 
 bool check_python_signals(Store& store) noexcept {
   const bool main_thread = PyThread_get_thread_ident() == g_main_thread;
-  if (store.released_state == nullptr) {
+  PyStoreState* st = find_py_state(store);
+  if (st == nullptr || st->released_state == nullptr) {
     // Every call that did not release the GIL holds it (the rule of the whole binding).
     if (!main_thread) return false;
     let_other_threads_run(store);
@@ -77,13 +80,13 @@ bool check_python_signals(Store& store) noexcept {
     return run_handlers(store);
   }
   if (!main_thread) return false;
-  if (++store.released_polls % kReleasedPollTicks != 0) return false;
+  if (++st->released_polls % kReleasedPollTicks != 0) return false;
   // Cleared while the handlers run with the GIL: a call they make into this store holds the GIL,
   // and its own checks must see that.
-  auto* saved = static_cast<PyThreadState*>(std::exchange(store.released_state, nullptr));
+  PyThreadState* saved = std::exchange(st->released_state, nullptr);
   PyEval_RestoreThread(saved);
   const bool raised = run_handlers(store);
-  store.released_state = PyEval_SaveThread();
+  st->released_state = PyEval_SaveThread();
   return raised;
 }
 

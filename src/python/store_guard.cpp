@@ -3,6 +3,7 @@
 #include "store_guard.hpp"
 
 #include "interrupt.hpp"
+#include "store_state.hpp"
 #include "wasmffi/call.hpp"
 
 namespace wasmffi::py {
@@ -23,12 +24,14 @@ bool init_store_guard() {
 
 CallMode call_mode_for(wasmtime_context_t* ctx, int release) noexcept {
   const Store& s = Store::of(ctx);
-  if (release > 0 || (release < 0 && s.release_gil)) return CallMode::Releasing;
+  const PyStoreState* st = find_py_state(s);
+  if (release > 0 || (release < 0 && st != nullptr && st->release_gil)) return CallMode::Releasing;
   return s.timeout().count() != 0 ? CallMode::Timed : CallMode::Plain;
 }
 
 bool check_release_allowed(wasmtime_context_t* ctx, const char* who) noexcept {
-  if (!Store::of(ctx).gil_imports) return true;
+  const PyStoreState* st = find_py_state(Store::of(ctx));
+  if (st == nullptr || !st->gil_imports) return true;
   PyErr_Format(PyExc_ValueError,
                "%s: release_gil=True cannot be used on an instance with Python host functions (imports): "
                "they run Python code, which needs the GIL in the middle of the call",
@@ -45,6 +48,11 @@ bool call_managed(CallMode mode, wasmtime_context_t* ctx, const wasmtime_func_t&
     s.end_call();
     return true;
   }
+  PyStoreState* st = ensure_py_state(s);  // made once per store, at its first releasing call
+  if (st == nullptr) {
+    PyErr_NoMemory();
+    return false;
+  }
   // Claimed with the GIL held, released with it held again: under the GIL no other thread is
   // between its check and its mark; the CAS is what a free-threaded build will need.
   const uintptr_t me = this_thread_token();
@@ -60,12 +68,12 @@ bool call_managed(CallMode mode, wasmtime_context_t* ctx, const wasmtime_func_t&
   detail::g_host_active.fetch_add(1, std::memory_order_relaxed);
   s.begin_call();
   // Kept and put back rather than assumed null: the field belongs to whichever call is innermost.
-  void* outer = s.released_state;
-  s.released_state = PyEval_SaveThread();
+  PyThreadState* outer = st->released_state;
+  st->released_state = PyEval_SaveThread();
   r = call_unchecked(ctx, func, raw, raw_len);
   // The interrupt check may have taken the GIL back and released it again: its latest state.
-  PyEval_RestoreThread(static_cast<PyThreadState*>(s.released_state));
-  s.released_state = outer;
+  PyEval_RestoreThread(st->released_state);
+  st->released_state = outer;
   s.end_call();
   detail::g_host_active.fetch_sub(1, std::memory_order_relaxed);
   if (--s.depth == 0) s.owner.store(0, std::memory_order_release);
