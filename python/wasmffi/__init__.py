@@ -13,7 +13,8 @@ from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, Compil
                       HeapMisaligned, IndirectCallToNull, IntegerDivisionByZero, IntegerOverflow,
                       Interrupt, LinkError, MemoryAccessError, MemoryOutOfBounds, OutOfFuel,
                       Exit, ResourceError, StackOverflow, StoreInUseError, TableOutOfBounds, Trap, Unreachable)
-from ._api import Instance, Module, default_engine, load, set_default_engine
+from ._api import Instance, Module, load
+from ._engines import default_engine, set_default_engine
 from ._cache import cache_dir, prune_cache
 from ._factory import InstanceFactory
 from ._imports import Caller, with_caller

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import atexit
-import errno
 import os
 import threading
 import weakref
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Optional, Union, cast
 
 from . import _cache, _core, _imports
+from ._engines import default_engine, engine_for, engine_options
+from ._source import Source, compile_bytes, read_file, source_bytes, str_is_path
 from ._wasi import Wasi
 from ._types import ALLOCATOR_CONVENTIONS, ExternInfo, extern_info
 
@@ -21,137 +21,6 @@ if TYPE_CHECKING:
 
 # What cdef= accepts: C declarations as text, a parsed CDef, or None for none.
 CDefSource = Union[str, "CDef", None]
-
-_default_engine: Optional[_core.Engine] = None
-_default_engine_lock = threading.Lock()
-
-
-def default_engine() -> _core.Engine:
-    """The process-wide Engine used when none is given, unless set_default_engine() chose another:
-    4 GiB reservation, memories never move, instances from a pool of 10000 slots (see Engine's
-    pooling_slots). Created once, on first use, and shared by every thread; modules compiled for
-    it are shared between threads too."""
-    global _default_engine
-    engine = _default_engine
-    if engine is None:
-        with _default_engine_lock:  # two threads racing here must not end up with two engines
-            if _default_engine is None:
-                _default_engine = _new_default_engine()
-            engine = _default_engine
-    return engine
-
-
-def _new_default_engine() -> _core.Engine:
-    try:
-        return _core.Engine(pooling_slots=_core._DEFAULT_POOLING_SLOTS)
-    except ValueError as e:
-        # The pool reserves its address space up front (~40 TiB of it, none of it memory); under
-        # an address-space limit (ulimit -v, RLIMIT_AS) that fails where instances reserved one
-        # at a time still fit: run without the pool rather than not at all.
-        import warnings
-
-        reason = str(e).replace("\n", " ")
-        warnings.warn(f"wasmffi: the default engine runs without its instance pool (slower "
-                      f"instantiation): {reason}", RuntimeWarning, stacklevel=3)
-        return _core.Engine()
-
-
-def set_default_engine(engine: _core.Engine) -> None:
-    """Makes `engine` the one default_engine() returns from now on (modules compiled before
-    keep theirs). Typical use: ``set_default_engine(wasmffi.Engine(consume_fuel=True))`` once at
-    start-up, so every Module, load() and unpickled module without an explicit engine gets it."""
-    global _default_engine
-    if not isinstance(engine, _core.Engine):
-        raise TypeError(f"set_default_engine() argument 'engine' must be a wasmffi.Engine, "
-                        f"not {type(engine).__name__}")
-    with _default_engine_lock:
-        _default_engine = engine
-
-
-def _looks_like_wat(raw: bytes) -> bool:
-    """Text modules start, after white space, with "(" or a ";;" / "(;" comment."""
-    head = raw.lstrip()[:2]
-    if not (head[:1] == b"(" or head == b";;"):
-        return False
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-_PATH_SUFFIXES = (".wasm", ".wat")
-Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
-
-
-def _str_is_path(text: str) -> bool:
-    """A str names a file when it ends in .wasm/.wat (on one line), contains no "(" (no module
-    text can), or names an existing file; WAT text always contains "("."""
-    if "\n" not in text and text.lower().endswith(_PATH_SUFFIXES):
-        return True
-    if "(" not in text:
-        return True
-    if text.lstrip()[:1] == "(" or text.lstrip()[:2] == ";;":
-        return False
-    try:
-        return os.path.isfile(text)
-    except (OSError, ValueError):
-        return False
-
-
-def _abbrev(text: str, limit: int = 40) -> str:
-    """repr of the start of `text`: error messages never quote hundreds of characters of input."""
-    if len(text) <= limit:
-        return repr(text)
-    return f"{text[:limit]!r}... ({len(text)} characters)"
-
-
-def _read_file(path: Union[str, "os.PathLike[str]"], who: str) -> bytes:
-    """The file's bytes; errors keep their OSError class and name the caller and the path."""
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            errno.ENOENT, f"{who}: no such file (a str ending in .wasm or .wat, or without '(', is a path)",
-            os.fspath(path)) from None
-    except ValueError:  # open() refuses NUL characters in paths
-        raise ValueError(f"{who}: a path cannot contain a NUL character: {_abbrev(os.fspath(path))}") from None
-    except OSError as e:
-        raise type(e)(e.errno, f"{who}: {e.strerror}", os.fspath(path)) from None
-
-
-def _source_bytes(source: Source, who: str) -> tuple[bytes, bool]:
-    """The module's bytes from a path, wasm bytes, or WAT text, and whether they are WAT text
-    (UTF-8); `who` names the caller in error messages."""
-    if isinstance(source, os.PathLike):
-        source = _read_file(source, who)
-    elif isinstance(source, str):
-        if _str_is_path(source):
-            source = _read_file(source, who)
-        elif source.lstrip()[:1] == "(" or source.lstrip()[:2] == ";;":
-            try:
-                return source.encode("utf-8"), True
-            except UnicodeEncodeError as e:
-                raise ValueError(f"{who}: WAT text is not valid Unicode: {e.reason} at index {e.start}") from None
-        else:
-            raise ValueError(f"{who}: a str is either a file path (ending in .wasm or .wat) or WAT text "
-                             f"(starting with '(' or a ';;' comment); {_abbrev(source)} is neither and "
-                             f"names no existing file")
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        raw = bytes(source)
-        # Binary, or neither: the engine names the problem ("magic header not detected").
-        return raw, _looks_like_wat(raw)
-    raise TypeError(f"{who} takes a path, wasm bytes or WAT text, not {type(source).__name__}")
-
-
-def _compile_bytes(data: bytes, is_wat: bool, engine: _core.Engine, cache: bool) -> "_core._Module":
-    if cache:
-        return _cache.compile_cached(data, is_wat, engine)
-    if is_wat:
-        return _core._Module.from_wat(engine, data.decode("utf-8"))
-    return _core._Module.compile(engine, data)
-
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
@@ -197,12 +66,12 @@ class Module:
         if not isinstance(cache, bool):
             raise TypeError(f"{who} argument 'cache' must be True or False, not {type(cache).__name__}")
         engine = engine or default_engine()
-        data, is_wat = _source_bytes(source, who)
-        is_path = isinstance(source, os.PathLike) or (isinstance(source, str) and _str_is_path(source))
+        data, is_wat = source_bytes(source, who)
+        is_path = isinstance(source, os.PathLike) or (isinstance(source, str) and str_is_path(source))
         # is_path holds only for str and os.PathLike sources, which the cast says for mypy.
         name = (os.path.basename(os.fspath(cast("Union[str, os.PathLike[str]]", source)))
                 if is_path else None)
-        self._init_from(_compile_bytes(data, is_wat, engine, cache), engine, data, is_wat, name)
+        self._init_from(compile_bytes(data, is_wat, engine, cache), engine, data, is_wat, name)
 
     def _init_from(self, m: "_core._Module", engine: _core.Engine, data: bytes, is_wat: bool,
                    name: Optional[str]) -> None:
@@ -241,7 +110,7 @@ class Module:
         """Loads a .wasm (binary) or .wat (text) file, whatever its name; the content decides.
         `cache` as for Module()."""
         self = cls.__new__(cls)
-        self._setup(_read_file(path, "Module.from_file()"), engine, "Module.from_file()", cache)
+        self._setup(read_file(path, "Module.from_file()"), engine, "Module.from_file()", cache)
         object.__setattr__(self, "_name", os.path.basename(os.fspath(path)))
         return self
 
@@ -255,7 +124,7 @@ class Module:
         if key is not None:
             artifact = self._m.serialize()
             tag = _cache.mac(self._cache_key(), key, artifact)
-        engine_opts = None if self._engine is default_engine() else _engine_options(self._engine)
+        engine_opts = None if self._engine is default_engine() else engine_options(self._engine)
         return (_unpickle_module, (1, self._source, self._is_wat, engine_opts, self._name, artifact, tag))
 
     def _cache_key(self) -> bytes:
@@ -337,54 +206,18 @@ class Module:
                 f"{_plural(len(self._imports), 'import')}>")
 
 
-def _engine_options(engine: _core.Engine) -> dict[str, Any]:
-    """Every setting of `engine`, by the keyword Engine() takes it as (its signature lists them
-    all, so settings added later travel too)."""
-    import inspect
-
-    return {name: getattr(engine, name) for name in inspect.signature(_core.Engine).parameters}
+_unpickled: "weakref.WeakValueDictionary[bytes, Module]" = weakref.WeakValueDictionary()
+_unpickle_lock = threading.Lock()
 
 
 def _after_fork_in_child() -> None:
-    # A thread of the parent may have held one of these locks at fork(); the child has no such thread.
-    global _default_engine_lock, _unpickle_lock
-    _default_engine_lock = threading.Lock()
+    # A thread of the parent may have held the lock at fork(); the child has no such thread.
+    global _unpickle_lock
     _unpickle_lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _release_engines_at_exit() -> None:
-    # At interpreter exit this module's globals can outlive the extension (on CPython 3.12 they
-    # are freed after nanobind's leak check, which then reports the default engine as leaked):
-    # drop the engines this module holds while everything is still alive. A Module or Instance
-    # the program still holds keeps its engine, as it should.
-    global _default_engine
-    _default_engine = None
-    _engines_by_options.clear()
-
-
-atexit.register(_release_engines_at_exit)
-
-_engines_by_options: dict[tuple[tuple[str, Any], ...], _core.Engine] = {}
-_unpickled: "weakref.WeakValueDictionary[bytes, Module]" = weakref.WeakValueDictionary()
-_unpickle_lock = threading.Lock()
-
-
-def _engine_for(options: Optional[dict[str, Any]]) -> _core.Engine:
-    """The local engine for a pickled module: the default one when the sender used its default
-    (or one with the same settings), else one engine per distinct setting, made once."""
-    engine = default_engine()
-    if options is None or _engine_options(engine) == options:
-        return engine
-    ident = tuple(sorted(options.items()))
-    with _unpickle_lock:
-        found = _engines_by_options.get(ident)
-        if found is None:
-            found = _engines_by_options[ident] = _core.Engine(**options)
-        return found
 
 
 def _unpickle_module(version: int, source: bytes, is_wat: bool, engine_opts: Optional[dict[str, Any]],
@@ -395,7 +228,7 @@ def _unpickle_module(version: int, source: bytes, is_wat: bool, engine_opts: Opt
     and still alive is reused, so a worker receiving it with every task compiles it once."""
     if version != 1:
         raise ValueError(f"wasmffi.Module pickle: unknown format version {version!r} (from a newer wasmffi?)")
-    engine = _engine_for(engine_opts)
+    engine = engine_for(engine_opts)
     key = _cache.module_key_for(source, is_wat, engine)
     found = _unpickled.get(key)
     if found is not None:
@@ -406,7 +239,7 @@ def _unpickle_module(version: int, source: bytes, is_wat: bool, engine_opts: Opt
         if secret is not None:
             m = _cache.deserialize_verified(engine, key, artifact, tag, secret)
     if m is None:
-        m = _compile_bytes(source, is_wat, engine, cache=False)
+        m = compile_bytes(source, is_wat, engine, cache=False)
         _cache.stats["unpickle_compiled"] += 1
     else:
         _cache.stats["unpickle_verified"] += 1

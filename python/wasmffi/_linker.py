@@ -29,7 +29,7 @@ class Linker:
     """
 
     def __init__(self, engine: Optional[_core.Engine] = None, *, wasi: "Optional[Wasi]" = None):
-        from ._api import default_engine
+        from ._engines import default_engine
         from ._wasi import Wasi
 
         if wasi is not None and not isinstance(wasi, Wasi):

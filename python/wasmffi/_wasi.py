@@ -9,7 +9,8 @@ from . import _core
 from ._errors import Exit
 
 if TYPE_CHECKING:
-    from ._api import Module, Source
+    from ._api import Module
+    from ._source import Source
 
 _INHERIT = "inherit"
 

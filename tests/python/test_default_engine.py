@@ -6,20 +6,20 @@ import threading
 import pytest
 
 import wasmffi
-from wasmffi import _api
+from wasmffi import _engines
 
 ADD_WAT = '(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))'
 
 
 @pytest.fixture
 def restore_default():
-    saved = _api._default_engine
+    saved = _engines._default_engine
     yield
-    _api._default_engine = saved
+    _engines._default_engine = saved
 
 
 def test_racing_threads_get_one_default_engine(restore_default):
-    _api._default_engine = None
+    _engines._default_engine = None
     barrier = threading.Barrier(8)
 
     def get():
