@@ -115,7 +115,11 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
   for (size_t i = 0; i < np; ++i) {
     const DeclParam& p = plan.params[i];
     if (p.dir == Dir::Value || !st.args[i].address) continue;
-    const uint64_t need = p.count >= 0 ? static_cast<uint64_t>(p.count) * p.elem_size : 0;
+    // What the declaration says is there: N elements of `T name[N]`; a length or size_is
+    // checked the range above; a plain `T *` points at one T at least.
+    const uint64_t need = p.count >= 0                             ? static_cast<uint64_t>(p.count) * p.elem_size
+                          : (p.length_param >= 0 || p.size_is >= 0) ? 0
+                                                                     : p.elem_size;
     if (auto s = (*self->mem)->span(st.args[i].addr, need, "argument"); !s) return raise_in(s.error(), self->head.name);
     set_ptr(plan.params[i].slot, st.args[i].addr);
   }

@@ -59,6 +59,12 @@ bool terminated_copy(ArgState& a, const char* data, Py_ssize_t n, uint64_t width
   return true;
 }
 
+// More bytes than this cannot be guest scratch: a wasm32 memory holds 4 GiB, a wasm64 one (in
+// wasmtime) 2**48. Checked before sizes are added up, so no sum of them can wrap.
+uint64_t max_buffer_bytes(const CFuncObject* self) {
+  return self->mem->has_value() && (*self->mem)->is64() ? uint64_t{1} << 48 : uint64_t{1} << 32;
+}
+
 uint64_t slot_value(const DeclParam& p, const wasmtime_val_raw_t* raw) {
   return unit_of(p.unit).wasm == ValKind::I64 ? static_cast<uint64_t>(raw[p.slot].i64)
                                               : static_cast<uint64_t>(static_cast<uint32_t>(raw[p.slot].i32));
@@ -98,22 +104,31 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
     } else {
       a.as_scalar = true;
     }
+    if (n > max_buffer_bytes(self) / p.elem_size) {
+      arg_error(PyExc_ValueError, self, p, "out(%llu) is more than guest memory can hold (%llu-byte elements)",
+                static_cast<unsigned long long>(n), static_cast<unsigned long long>(p.elem_size));
+      return false;
+    }
     a.allocated_out = true;
     a.elems = n;
     a.nbytes = n * p.elem_size;
     return true;
   }
-  // bytes and bytearray: their storage directly (no buffer-protocol round trip); no Python code
-  // runs before the copy back, so a bytearray cannot be resized in between.
-  if (!p.cstring && (PyBytes_CheckExact(o) || PyByteArray_CheckExact(o))) [[likely]] {
-    const bool is_bytes = PyBytes_CheckExact(o);
-    if (is_bytes && wants_write) {
+  // bytes: their storage directly (immutable, and the caller holds them). bytearray: pinned
+  // through the buffer protocol, because a later argument's __index__ or a list item's hook runs
+  // Python code before the copy, and could resize it under us (an exported bytearray refuses).
+  if (!p.cstring && PyBytes_CheckExact(o)) [[likely]] {
+    if (wants_write) {
       arg_error(PyExc_TypeError, self, p, "the function writes to this buffer: it needs a writable one, not read-only bytes");
       return false;
     }
-    a.src = reinterpret_cast<const uint8_t*>(is_bytes ? PyBytes_AS_STRING(o) : PyByteArray_AS_STRING(o));
-    a.nbytes = static_cast<uint64_t>(Py_SIZE(o));
-    a.view.buf = const_cast<uint8_t*>(a.src);
+    a.src = reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(o));
+    a.nbytes = static_cast<uint64_t>(PyBytes_GET_SIZE(o));
+  } else if (!p.cstring && PyByteArray_CheckExact(o)) [[likely]] {
+    if (PyObject_GetBuffer(o, &a.view, wants_write ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0) return false;
+    a.has_view = true;
+    a.src = static_cast<const uint8_t*>(a.view.buf);
+    a.nbytes = static_cast<uint64_t>(a.view.len);
     a.writable = wants_write;
   }
   // A struct instance stands for its bytes (record.hpp: its own bytearray or a view of its
@@ -135,7 +150,11 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
     if (p.elem_size == 1) [[likely]] {  // UTF-8, kept by the str itself: no copy
       Py_ssize_t len;
       const char* s = PyUnicode_AsUTF8AndSize(o, &len);
-      if (s == nullptr) return false;
+      if (s == nullptr) {  // lone surrogates: no UTF-8 for them
+        PyErr_Clear();
+        arg_error(PyExc_ValueError, self, p, "the str cannot be encoded as utf-8");
+        return false;
+      }
       a.src = reinterpret_cast<const uint8_t*>(s);  // owned by the str, which the caller holds
       a.nbytes = static_cast<uint64_t>(len) + 1;     // the NUL is in the UTF-8 buffer
       a.elems = static_cast<uint64_t>(len);
@@ -160,13 +179,25 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
       arg_error(PyExc_TypeError, self, p, "a list of structs is not accepted: pass bytes or an int address");
       return false;
     }
-    const Py_ssize_t n = PySequence_Fast_GET_SIZE(o);
+    // A list is read from a tuple snapshot: an item's __index__ may change the list meanwhile.
+    PyObject* items = PyList_Check(o) ? PyList_AsTuple(o) : Py_NewRef(o);
+    if (items == nullptr) return false;
+    const Py_ssize_t n = PyTuple_GET_SIZE(items);
+    if (static_cast<uint64_t>(n) > max_buffer_bytes(self) / p.elem_size) {
+      Py_DECREF(items);
+      arg_error(PyExc_ValueError, self, p, "%zd items is more than guest memory can hold", n);
+      return false;
+    }
     a.tmp = PyBytes_FromStringAndSize(nullptr, n * static_cast<Py_ssize_t>(p.elem_size));
-    if (a.tmp == nullptr) return false;
+    if (a.tmp == nullptr) {
+      Py_DECREF(items);
+      return false;
+    }
     auto* out = reinterpret_cast<uint8_t*>(PyBytes_AS_STRING(a.tmp));
     for (Py_ssize_t i = 0; i < n; ++i) {
       wasmtime_val_raw_t slot{};
-      if (!to_raw(PySequence_Fast_GET_ITEM(o, i), p.unit, slot, self->head.name, -1)) {
+      if (!to_raw(PyTuple_GET_ITEM(items, i), p.unit, slot, self->head.name, -1)) {
+        Py_DECREF(items);
         PyObject *exc, *val, *tb;
         PyErr_Fetch(&exc, &val, &tb);
         PyErr_NormalizeException(&exc, &val, &tb);
@@ -178,6 +209,7 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
       }
       store_element(p.unit, slot, out + i * p.elem_size);
     }
+    Py_DECREF(items);
     a.src = out;
     a.nbytes = static_cast<uint64_t>(n) * p.elem_size;
   }
@@ -318,7 +350,7 @@ bool apply_sizes(CFuncObject* self, CallState& st, const wasmtime_val_raw_t* raw
     if (p.size_is < 0) continue;
     const DeclParam& np = plan.params[static_cast<size_t>(p.size_is)];
     const uint64_t n = slot_value(np, raw);
-    if (n > UINT64_MAX / p.elem_size) {
+    if (n > max_buffer_bytes(self) / p.elem_size) {
       arg_error(PyExc_ValueError, self, p, "%R = %llu elements is more than memory can hold", np.name,
                 static_cast<unsigned long long>(n));
       return false;
