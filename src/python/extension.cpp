@@ -13,6 +13,7 @@
 #include "exports.hpp"
 #include "func.hpp"
 #include "host.hpp"
+#include "instance_impl.hpp"
 #include "record.hpp"
 #include "wasi.hpp"
 
@@ -72,6 +73,7 @@ NB_MODULE(_core, m) {
   bind_engine(m);
   bind_module(m);
   bind_instance(m);
+  bind_instantiate(m);
   bind_wasi(m);
   bind_global(m);
   bind_memory(m);
