@@ -39,6 +39,7 @@ bool init_registry(PyObject* module) {
       {&r.resource, errors, "ResourceError"},
       {&r.trap, errors, "Trap"},
       {&r.exit, errors, "Exit"},
+      {&r.store_in_use, errors, "StoreInUseError"},
       {&r.func_type_info, types, "FuncType"},
   };
   for (Slot& sl : slots)
@@ -61,7 +62,8 @@ bool init_registry(PyObject* module) {
   }
   if (!ok) {
     // Nothing was published: release what was taken so a failed import leaves no references.
-    for (PyObject* o : {r.error, r.compile, r.link, r.memory_access, r.resource, r.trap, r.exit, r.func_type_info})
+    for (PyObject* o : {r.error, r.compile, r.link, r.memory_access, r.resource, r.trap, r.exit, r.store_in_use,
+                        r.func_type_info})
       Py_XDECREF(o);
     for (PyObject* o : r.traps) Py_XDECREF(o);
     return false;

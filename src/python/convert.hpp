@@ -26,6 +26,7 @@ struct Registry {
   PyObject* resource = nullptr;       // wasmffi.ResourceError (a MemoryError)
   PyObject* trap = nullptr;           // wasmffi.Trap
   PyObject* exit = nullptr;           // wasmffi.Exit (constructed with the status)
+  PyObject* store_in_use = nullptr;   // wasmffi.StoreInUseError
   PyObject* traps[16] = {};           // indexed by TrapKind; TrapKind::Other -> Trap
   PyObject* func_type_info = nullptr; // wasmffi.FuncType (Func.type, Func.__signature__)
   PyTypeObject* func = nullptr;       // wasmffi.Func, the vectorcall type (func.cpp)

@@ -37,7 +37,6 @@ NB_MODULE(_core, m) {
   if (!init_exports_type(m.ptr())) throw nb::python_error();
   if (!init_cfunc_type(m.ptr())) throw nb::python_error();
   if (!init_record_type(m.ptr())) throw nb::python_error();
-  if (nb::object errors = nb::module_::import_("wasmffi._errors"); !init_host(errors.ptr())) throw nb::python_error();
 
   m.def(
       "signature_text",

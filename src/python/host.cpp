@@ -18,8 +18,6 @@ namespace wasmffi::py {
 
 namespace {
 
-PyObject* g_store_in_use = nullptr;  // wasmffi.StoreInUseError, set once by init_host
-
 // Arguments up to this many go in a C-stack array; more (rare) in a per-call buffer.
 constexpr size_t kStackArgs = 16;
 
@@ -168,48 +166,6 @@ Result<wasmtime_func_t> make_host_func(Store& store, const Module& module, size_
   h->first_arg = first_arg;
   h->name = Py_NewRef(name);
   return new_host_func(store, module, index, host_trampoline, h.release(), host_finalize);
-}
-
-bool init_host(PyObject* errors_module) {
-  g_store_in_use = PyObject_GetAttrString(errors_module, "StoreInUseError");
-  return g_store_in_use != nullptr;
-}
-
-void StoreEntry::enter_slow(wasmtime_context_t* ctx) noexcept {
-  Store& s = Store::of(ctx);
-  const uintptr_t me = this_thread_token();
-  if (s.owner != 0 && s.owner != me) {
-    PyErr_SetString(g_store_in_use,
-                    "this instance's store is in use by another thread (a call that released the GIL, or a "
-                    "host function); a store is "
-                    "entered by one thread at a time: use one instance per thread, or serialise the calls "
-                    "with a lock");
-    ok_ = false;
-    return;
-  }
-  s.owner = me;
-  ++s.depth;
-  store_ = &s;
-}
-
-PyObject* raise_call_error(wasmtime_context_t* ctx, const Error& err, PyObject* func_name) {
-  auto* exc = static_cast<PyObject*>(Store::of(ctx).take_pending());
-  raise_in(err, func_name);
-  if (exc == nullptr) return nullptr;
-  PyObject *type, *trap, *tb;
-  PyErr_Fetch(&type, &trap, &tb);
-  PyErr_NormalizeException(&type, &trap, &tb);
-  if (tb != nullptr && trap != nullptr) PyException_SetTraceback(trap, tb);
-  Py_XDECREF(type);
-  Py_XDECREF(tb);
-  PyObject* cause = PyException_GetCause(exc);
-  if (cause == nullptr && trap != nullptr)
-    PyException_SetCause(exc, trap);  // steals trap
-  else
-    Py_XDECREF(trap);
-  Py_XDECREF(cause);
-  PyErr_Restore(Py_NewRef(reinterpret_cast<PyObject*>(Py_TYPE(exc))), exc, PyException_GetTraceback(exc));
-  return nullptr;
 }
 
 }  // namespace wasmffi::py

@@ -24,8 +24,4 @@ Result<wasmtime_func_t> make_host_func(Store& store, const Module& module, size_
 // functions and by the Ctrl-C check (interrupt.cpp).
 const char* park_python_exception(Store& store) noexcept;
 
-// Looks up the error classes host functions raise (wasmffi.StoreInUseError); false with an
-// exception set if one is missing. Called once while the extension initialises.
-bool init_host(PyObject* errors_module);
-
 }  // namespace wasmffi::py

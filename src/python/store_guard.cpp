@@ -2,25 +2,14 @@
 // claim their store while they do), and the one-thread-per-store refusal.
 #include "store_guard.hpp"
 
+#include "convert.hpp"
 #include "interrupt.hpp"
 #include "store_state.hpp"
 #include "wasmffi/call.hpp"
 
 namespace wasmffi::py {
 
-namespace {
-
-PyObject* g_store_in_use_error = nullptr;  // wasmffi.StoreInUseError, set once by init_store_guard
-
-}  // namespace
-
-bool init_store_guard() {
-  PyObject* errors = PyImport_ImportModule("wasmffi._errors");
-  if (errors == nullptr) return false;
-  g_store_in_use_error = PyObject_GetAttrString(errors, "StoreInUseError");
-  Py_DECREF(errors);
-  return g_store_in_use_error != nullptr && init_interrupt();
-}
+bool init_store_guard() { return init_interrupt(); }
 
 CallMode call_mode_for(wasmtime_context_t* ctx, int release) noexcept {
   const Store& s = Store::of(ctx);
@@ -58,7 +47,7 @@ bool call_managed(CallMode mode, wasmtime_context_t* ctx, const wasmtime_func_t&
   const uintptr_t me = this_thread_token();
   uintptr_t seen = 0;
   if (!s.owner.compare_exchange_strong(seen, me, std::memory_order_acquire, std::memory_order_relaxed) && seen != me) {
-    PyErr_SetString(g_store_in_use_error,
+    PyErr_SetString(registry().store_in_use,
                     "this instance's store is in use by another thread (a call that released the GIL, or a host "
                     "function); a store is entered by one thread at a time: use one instance per thread "
                     "(wasmffi.Pool), or serialise the calls with a lock");
@@ -78,6 +67,43 @@ bool call_managed(CallMode mode, wasmtime_context_t* ctx, const wasmtime_func_t&
   detail::g_host_active.fetch_sub(1, std::memory_order_relaxed);
   if (--s.depth == 0) s.owner.store(0, std::memory_order_release);
   return true;
+}
+
+void StoreEntry::enter_slow(wasmtime_context_t* ctx) noexcept {
+  Store& s = Store::of(ctx);
+  const uintptr_t me = this_thread_token();
+  if (s.owner != 0 && s.owner != me) {
+    PyErr_SetString(registry().store_in_use,
+                    "this instance's store is in use by another thread (a call that released the GIL, or a "
+                    "host function); a store is "
+                    "entered by one thread at a time: use one instance per thread, or serialise the calls "
+                    "with a lock");
+    ok_ = false;
+    return;
+  }
+  s.owner = me;
+  ++s.depth;
+  store_ = &s;
+}
+
+PyObject* raise_call_error(wasmtime_context_t* ctx, const Error& err, PyObject* func_name) {
+  auto* exc = static_cast<PyObject*>(Store::of(ctx).take_pending());
+  raise_in(err, func_name);
+  if (exc == nullptr) return nullptr;
+  PyObject *type, *trap, *tb;
+  PyErr_Fetch(&type, &trap, &tb);
+  PyErr_NormalizeException(&type, &trap, &tb);
+  if (tb != nullptr && trap != nullptr) PyException_SetTraceback(trap, tb);
+  Py_XDECREF(type);
+  Py_XDECREF(tb);
+  PyObject* cause = PyException_GetCause(exc);
+  if (cause == nullptr && trap != nullptr)
+    PyException_SetCause(exc, trap);  // steals trap
+  else
+    Py_XDECREF(trap);
+  Py_XDECREF(cause);
+  PyErr_Restore(Py_NewRef(reinterpret_cast<PyObject*>(Py_TYPE(exc))), exc, PyException_GetTraceback(exc));
+  return nullptr;
 }
 
 }  // namespace wasmffi::py
