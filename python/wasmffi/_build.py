@@ -98,7 +98,7 @@ def _wasi_sysroot() -> Optional[str]:
 def build(sources: Sequence[os.PathLike[str] | str], output: os.PathLike[str] | str, *, libc: bool = False,
           target: str = "wasm32", opt: str = "2", include_dirs: Iterable[str] = (),
           defines: Iterable[str] = (), exports: Iterable[str] = (), alloc: bool = True,
-          clang: Optional[str] = None, extra_args: Iterable[str] = ()) -> BuildResult:
+          clang: Optional[str] = None, extra_args: Iterable[str] = (), stack_first: bool = True) -> BuildResult:
     """Compiles and links `sources` into the guest module `output`; raises BuildError.
 
     Without libc: `--target=wasm32|wasm64 -nostdlib -Wl,--no-entry`, so the module imports
@@ -107,6 +107,11 @@ def build(sources: Sequence[os.PathLike[str] | str], output: os.PathLike[str] | 
     turn on bulk memory, so struct copies and zeroing become memory.copy/memory.fill instructions
     instead of calls to a memcpy/memset that a libc-free module lacks (wasmtime enables bulk
     memory by default).
+
+    `stack_first` (the default) places the C stack below static data (`--stack-first`): the
+    stack grows down towards address 0, so a stack overflow runs off the bottom of memory and
+    traps (MemoryOutOfBounds) instead of silently overwriting the guest's globals and heap, which
+    lie above the stack in wasm-ld's default layout.
     """
     paths = [pathlib.Path(s) for s in sources]
     if not paths:
@@ -148,6 +153,8 @@ def build(sources: Sequence[os.PathLike[str] | str], output: os.PathLike[str] | 
     else:
         cmd += ["-nostdlib", "-Wl,--no-entry"]
     cmd += [f"-Wl,--export={name}" for name in dict.fromkeys(exports)]
+    if stack_first:
+        cmd.append("-Wl,--stack-first")
     cmd += list(extra_args)
     cmd += ["-o", str(output)]
     cmd += [str(s) for s in paths]
@@ -259,6 +266,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="pass FLAG to clang, e.g. --cflag=-Wall (repeatable)")
     p.add_argument("--ldflag", dest="ldflags", action="append", default=[], metavar="FLAG",
                    help="pass FLAG to wasm-ld, e.g. --ldflag=--max-memory=1048576 (repeatable)")
+    p.add_argument("--no-stack-first", dest="stack_first", action="store_false",
+                   help="keep wasm-ld's default layout (stack above static data), where a C stack "
+                        "overflow overwrites globals instead of trapping")
     p.add_argument("--no-alloc", dest="alloc", action="store_false",
                    help="do not link the bump allocator (bump_alloc/bump_reset/bump_mark/bump_release)")
     p.add_argument("--clang", metavar="PATH", help="the clang to run (default: $WASMFFI_CLANG or clang)")
@@ -280,7 +290,7 @@ def run(args: argparse.Namespace, out: Optional[TextIO] = None, err: Optional[Te
             raise BuildError("no output file given: add -o OUT.wasm")
         result = build(args.sources, args.output, libc=args.libc, target=args.target, opt=args.opt,
                        include_dirs=args.include_dirs, defines=args.defines, exports=args.exports,
-                       alloc=args.alloc, clang=args.clang,
+                       alloc=args.alloc, clang=args.clang, stack_first=args.stack_first,
                        extra_args=[*args.cflags, *(f"-Wl,{f}" for f in args.ldflags)])
     except BuildError as e:
         print(f"wasmffi build: error: {e}", file=err)

@@ -331,3 +331,46 @@ def test_wasm_imports_matches_the_engine_on_every_import_kind():
 def test_wasm_imports_rejects_non_wasm():
     with pytest.raises(ValueError, match="not a WebAssembly binary"):
         _build.wasm_imports(b"\x7fELF....")
+
+
+# --------------------------------------------------------------------------------------------
+# The stack below static data
+
+SMASH = r"""
+#include "wasmffi_guest.h"
+static volatile int32_t sentinel = 12345;
+
+/* Each frame fills 1 KiB of the C stack; deep enough, the stack runs out. */
+static int32_t dig(int32_t n) {
+  volatile uint8_t frame[1024];
+  for (int i = 0; i < 1024; ++i) frame[i] = (uint8_t)n;
+  return n == 0 ? 0 : dig(n - 1) + frame[0] + frame[1023];
+}
+
+WASMFFI_EXPORT(recurse) int32_t recurse(int32_t n) { return dig(n); }
+WASMFFI_EXPORT(get_sentinel) int32_t get_sentinel(void) { return sentinel; }
+"""
+
+
+def test_a_stack_overflow_traps_instead_of_overwriting_globals(src, tmp_path):
+    path = src(SMASH, "smash.c")
+    out = tmp_path / "smash.wasm"
+    _build.build([path], out)
+    inst = wasmffi.load(out)
+    assert inst.exports.recurse(10) == 2 * sum(range(1, 11))
+    assert inst.exports.get_sentinel() == 12345
+    with pytest.raises(wasmffi.MemoryOutOfBounds):
+        inst.exports.recurse(200)  # 200 KiB of frames: more than the 64 KiB stack
+    assert inst.exports.get_sentinel() == 12345
+
+
+def test_without_stack_first_the_same_overflow_overwrites_a_global(src, tmp_path):
+    # What --stack-first prevents: wasm-ld's default layout puts the stack above static data.
+    path = src(SMASH, "smash.c")
+    out = tmp_path / "smash_default.wasm"
+    r = run_cli(path, "-o", out, "--no-stack-first")
+    assert r.returncode == 0, r.stderr
+    inst = wasmffi.load(out)
+    with pytest.raises(wasmffi.MemoryOutOfBounds):
+        inst.exports.recurse(200)  # it runs on below address 0, but only after writing over the data
+    assert inst.exports.get_sentinel() != 12345
