@@ -115,6 +115,12 @@ Result<GuestAllocator> GuestAllocator::find(const Instance& inst, std::string_vi
                                              std::string(choice) + "'");
 }
 
+// Allocator calls are wasmffi's own, not the caller's code: on a fuel engine they run on an
+// allowance of their own, and the caller's fuel is put back afterwards. So marshalling never
+// spends the user's budget (a call with just enough fuel for its own work still gets its
+// arguments copied), and an allocator that runs through its allowance says that it did.
+constexpr uint64_t kAllocatorFuel = 100'000'000;
+
 Result<uint64_t> GuestAllocator::call_ptr(wasmtime_context_t* ctx, const wasmtime_func_t& f,
                                           std::initializer_list<uint64_t> args, bool has_result) {
   wasmtime_val_raw_t raw[4] = {};
@@ -124,7 +130,28 @@ Result<uint64_t> GuestAllocator::call_ptr(wasmtime_context_t* ctx, const wasmtim
     else raw[i].i32 = static_cast<int32_t>(static_cast<uint32_t>(v));
     ++i;
   }
-  if (auto r = call_unchecked(ctx, f, raw, 4); !r) return std::move(r).error();
+  uint64_t saved_fuel = 0;
+  bool fuel = Store::of(ctx).engine().config().consume_fuel;
+  if (fuel) {
+    if (wasmtime_error_t* e = wasmtime_context_get_fuel(ctx, &saved_fuel)) {
+      wasmtime_error_delete(e);
+      fuel = false;
+    } else if (wasmtime_error_t* e2 = wasmtime_context_set_fuel(ctx, kAllocatorFuel)) {
+      wasmtime_error_delete(e2);
+      fuel = false;
+    }
+  }
+  Result<void> r = call_unchecked(ctx, f, raw, 4);
+  if (fuel)
+    if (wasmtime_error_t* e = wasmtime_context_set_fuel(ctx, saved_fuel)) wasmtime_error_delete(e);
+  if (!r) {
+    Error err = std::move(r).error();
+    if (fuel && err.kind == ErrorKind::Trap && err.trap == TrapKind::OutOfFuel)
+      err.message = std::string("the guest allocator (") + allocator_kind_name(kind_) +
+                    ") ran through the fuel wasmffi gives its calls (" + std::to_string(kAllocatorFuel) +
+                    "; the caller's own fuel is kept): " + err.message;
+    return err;
+  }
   if (!has_result) return uint64_t{0};
   return is64_ ? static_cast<uint64_t>(raw[0].i64) : uint64_t{static_cast<uint32_t>(raw[0].i32)};
 }

@@ -114,3 +114,42 @@ def test_auto_allocator_ignores_unrelated_exports_named_like_allocators():
     assert inst.exports.free() == 7
     with pytest.raises(wasmffi.LinkError, match="'malloc' is not a function"):
         wasmffi.load(wat, allocator="malloc")
+
+
+# ---- fuel: the allocator calls marshalling makes are not the caller's ----------------------------
+
+def test_marshalling_allocator_calls_spend_none_of_the_callers_fuel():
+    engine = wasmffi.Engine(consume_fuel=True)
+    data = bytes(range(64))
+    inst = wasmffi.load(guest_path("cstr"), engine=engine, cdef="uint32_t sum(const uint8_t *p, size_t n);")
+    # The same work through an int address (no copy, no allocator call): the reference.
+    with inst.scratch() as s:
+        p = s.copy(data)
+        inst.fuel = 1_000_000
+        assert inst.raw_exports.sum(p, len(data)) == sum(data)
+        by_address = 1_000_000 - inst.fuel
+    # The first declared call probes the allocator and takes its arena; neither may cost fuel.
+    for _ in range(2):
+        inst.fuel = 1_000_000
+        assert inst.exports.sum(data) == sum(data)
+        assert 1_000_000 - inst.fuel == by_address
+    # A caller with just the fuel its own work needs still gets its bytes copied.
+    fresh = wasmffi.load(guest_path("cstr"), engine=engine, cdef="uint32_t sum(const uint8_t *p, size_t n);")
+    fresh.fuel = by_address
+    assert fresh.exports.sum(data) == sum(data)
+    assert fresh.fuel == 0
+
+
+def test_an_allocator_that_runs_through_its_fuel_says_so():
+    engine = wasmffi.Engine(consume_fuel=True)
+    wat = """(module (memory (export "memory") 1)
+      (func (export "bump_alloc") (param i32) (result i32) (loop $l (br $l)) i32.const 0)
+      (func (export "bump_reset"))
+      (func (export "sum") (param i32 i32) (result i32) i32.const 0))"""
+    inst = wasmffi.load(wat, engine=engine, cdef="uint32_t sum(const uint8_t *p, size_t n);")
+    inst.fuel = 1_000
+    with pytest.raises(wasmffi.OutOfFuel, match=r"sum\(\): guest scratch of 16 bytes for 'p' \(3 bytes\) could not "
+                                                r"be allocated: the guest allocator \(bump\) ran through the fuel "
+                                                r"wasmffi gives its calls \(100000000; the caller's own fuel is kept\)"):
+        inst.exports.sum(b"abc")
+    assert inst.fuel == 1_000
