@@ -89,3 +89,28 @@ def test_cli_build_help_still_lists_its_options():
                        timeout=120)
     assert r.returncode == 0, r.stderr
     assert "--libc" in r.stdout and "--target" in r.stdout
+
+
+def test_bench_startup_figures_come_from_fresh_processes():
+    from wasmffi.bench import lifecycle
+
+    notes = {}
+    figures, source = lifecycle.startup_times(1, notes)
+    assert set(figures) == {"import_ms", "wasmtime_py_import_ms", "first_call_ms", "wasmtime_py_first_call_ms"}
+    for key, value in figures.items():
+        assert (value is not None and 0 < value < 10_000) or key in notes, (key, value)
+    # An editable install is measured from a copy with its _core (a wheel's layout), never through its hook.
+    assert source.startswith(("installed package", "editable install, measured from a copy"))
+
+
+def test_bench_import_target_compares_with_wasmtime_py():
+    from wasmffi.bench import lifecycle
+
+    figures = dict.fromkeys(lifecycle.NAMES, 1.0)
+    figures.update(import_ms=30.0, wasmtime_py_import_ms=25.0)
+    target = lifecycle.evaluate_targets(figures, {})["import_ms <= wasmtime_py_import_ms"]
+    assert target["pass"] is False and target["ratio"] == pytest.approx(1.2)
+    figures["wasmtime_py_import_ms"] = None
+    target = lifecycle.evaluate_targets(figures, {"wasmtime_py_import_ms": "wasmtime-py not installed"})[
+        "import_ms <= wasmtime_py_import_ms"]
+    assert target["pass"] is None and target["reason"] == "wasmtime-py not installed"
