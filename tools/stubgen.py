@@ -53,7 +53,7 @@ RULES: List[Tuple[str, str, int]] = [
     # and IMPORTS replaces stubgen's own imports.
     (r"^from wasmffi import CFunc as CFunc, Exports as Exports, Func as Func\n", "", 1),
     (r"^from wasmffi\._memory import \([^)]*\)\n", "", 1),
-    (r"^from collections\.abc import Sequence\nimport enum\nimport inspect\nimport types\n", "import enum\n", 1),
+    (r"^from collections\.abc import Sequence\nimport enum\nimport types\n", "import enum\n", 1),
     # The buffer exporter behind Memory.view: Python 3.12+ shows its buffer slot as __buffer__,
     # 3.11 shows nothing; the stub says what it is on every version.
     (r"^class _GuestBuffer:\n(?:    pass\n|    def __buffer__\(self, flags, /\):\n(?:        .*\n)+)",
@@ -62,9 +62,10 @@ RULES: List[Tuple[str, str, int]] = [
     (r"\bdef exports_declare\(exports: object, name: object, obj: object\)",
      "def exports_declare(exports: Exports, name: str, obj: object)", 1),
     # Engine: its constructor takes keywords that the binding parses itself (the stub's signature
-    # comes from Engine.__signature__ below); its settings are ints and bools.
+    # comes from Engine.__signature__, a static property built on first use); its settings are
+    # ints and bools.
     (r"^    def __init__\(self, \*args, \*\*kwargs\) -> None: \.\.\.\n", "    def __init__(self, ENGINE_SIGNATURE) -> None: ...\n", 1),
-    (r"^    __signature__: inspect\.Signature = \.\.\.\n", "", 1),
+    (r'^    __signature__: object = \.\.\.\n    """\(arg: object, /\) -> object"""\n', "", 1),
     (r"(def (?:memory_reservation|memory_guard_size|opt_level|max_wasm_stack|pooling_slots)\(self\)) -> object:", r"\1 -> int:", 5),
     (r"(def (?:memory64|consume_fuel|epoch_interruption)\(self\)) -> object:", r"\1 -> bool:", 3),
     # Arguments that the binding takes as handles and converts itself.

@@ -7,6 +7,8 @@
     5
 """
 
+from typing import TYPE_CHECKING
+
 # _core imports _errors and _types itself while it initialises and keeps their classes.
 from . import _core
 from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, CompileError, Error,
@@ -16,14 +18,40 @@ from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, Compil
 from ._api import Instance, Module, load
 from ._engines import default_engine, set_default_engine
 from ._cache import cache_dir, prune_cache
-from ._factory import InstanceFactory
 from ._imports import Caller, with_caller
 from ._wasi import Wasi
 from ._linker import Linker
-from ._pool import Pool
 from ._types import ExternInfo, FuncType, GlobalType, MemoryType, TableType
 from . import _memory  # noqa: F401  (attaches the Python-written Memory methods)
-from .cdef import CDef, CDefError, alignof, offsetof, out, sizeof
+
+if TYPE_CHECKING:
+    from . import cdef
+    from ._factory import InstanceFactory
+    from ._pool import Pool
+    from .cdef import CDef, CDefError, alignof, offsetof, out, sizeof
+
+# Public names whose modules load on first use, so that `import wasmffi` stays cheap for the many
+# programs that never use them: cdef (pycparser and its parser tables, tens of ms), Pool
+# (concurrent.futures) and InstanceFactory (pickle, inspect). `wasmffi.CDef`, `from wasmffi
+# import CDef`, `wasmffi.cdef` and `cdef=` all load cdef; type checkers see the imports above.
+_LAZY = {"CDef": "cdef", "CDefError": "cdef", "alignof": "cdef", "offsetof": "cdef", "out": "cdef",
+         "sizeof": "cdef", "Pool": "_pool", "InstanceFactory": "_factory", "cdef": None}
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any attribute name
+    def __getattr__(name):
+        if name not in _LAZY:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        import importlib
+
+        module = _LAZY[name]
+        if module is None:  # a subpackage: importing it sets the attribute
+            return importlib.import_module(f"{__name__}.{name}")
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+        globals()[name] = value  # later look-ups find it without coming here
+        return value
+
+    def __dir__():
+        return sorted(set(globals()) | set(_LAZY))
 
 Engine = _core.Engine
 Exports = _core.Exports

@@ -8,34 +8,18 @@ import sys
 from typing import List, Optional
 
 
-def _parser() -> argparse.ArgumentParser:
-    from .bench import BENCHMARKS
-
+def _parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The command line's parser. The options of `bench` and `build` come from their modules,
+    which are imported only when `command` is theirs (or None: every command in full), so that
+    `inspect` and `stubgen` start without loading them."""
     p = argparse.ArgumentParser(prog="wasmffi", description="wasmffi: call WebAssembly from Python.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     bench = sub.add_parser("bench", help="run a benchmark and print a table with its targets",
                            description="Runs a benchmark in this process and prints ns per operation "
                                        "and the performance targets (reported, never asserted).")
-    which = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
-    for name, text in BENCHMARKS.items():
-        b = which.add_parser(name, help=text, description=text)
-        b.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
-        b.add_argument("--quick", action="store_true",
-                       help="fewer, shorter repeats (a few seconds; noisier numbers)")
-    from .bench import ALL_GROUPS
-
-    every = which.add_parser(
-        "all", help="run every group and write DIR/report.md, report.json and report.png",
-        description=f"Runs the groups {', '.join(ALL_GROUPS)} in turn (skipping, with a note, any "
-                    "that is missing or fails) and writes DIR/report.md (tables with ratios and "
-                    "targets), DIR/report.json and DIR/report.png (a chart; needs matplotlib: "
-                    "pip install 'wasmffi[report]'). Prints a summary table of the targets at the end.")
-    every.add_argument("--out", metavar="DIR", help="directory for report.md, report.json and report.png")
-    every.add_argument("--quick", action="store_true", help="fewer, shorter repeats in every group (noisier)")
-    every.add_argument("--groups", metavar="A,B", help=f"only these groups (some of {','.join(ALL_GROUPS)})")
-    every.add_argument("--summary-only", metavar="REPORT_JSON",
-                       help="run nothing: print the summary table of an existing report.json")
+    if command in (None, "bench"):
+        _bench_arguments(bench)
 
     insp = sub.add_parser("inspect", help="print a module's imports and exports with their types",
                           description="Prints the imports and exports of a .wasm or .wat file.")
@@ -52,14 +36,37 @@ def _parser() -> argparse.ArgumentParser:
     stub.add_argument("-o", "--output", metavar="OUT.pyi", required=True, help="the stub file to write")
     stub.add_argument("--name", metavar="CLASS", help="the Protocol's name (default: from FILE's name)")
 
-    from . import _build
-
     bld = sub.add_parser("build", help="compile C sources to a guest module with clang (SDK allocator linked)",
                          description="Compiles C sources with Debian's clang for wasm32 (no libc unless "
                                      "--libc) or wasm64, with the guest SDK headers on the include path "
                                      "and its bump allocator linked and exported.")
-    _build.add_arguments(bld)
+    if command in (None, "build"):
+        from . import _build
+
+        _build.add_arguments(bld)
     return p
+
+
+def _bench_arguments(bench: argparse.ArgumentParser) -> None:
+    from .bench import ALL_GROUPS, BENCHMARKS
+
+    which = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
+    for name, text in BENCHMARKS.items():
+        b = which.add_parser(name, help=text, description=text)
+        b.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+        b.add_argument("--quick", action="store_true",
+                       help="fewer, shorter repeats (a few seconds; noisier numbers)")
+    every = which.add_parser(
+        "all", help="run every group and write DIR/report.md, report.json and report.png",
+        description=f"Runs the groups {', '.join(ALL_GROUPS)} in turn (skipping, with a note, any "
+                    "that is missing or fails) and writes DIR/report.md (tables with ratios and "
+                    "targets), DIR/report.json and DIR/report.png (a chart; needs matplotlib: "
+                    "pip install 'wasmffi[report]'). Prints a summary table of the targets at the end.")
+    every.add_argument("--out", metavar="DIR", help="directory for report.md, report.json and report.png")
+    every.add_argument("--quick", action="store_true", help="fewer, shorter repeats in every group (noisier)")
+    every.add_argument("--groups", metavar="A,B", help=f"only these groups (some of {','.join(ALL_GROUPS)})")
+    every.add_argument("--summary-only", metavar="REPORT_JSON",
+                       help="run nothing: print the summary table of an existing report.json")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -77,7 +84,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _main(argv: Optional[List[str]]) -> int:
-    args = _parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    # The command is the first word that is not an option (the top level has only -h).
+    command = next((w for w in words if not w.startswith("-")), "")
+    args = _parser(command).parse_args(argv)
     if args.command == "bench":
         if args.benchmark == "all":
             from .bench._report import main_all

@@ -10,11 +10,8 @@ is treated as a miss: the module is compiled from its wasm bytes and the entry i
 from __future__ import annotations
 
 import errno
-import hashlib
-import hmac
 import os
 import stat
-import tempfile
 import threading
 import time
 import warnings
@@ -22,6 +19,9 @@ from typing import Optional
 
 from . import _core
 from ._errors import CompileError
+
+# hashlib, hmac and tempfile (with shutil, random, bz2, lzma) are imported by the functions that
+# use them: a program that never caches or pickles a module need not load them with wasmffi.
 
 # Bumped whenever the file layout or what the key covers changes, or when the engine's compiler
 # starts making other code for the same settings: old entries then simply miss. 2: functions that
@@ -106,6 +106,8 @@ def _create_secret(directory: str, path: str) -> None:
     """Writes a new secret to `path` unless another process got there first: the key is written
     to a 0600 temp file (mkstemp opens with O_CREAT|O_EXCL, mode 0600), then hard-linked into
     place, which fails if `path` exists, so no reader ever sees a half-written key."""
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".secret-")
     try:
         os.write(fd, os.urandom(_SECRET_SIZE))
@@ -175,6 +177,8 @@ def engine_fingerprint(engine: _core.Engine) -> bytes:
 
 def module_key(source: bytes, engine: _core.Engine) -> bytes:
     """The cache key: a hash of the module's bytes (wasm, or WAT text) and the engine fingerprint."""
+    import hashlib
+
     h = hashlib.blake2b(digest_size=32, person=b"wasmffi-key")
     fp = engine_fingerprint(engine)
     h.update(len(fp).to_bytes(8, "little"))
@@ -192,6 +196,8 @@ def module_key_for(source: bytes, is_wat: bool, engine: _core.Engine) -> bytes:
 def mac(key: bytes, secret_key: bytes, artifact: bytes) -> bytes:
     """The MAC binding `artifact` to the module key it was compiled for: a valid artifact for
     another module (or another engine) does not verify under this one's key."""
+    import hashlib
+
     h = hashlib.blake2b(key=secret_key, digest_size=_MAC_SIZE, person=b"wasmffi-mac")
     h.update(key)
     h.update(artifact)
@@ -199,6 +205,8 @@ def mac(key: bytes, secret_key: bytes, artifact: bytes) -> bytes:
 
 
 def verify(key: bytes, secret_key: bytes, artifact: bytes, tag: bytes) -> bool:
+    import hmac
+
     return hmac.compare_digest(mac(key, secret_key, artifact), tag)
 
 
@@ -332,6 +340,8 @@ def store(directory: str, key: bytes, artifact: bytes, secret_key: bytes) -> Non
     reader sees the old entry, the new one, or none, and concurrent writers of one key are
     harmless (their files are equivalent; the last rename wins)."""
     path = _entry_path(directory, key)
+    import tempfile
+
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".cwasm")
     except OSError as e:

@@ -1,7 +1,9 @@
 """Named descriptions of module imports and exports (what `Module.imports` / `.exports` return)."""
 
-import inspect
-from typing import Any, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, NamedTuple, Optional, Tuple
+
+if TYPE_CHECKING:
+    import inspect  # imported where used: `import wasmffi` need not load inspect (and ast, dis)
 
 
 class FuncType(NamedTuple):
@@ -17,8 +19,10 @@ class FuncType(NamedTuple):
 
         return _core.signature_text(self.params, self.results)
 
-    def as_signature(self) -> inspect.Signature:
+    def as_signature(self) -> "inspect.Signature":
         """inspect.Signature for a wasm function: positional-only p0..pN annotated with types."""
+        import inspect
+
         kind = inspect.Parameter.POSITIONAL_ONLY
         ps = [inspect.Parameter(f"p{i}", kind, annotation=t) for i, t in enumerate(self.params)]
         res = self.results

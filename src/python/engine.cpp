@@ -151,7 +151,9 @@ void bind_engine(nb::module_& m) {
   cls.def("increment_epoch", [](PyEngine& e) { e.engine->increment_epoch(); },
           "Advances the engine's epoch (the one Instance.set_epoch_deadline counts in) by one tick; safe to\n"
           "call from any thread. The engine's own 10 ms ticker does not advance it.");
-  nb::setattr(cls, "__signature__", engine_signature());
+  // Built when asked for (inspect.signature reads it), not at import: it needs the inspect module,
+  // which would add several ms to `import wasmffi`.
+  cls.def_prop_ro_static("__signature__", [](nb::handle) { return engine_signature(); });
 }
 
 }  // namespace wasmffi::py

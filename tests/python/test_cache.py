@@ -5,6 +5,7 @@ import pathlib
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import warnings
 
@@ -304,7 +305,7 @@ def test_unwritable_entries_warn_and_compile(cache, monkeypatch):
     def refuse(*a, **k):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(_cache.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)  # _cache imports tempfile where it writes
     with pytest.warns(RuntimeWarning, match="cannot write to"):
         compile_add()
     assert _cache.stats["write_errors"] == 1

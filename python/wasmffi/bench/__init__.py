@@ -11,7 +11,8 @@ BENCHMARKS = {
     "marshal": "marshalled calls (64 B in, 64 B in/out) vs the scalar add and wasmtime-py by hand; "
                "guest allocators (bump, malloc, wasmffi scratch)",
     "callbacks": "wasm calling Python: a loop of imported host-function calls, wasmffi vs wasmtime-py",
-    "lifecycle": "compile, cache load, instantiate+drop (wasmffi vs wasmtime-py) and 2-thread speedup on a 200 KB module",
+    "lifecycle": "import and first call in a fresh process; compile, cache load, instantiate+drop (wasmffi vs "
+                 "wasmtime-py) and 2-thread speedup on a 200 KB module",
     "monocypher": "Monocypher in wasm vs native pymonocypher: blake2b 64 B and 1 MiB, lock 1 KiB, x25519",
 }
 

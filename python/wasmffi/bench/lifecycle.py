@@ -1,10 +1,14 @@
-"""`python -m wasmffi bench lifecycle`: compile, cache load, instantiate and two-thread scaling on a 200 KB module."""
+"""`python -m wasmffi bench lifecycle`: start-up, compile, cache load, instantiate and two-thread scaling on a 200 KB module."""
 
 from __future__ import annotations
 
+import compileall
 import gc
+import importlib.util
 import os
 import pathlib
+import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -15,19 +19,26 @@ from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 from ._timing import (Case, Settings, environment, evaluate_ratio_targets, format_targets, measure,
                       print_environment, write_json)
 
-HELP = ("module lifecycle on a 200 KB guest: compile, cache load, instantiate+drop (wasmffi vs "
-        "wasmtime-py) and 2-thread speedup")
+HELP = ("module lifecycle: import and first call in a fresh process, then on a 200 KB guest compile, "
+        "cache load, instantiate+drop (wasmffi vs wasmtime-py) and 2-thread speedup")
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 SOURCE = ROOT / "guest" / "bench" / "lifecycle.c"
 
-NAMES = ["compile_ms", "compile_noepoch_ms", "wasmtime_py_compile_ms", "wasmtime_py_epoch_compile_ms", "cache_load_ms", "instantiate_us", "instantiate_keep_us",
+NAMES = ["import_ms", "wasmtime_py_import_ms", "first_call_ms", "wasmtime_py_first_call_ms", "compile_ms", "compile_noepoch_ms", "wasmtime_py_compile_ms", "wasmtime_py_epoch_compile_ms", "cache_load_ms", "instantiate_us", "instantiate_keep_us",
          "wasmtime_py_instantiate_us", "wasi_instantiate_us", "wasmtime_py_wasi_instantiate_us", "threads2_speedup"]
-UNITS = {"compile_ms": "ms", "compile_noepoch_ms": "ms", "wasmtime_py_compile_ms": "ms", "wasmtime_py_epoch_compile_ms": "ms",
+UNITS = {"import_ms": "ms", "wasmtime_py_import_ms": "ms", "first_call_ms": "ms", "wasmtime_py_first_call_ms": "ms",
+         "compile_ms": "ms", "compile_noepoch_ms": "ms", "wasmtime_py_compile_ms": "ms", "wasmtime_py_epoch_compile_ms": "ms",
          "cache_load_ms": "ms", "instantiate_us": "us",
          "instantiate_keep_us": "us", "wasmtime_py_instantiate_us": "us", "wasi_instantiate_us": "us",
          "wasmtime_py_wasi_instantiate_us": "us", "threads2_speedup": "x"}
 STATEMENTS = {
+    "import_ms": "`import wasmffi` in a fresh interpreter (python -E -S; the package's directory, then "
+                 "site-packages, on sys.path): min over N processes, alternating with wasmtime-py",
+    "wasmtime_py_import_ms": "`import wasmtime` the same way, from its installed copy",
+    "first_call_ms": "wasmffi.load(bytes) of a 41-byte module and one call of its add(), in a fresh process "
+                     "after `import wasmffi` (not counted): the default engine, compile, instantiate, call",
+    "wasmtime_py_first_call_ms": "the same through wasmtime-py: Engine, Store, Module, Instance, one call (no target)",
     "compile_ms": "wasmffi.Module(data): min over N compilations, alternating with wasmtime-py",
     "compile_noepoch_ms": "the same through wasmffi.Engine(epoch_interruption=False): what the epoch checks "
                           "behind Ctrl-C and timeout= cost the compiler (wasmtime-py's default has none)",
@@ -45,6 +56,7 @@ STATEMENTS = {
     "threads2_speedup": "2 threads x W calls of work() on separate instances vs 1 thread x W (release_gil=True)",
 }
 TARGETS = [
+    ("import_ms <= wasmtime_py_import_ms", "import_ms", "<=", 1.0, "wasmtime_py_import_ms"),
     ("compile_ms <= wasmtime_py_compile_ms", "compile_ms", "<=", 1.0, "wasmtime_py_compile_ms"),
     ("cache_load_ms <= compile_ms / 10", "cache_load_ms", "<=", 0.1, "compile_ms"),
     ("wasmtime_py_instantiate_us >= 5 x instantiate_us", "wasmtime_py_instantiate_us", ">=", 5.0, "instantiate_us"),
@@ -70,6 +82,114 @@ WASI_REACTOR = """(module
     (i32.load (i32.const 0))))"""
 
 WORK_ROUNDS = 2_000_000  # one work() call: ~50 ms of compute, so thread start-up is noise
+
+# Fresh processes per start-up figure (min over them; each takes ~30-100 ms) after one untimed run.
+STARTUP_RUNS, STARTUP_RUNS_QUICK = 15, 5
+
+# first_call_ms's module: (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1
+# i32.add) as wasm bytes, so that neither side parses WAT.
+ADD_WASM = bytes.fromhex("0061736d01000000" "01070160027f7f017f" "03020100" "070701036164640000"
+                         "0a09010700200020016a0b")
+
+# The child processes. `python -E -S`: no site, so no .pth file runs (an editable install's import
+# hook among them) and the environment's PYTHON* variables are ignored; both sides then import
+# from a plain directory on sys.path, as from an installed wheel. `import os` comes first, untimed,
+# because site would have loaded it (with stat and posixpath) before any program runs.
+_IMPORT_CHILD = """import os, sys, time
+sys.path[:0] = {paths!r}
+t = time.perf_counter()
+import {module}
+t = time.perf_counter() - t
+if not {module}.__file__.startswith({expect!r}):
+    raise SystemExit("imported " + {module}.__file__ + ", not the copy under " + {expect!r})
+print(t * 1e3)
+"""
+_FIRST_CALL_CHILD = {
+    "wasmffi": """import os, sys, time
+sys.path[:0] = {paths!r}
+import wasmffi
+data = {data!r}
+t = time.perf_counter()
+got = wasmffi.load(data).exports.add(2, 3)
+t = time.perf_counter() - t
+assert got == 5, got
+print(t * 1e3)
+""",
+    "wasmtime": """import os, sys, time
+sys.path[:0] = {paths!r}
+import wasmtime
+data = {data!r}
+t = time.perf_counter()
+engine = wasmtime.Engine()
+store = wasmtime.Store(engine)
+got = wasmtime.Instance(store, wasmtime.Module(engine, data), []).exports(store)["add"](store, 2, 3)
+t = time.perf_counter() - t
+assert got == 5, got
+print(t * 1e3)
+"""}
+
+
+def package_dir(tmpdir: str) -> Tuple[str, str]:
+    """(a directory holding a non-editable wasmffi package, how it was found). An installed package
+    (wheel or `pip install .`: _core beside __init__.py) is used where it is. An editable install
+    keeps the sources in the checkout and _core elsewhere behind an import hook, which a wheel
+    has not: then the package is copied into `tmpdir` with its _core and compiled to bytecode, as
+    pip does when it installs a wheel."""
+    import wasmffi
+    from wasmffi import _core
+
+    pkg = pathlib.Path(wasmffi.__file__).resolve().parent
+    core = pathlib.Path(_core.__file__).resolve()
+    if core.parent == pkg:
+        return str(pkg.parent), f"installed package {pkg}"
+    copy = pathlib.Path(tmpdir) / "wasmffi"
+    shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(core, copy / core.name)
+    if not compileall.compile_dir(str(copy), quiet=1):
+        raise RuntimeError(f"could not compile the copy of wasmffi in {copy} to bytecode")
+    return tmpdir, f"editable install, measured from a copy of {pkg} and {core.name}"
+
+
+def _child_ms(code: str) -> float:
+    r = subprocess.run([sys.executable, "-E", "-S", "-c", code], capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise RuntimeError(f"a start-up child process failed (exit {r.returncode}): {r.stderr.strip()[-500:]}")
+    return float(r.stdout.split()[-1])
+
+
+def startup_times(runs: int, notes: Dict[str, str]) -> Tuple[Dict[str, Optional[float]], str]:
+    """(import_ms, first_call_ms and their wasmtime-py counterparts, where wasmffi was imported
+    from). Each figure is the minimum over `runs` fresh processes (after one untimed run each,
+    which also writes any missing bytecode), the kinds alternating so that a busy moment of the
+    machine does not land on one side only."""
+    out: Dict[str, Optional[float]] = dict.fromkeys(
+        ("import_ms", "wasmtime_py_import_ms", "first_call_ms", "wasmtime_py_first_call_ms"))
+    import site
+
+    # The installation's site-packages follow on sys.path, for what either package imports from it.
+    sites = [d for d in site.getsitepackages() if os.path.isdir(d)]
+    with tempfile.TemporaryDirectory(prefix="wasmffi-bench-startup-") as tmp:
+        where, how = package_dir(tmp)
+        ours = [where, *sites]
+        children = {"import_ms": _IMPORT_CHILD.format(paths=ours, module="wasmffi", expect=where),
+                    "first_call_ms": _FIRST_CALL_CHILD["wasmffi"].format(paths=ours, data=ADD_WASM)}
+        spec = importlib.util.find_spec("wasmtime")
+        if spec is None or spec.origin is None:
+            notes["wasmtime_py_import_ms"] = notes["wasmtime_py_first_call_ms"] = "wasmtime-py not installed"
+        else:
+            home = str(pathlib.Path(spec.origin).parents[1])
+            theirs = [home, *(d for d in sites if d != home)]
+            children["wasmtime_py_import_ms"] = _IMPORT_CHILD.format(paths=theirs, module="wasmtime", expect=home)
+            children["wasmtime_py_first_call_ms"] = _FIRST_CALL_CHILD["wasmtime"].format(paths=theirs, data=ADD_WASM)
+        for code in children.values():
+            _child_ms(code)  # untimed: bytecode, page cache
+        best = dict.fromkeys(children, float("inf"))
+        keys = list(children)
+        for i in range(runs):
+            for key in keys[i % len(keys):] + keys[:i % len(keys)]:
+                best[key] = min(best[key], _child_ms(children[key]))
+    out.update(best)
+    return out, how
 
 
 def module_bytes(tmpdir: str) -> bytes:
@@ -247,8 +367,9 @@ def evaluate_targets(figures: Dict[str, Optional[float]], notes: Dict[str, str])
 
 
 def format_report(figures: Dict[str, Optional[float]], targets: Dict[str, Dict[str, Any]],
-                  notes: Dict[str, str], settings: Settings, size: int) -> str:
-    lines = [f"module: guest/bench/lifecycle.c, {size} bytes of wasm (3000 functions, 64 KiB data segment)", "",
+                  notes: Dict[str, str], settings: Settings, size: int, startup: str = "") -> str:
+    lines = [f"module: guest/bench/lifecycle.c, {size} bytes of wasm (3000 functions, 64 KiB data segment)",
+             *([f"start-up: {startup}"] if startup else []), "",
              f"{'figure':<30}{'value':>12}", "-" * 42]
     for name in NAMES:
         v = figures.get(name)
@@ -283,6 +404,11 @@ def collect(quick: bool = False, progress: Optional[Callable[[str], None]] = Non
     notes: Dict[str, str] = {}
     figures: Dict[str, Optional[float]] = dict.fromkeys(NAMES)
     say = progress or (lambda _msg: None)
+    say("start-up")
+    runs = STARTUP_RUNS_QUICK if quick else STARTUP_RUNS
+    startup, source = startup_times(runs, notes)
+    figures.update(startup)
+    startup_text = f"{source}; minimum over {runs} processes each"
     with tempfile.TemporaryDirectory(prefix="wasmffi-bench-lifecycle-") as tmp:
         data = module_bytes(tmp)
     say("compile")
@@ -317,8 +443,8 @@ def collect(quick: bool = False, progress: Optional[Callable[[str], None]] = Non
     say("threads")
     figures["threads2_speedup"] = threads2_speedup(module, 2 if quick else 5, notes)
     targets = evaluate_targets(figures, notes)
-    return {"figures": figures, "targets": targets, "notes": notes,
-            "table": format_report(figures, targets, notes, settings, len(data))}
+    return {"figures": figures, "targets": targets, "notes": notes, "extra": {"startup": startup_text},
+            "table": format_report(figures, targets, notes, settings, len(data), startup_text)}
 
 
 def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
@@ -329,6 +455,6 @@ def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[Text
     print(file=out)
     print(result["table"], file=out, end="")
     if json_path:
-        write_json(json_path, {**result["figures"], "targets": result["targets"], "notes": result["notes"]},
-                   env, quick, out)
+        write_json(json_path, {**result["figures"], "targets": result["targets"], "notes": result["notes"],
+                               **result["extra"]}, env, quick, out)
     return 0
