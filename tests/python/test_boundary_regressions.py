@@ -1,0 +1,48 @@
+"""Regression tests for refusals at the boundary that did not say where they came from, found by
+tests/python/test_boundary_property.py: each once raised an error naming no function."""
+
+import pytest
+
+import wasmffi
+from _hostile import BadIndex
+
+WAT = """(module (memory (export "memory") 1)
+  (func (export "f") (param i32 f64) (result i32) local.get 0))"""
+
+
+@pytest.fixture
+def inst():
+    return wasmffi.load(WAT)
+
+
+@pytest.mark.parametrize("call, where", [
+    (lambda i: i.exports.f(BadIndex(), 1.0), r"f\(\) argument 1"),
+    (lambda i: i.exports.f(1, BadIndex()), r"f\(\) argument 2"),
+    (lambda i: i.exports.f.typed(params=["u8", "f64"])(BadIndex(), 1.0), r"f\(\) argument 1"),
+    (lambda i: i.memory.read(BadIndex(), 1), r"read\(\): address"),
+    (lambda i: i.memory.view(0, BadIndex()), r"view\(\): length"),
+    (lambda i: i.memory.read_u8(BadIndex()), r"read_u8\(\): address"),
+    (lambda i: i.memory.write_u8(0, BadIndex()), r"write_u8\(\) value"),
+    (lambda i: i.memory.write_f32(0, BadIndex()), r"write_f32\(\) value"),
+], ids=["i32", "f64", "typed-u8", "read", "view", "read_u8", "write_u8", "write_f32"])
+def test_an_index_hook_returning_a_non_int_is_a_type_error_naming_the_argument(inst, call, where):
+    """__index__ returning a str: CPython's TypeError ("__index__ returned non-int (type str)")
+    used to come out as it was, naming nothing; now it says whose argument it was, and keeps
+    CPython's words and exception (as the cause)."""
+    with pytest.raises(TypeError, match=where + r".*__index__ returned non-int") as info:
+        call(inst)
+    assert isinstance(info.value.__cause__, TypeError)
+
+
+def test_a_hooks_own_exception_passes_through_unchanged(inst):
+    class Boom(Exception):
+        pass
+
+    class Raises:
+        def __index__(self):
+            raise Boom("mine")
+
+    with pytest.raises(Boom, match="^mine$"):
+        inst.exports.f(Raises(), 1.0)
+    with pytest.raises(Boom, match="^mine$"):
+        inst.memory.read(Raises(), 1)
