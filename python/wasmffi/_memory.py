@@ -8,6 +8,7 @@ import array
 import builtins
 import functools
 import math
+import operator
 import struct
 from typing import TYPE_CHECKING, Any, Iterable, SupportsIndex, Tuple, Union, cast
 
@@ -52,7 +53,10 @@ def _index_arg(fname: str, what: str, value: object) -> int:
     if isinstance(value, int):
         return value
     if not isinstance(value, float) and hasattr(builtins.type(value), "__index__"):
-        return cast(SupportsIndex, value).__index__()  # it has __index__: checked just above
+        try:
+            return operator.index(cast(SupportsIndex, value))  # it has __index__: checked just above
+        except TypeError as e:  # __index__ returned a non-int (or raised TypeError itself)
+            raise TypeError(f"{fname}(): {what}: {e}") from e
     raise TypeError(f"{fname}(): {what} must be an int, not {builtins.type(value).__name__}")
 
 

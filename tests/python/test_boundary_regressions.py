@@ -46,3 +46,17 @@ def test_a_hooks_own_exception_passes_through_unchanged(inst):
         inst.exports.f(Raises(), 1.0)
     with pytest.raises(Boom, match="^mine$"):
         inst.memory.read(Raises(), 1)
+
+
+@pytest.mark.parametrize("call, where", [
+    (lambda m: m.read_array(BadIndex(), 1), r"read_array\(\): address"),
+    (lambda m: m.read_array(0, BadIndex()), r"read_array\(\): count"),
+    (lambda m: m.write_array(BadIndex(), [1]), r"write_array\(\): address"),
+    (lambda m: m.pack_into("B", BadIndex(), 1), r"pack_into\(\): address"),
+    (lambda m: m.unpack_from("B", BadIndex()), r"unpack_from\(\): address"),
+], ids=["read_array-address", "read_array-count", "write_array", "pack_into", "unpack_from"])
+def test_python_written_memory_methods_name_themselves_for_a_bad_index_hook(inst, call, where):
+    """The Memory methods written in Python passed what __index__ returned on unchecked, so a str
+    failed later inside read() or a comparison, naming the wrong method or none."""
+    with pytest.raises(TypeError, match=where + r".*__index__ returned non-int"):
+        call(inst.memory)
