@@ -163,7 +163,11 @@ PyObject* mem_grow(PyObject* self, PyObject* const* args, size_t nargsf, PyObjec
   StoreEntry entry(mem->mem.context());
   if (!entry) return nullptr;
   auto r = mem->mem.grow(delta);
-  if (!r) return raise(r.error());
+  if (!r) {  // the core's message says what failed; the method's name says who asked
+    Error e = r.error();
+    e.message.insert(0, "grow(): ");
+    return raise(e);
+  }
   return PyLong_FromUnsignedLongLong(*r);
 }
 

@@ -60,3 +60,9 @@ def test_python_written_memory_methods_name_themselves_for_a_bad_index_hook(inst
     failed later inside read() or a comparison, naming the wrong method or none."""
     with pytest.raises(TypeError, match=where + r".*__index__ returned non-int"):
         call(inst.memory)
+
+
+def test_a_refused_grow_names_grow():
+    mem = wasmffi.load('(module (memory (export "memory") 1 1))').memory
+    with pytest.raises(wasmffi.ResourceError, match=r"^grow\(\): cannot grow memory of 1 page\(s\) by 1 page\(s\)"):
+        mem.grow(1)
