@@ -170,14 +170,32 @@ def _numpy_elements(values: Any, tc: str, kind: str) -> NDArray[Any]:
 def pack_into(self: _core.Memory, fmt: str, address: int, *values: Any) -> int:
     """Like struct.pack_into, at a guest address: packs first, then writes all or nothing."""
     address = _index_arg("pack_into", "address", address)
-    return self.write(address, _compiled(fmt).pack(*values))
+    try:
+        data = _compiled(fmt).pack(*values)
+    except struct.error as e:  # the class struct's callers expect, saying who raised it
+        raise struct.error(f"pack_into(): {e}") from e
+    except TypeError as e:
+        raise TypeError(f"pack_into(): {e}") from e
+    try:
+        return self.write(address, data)
+    except MemoryAccessError as e:
+        raise MemoryAccessError(f"pack_into(): {e}") from None
 
 
 def unpack_from(self: _core.Memory, fmt: str, address: int) -> Tuple[Any, ...]:
     """Like struct.unpack_from, at a guest address (bounds-checked)."""
     address = _index_arg("unpack_from", "address", address)
-    s = _compiled(fmt)
-    return s.unpack(self.read(address, s.size))
+    try:
+        s = _compiled(fmt)
+    except struct.error as e:
+        raise struct.error(f"unpack_from(): {e}") from e
+    except TypeError as e:
+        raise TypeError(f"unpack_from(): {e}") from e
+    try:
+        data = self.read(address, s.size)
+    except MemoryAccessError as e:
+        raise MemoryAccessError(f"unpack_from(): {e}") from None
+    return s.unpack(data)
 
 
 def ndarray(self: _core.Memory, address: int, dtype: DTypeLike, shape: Union[int, Iterable[int]]) -> NDArray[Any]:
@@ -185,8 +203,20 @@ def ndarray(self: _core.Memory, address: int, dtype: DTypeLike, shape: Union[int
     import numpy as np
 
     address = _index_arg("ndarray", "address", address)
-    dt = np.dtype(dtype)
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError) as e:  # numpy's words, saying who asked
+        raise TypeError(f"ndarray(): dtype {dtype!r} is not a numpy dtype: {e}") from e
+    if dt.hasobject:
+        raise TypeError(f"ndarray(): dtype {dt} holds Python objects, which guest memory cannot")
+    if isinstance(shape, int):
+        shape = (shape,)
+    else:
+        try:
+            shape = tuple(shape)
+        except TypeError:
+            raise TypeError(f"ndarray(): shape must be an int or a sequence of ints, not "
+                            f"{builtins.type(shape).__name__}") from None
     for i, d in enumerate(shape):
         if not isinstance(d, int) or d < 0:
             shown = _core.int_text(d) if isinstance(d, int) else repr(d)
@@ -194,7 +224,11 @@ def ndarray(self: _core.Memory, address: int, dtype: DTypeLike, shape: Union[int
     count = 1
     for d in shape:
         count *= d
-    return np.frombuffer(self.view(address, count * dt.itemsize), dtype=dt).reshape(shape)
+    try:
+        view = self.view(address, count * dt.itemsize)
+    except MemoryAccessError as e:
+        raise MemoryAccessError(f"ndarray(): {e}") from None
+    return np.frombuffer(view, dtype=dt).reshape(shape)
 
 
 for _fn in (read_array, write_array, pack_into, unpack_from, ndarray):

@@ -1,6 +1,8 @@
 """Regression tests for refusals at the boundary that did not say where they came from, found by
 tests/python/test_boundary_property.py: each once raised an error naming no function."""
 
+import struct
+
 import pytest
 
 import wasmffi
@@ -66,3 +68,23 @@ def test_a_refused_grow_names_grow():
     mem = wasmffi.load('(module (memory (export "memory") 1 1))').memory
     with pytest.raises(wasmffi.ResourceError, match=r"^grow\(\): cannot grow memory of 1 page\(s\) by 1 page\(s\)"):
         mem.grow(1)
+
+
+@pytest.mark.parametrize("call, cls, where", [
+    (lambda m: m.pack_into("<i", len(m) - 3, 0), wasmffi.MemoryAccessError, r"^pack_into\(\): write of 4"),
+    (lambda m: m.pack_into("<i", 0, "a"), struct.error, r"^pack_into\(\): required argument is not an integer"),
+    (lambda m: m.pack_into(5, 0, 1), TypeError, r"^pack_into\(\): struct format must be str"),
+    (lambda m: m.unpack_from("d", len(m) - 7), wasmffi.MemoryAccessError, r"^unpack_from\(\): read of 8"),
+    (lambda m: m.unpack_from("?z", 0), struct.error, r"^unpack_from\(\): bad char in struct format"),
+    (lambda m: m.ndarray(len(m) - 7, "f8", 1), wasmffi.MemoryAccessError, r"^ndarray\(\): view of 8"),
+    (lambda m: m.ndarray(0, object, 1), TypeError, r"^ndarray\(\): dtype object holds Python objects"),
+    (lambda m: m.ndarray(0, "nope", 1), TypeError, r"^ndarray\(\): dtype 'nope' is not a numpy dtype"),
+    (lambda m: m.ndarray(0, "u1", {"a": 1}), ValueError, r"^ndarray\(\): shape must be non-negative ints"),
+    (lambda m: m.ndarray(0, "u1", object()), TypeError, r"^ndarray\(\): shape must be an int or a sequence"),
+], ids=["pack_into-bounds", "pack_into-value", "pack_into-format", "unpack_from-bounds", "unpack_from-format",
+        "ndarray-bounds", "ndarray-object", "ndarray-dtype", "ndarray-shape-dict", "ndarray-shape-object"])
+def test_python_written_memory_methods_name_themselves_in_every_refusal(inst, call, cls, where):
+    """They passed on errors from read()/write()/view(), struct and numpy as those raised them,
+    naming another method or none (and numpy's ValueError for object dtypes)."""
+    with pytest.raises(cls, match=where):
+        call(inst.memory)
