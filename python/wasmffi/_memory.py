@@ -25,11 +25,13 @@ for _tc in _TYPECODES.values():
     assert array.array(_tc).itemsize in (1, 2, 4, 8)
 
 
-def _typecode(type: str) -> str:
+def _typecode(fname: str, type: str) -> str:
+    if not isinstance(type, str):  # before the look-up: not every object hashes (lists, released views)
+        raise TypeError(f"{fname}(): element type must be a str, not {builtins.type(type).__name__}")
     try:
         return _TYPECODES[type]
     except KeyError:
-        raise ValueError(f"unknown element type {type!r}; expected one of {', '.join(_TYPECODES)}") from None
+        raise ValueError(f"{fname}(): unknown element type {type!r}; expected one of {', '.join(_TYPECODES)}") from None
 
 
 @functools.lru_cache(maxsize=256)
@@ -69,7 +71,7 @@ def read_array(self: _core.Memory, address: int, count: int, type: str = "u8") -
     """Reads `count` little-endian elements of `type` ("i8".."u64", "f32", "f64") as array.array."""
     address = _index_arg("read_array", "address", address)
     count = _index_arg("read_array", "count", count)
-    tc = _typecode(type)
+    tc = _typecode("read_array", type)
     out = array.array(tc)
     # Checked here, not left to read(), so that the error names read_array and counts elements.
     if count < 0:
@@ -92,7 +94,21 @@ def write_array(self: _core.Memory, address: int, values: Iterable[float], type:
     and range-checked before anything is written; an error names the failing element's index.
     Returns the number of bytes written."""
     address = _index_arg("write_array", "address", address)
-    tc = _typecode(type)
+    tc = _typecode("write_array", type)
+    try:
+        data = _elements(values, tc, type)
+    except (TypeError, ValueError) as e:  # from iterating `values` or an element's own hooks
+        if str(e).startswith("write_array("):
+            raise
+        raise (TypeError if isinstance(e, TypeError) else ValueError)(f"write_array(): {e}") from e
+    try:
+        return self.write(address, data)
+    except MemoryAccessError as e:
+        raise MemoryAccessError(f"write_array() of {type} elements: {e}") from None
+
+
+def _elements(values: Any, tc: str, type: str) -> Any:
+    """`values` as a buffer of little-endian `type` elements, converted and range-checked."""
     data: Any  # a Buffer; numpy arrays are Buffers only in typeshed for Python 3.12+
     if isinstance(values, array.array) and values.typecode == tc:
         data = values
@@ -109,7 +125,7 @@ def write_array(self: _core.Memory, address: int, values: Iterable[float], type:
         # as their bit pattern, and catches what array("f") lets through (finite -> inf).
         if data is None or (type == "f32" and any(math.isinf(x) for x in data)):
             data = _checked_elements(values, tc, type)
-    return self.write(address, data)
+    return data
 
 
 def _checked_elements(values: Iterable[Any], tc: str, kind: str) -> array.array[Any]:
@@ -121,7 +137,7 @@ def _checked_elements(values: Iterable[Any], tc: str, kind: str) -> array.array[
             if not isinstance(v, int):
                 if isinstance(v, float) or not hasattr(builtins.type(v), "__index__"):
                     raise TypeError(f"write_array() element {i} must be int, not {builtins.type(v).__name__}")
-                v = v.__index__()
+                v = operator.index(v)
             if not lo <= v <= hi:
                 raise _out_of_range(i, v, kind, f"{lo}..{hi}")
             out.append(v - wrap if wrap and v >= wrap // 2 else v)

@@ -88,3 +88,21 @@ def test_python_written_memory_methods_name_themselves_in_every_refusal(inst, ca
     naming another method or none (and numpy's ValueError for object dtypes)."""
     with pytest.raises(cls, match=where):
         call(inst.memory)
+
+
+@pytest.mark.parametrize("call, cls, where", [
+    (lambda m: m.read_array(0, 1, None), TypeError, r"^read_array\(\): element type must be a str, not NoneType"),
+    (lambda m: m.read_array(0, 1, [1]), TypeError, r"^read_array\(\): element type must be a str, not list"),
+    (lambda m: m.write_array(0, [1], "u128"), ValueError, r"^write_array\(\): unknown element type 'u128'"),
+    (lambda m: m.write_array(0, None), TypeError, r"^write_array\(\): 'NoneType' object is not iterable"),
+    (lambda m: m.write_array(0, [1, BadIndex()], "i32"), TypeError, r"^write_array\(\): __index__ returned non-int"),
+    (lambda m: m.write_array(len(m) - 1, [1, 2]), wasmffi.MemoryAccessError, r"^write_array\(\) of u8 elements: write"),
+], ids=["read_array-None", "read_array-list", "write_array-type", "write_array-None", "write_array-hook",
+        "write_array-bounds"])
+def test_array_methods_name_themselves_for_bad_types_and_values(inst, call, cls, where):
+    """read_array/write_array looked their element type up unchecked (a list was "unhashable", a
+    released memoryview raised from its hash) and let iteration and element-hook errors out bare."""
+    before = inst.memory.read(0, len(inst.memory))
+    with pytest.raises(cls, match=where):
+        call(inst.memory)
+    assert inst.memory.read(0, len(inst.memory)) == before
