@@ -195,7 +195,7 @@ VIEW_SHAPES = {
     "cast-q": lambda b: memoryview(bytearray(b)).cast("q"),
     "cast-f": lambda b: memoryview(bytearray(b)).cast("f"),
     "cast-d": lambda b: memoryview(bytearray(b)).cast("d"),
-    "cast-e": lambda b: memoryview(bytearray(b)).cast("e"),
+    "numpy-f16": lambda b: np.frombuffer(bytearray(b), dtype=np.float16),
     "cast-?": lambda b: memoryview(bytearray(b)).cast("?"),
     "cast-2d": lambda b: memoryview(bytearray(b)).cast("B", [2, len(b) // 2]) if b else memoryview(bytearray(b)),
     "cast-3d-I": lambda b: (memoryview(bytearray(b)).cast("B").cast("I", [1, 2, len(b) // 8]) if b
