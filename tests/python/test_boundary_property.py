@@ -126,7 +126,7 @@ def check_message(e: BaseException, fname: str, arg: str | None = None, position
     or by its position in the caller's call."""
     msg = str(e)
     named = f"{fname}(" in msg or (isinstance(e, wasmffi.MemoryAccessError) and fname in MEMORY_FUNCS
-                                   and msg.startswith(MEMORY_OPS))
+                                   and msg.startswith(MEMORY_OPS + (f"{fname} of ",)))
     assert named, f"{type(e).__name__} does not name {fname}(): {msg!r}"
     if arg is not None or position is not None:
         named = (arg is not None and f"'{arg}'" in msg) or (position is not None and f"argument {position}" in msg)
@@ -540,6 +540,7 @@ def buffer_args(case: BufCase):
         st.lists(st.integers(0, 255), max_size=24).map(TupleSub),
         st.text(max_size=8),
         st.text(max_size=8).map(StrSub),
+        st.sampled_from(["\ud800", "a\udfffb", "\0", "x\0y", "\u00e9t\u00e9", "\U0001f600"]),
         st.binary(max_size=24),
         st.binary(max_size=24).map(BytesSub),
         st.binary(max_size=24).map(ByteArraySub),
@@ -557,6 +558,8 @@ def test_buffer_parameters_take_exactly_what_the_rules_allow(inst, data):
     x = data.draw(buffer_args(case), label="x")
     if case.cstring and isinstance(x, (list, tuple)):
         assume(False)  # a list for `const char *` is not NUL-terminated: see test_list_for_a_c_string_is_terminated
+    if case.cstring and isinstance(x, str) and not x.isascii() and any(0xD800 <= ord(c) < 0xE000 for c in x):
+        assume(False)  # KNOWN WRONG: see test_a_string_utf8_cannot_encode_is_refused_naming_the_argument
     fn = getattr(inst.exports, case.fname)
     if x is None and case.writes:  # None for an output: allocated, and returned after the C result
         out = attempt(fn, case.fname, inst.memory, x, *case.args, **case.kw)
@@ -599,12 +602,17 @@ def test_buffer_parameters_take_exactly_what_the_rules_allow(inst, data):
             assert raw_bytes(x) == new, f"{case.fname}({x!r}) left {raw_bytes(x)!r}, expected {new!r}"
 
 
-def test_list_for_a_c_string_is_terminated(inst):
-    """A list of numbers for `const char *` is converted element by element (docs/cdef.md), and
-    the callee must still see a terminated string: 16 non-NUL chars fill the scratch block exactly,
-    so whatever follows it would be read as part of the string."""
-    assert inst.exports.slen([65] * 16) == 16
+@pytest.mark.xfail(strict=True, reason="wrong behaviour in src/python/cfunc.cpp (being rewritten for issue 16): "
+                                         "unmark once fixed")
+def test_list_for_a_c_string_is_terminated(wasm_path):
+    """A list of numbers for `const char *` is converted element by element (docs/cdef.md), but
+    no NUL is added: the callee reads on into whatever follows the copy (here: 'A's written past
+    the allocator's top; in a fresh instance zeros, which hide the bug)."""
+    inst = wasmffi.load(wasm_path, cdef=CDEF)
+    mem, top = inst.memory, inst.raw_exports.bump_mark()
+    mem.write(top, b"A" * (len(mem) - top - 1) + b"\0")
     assert inst.exports.slen((66,) * 3) == 3
+    assert inst.exports.slen([66] * 16) == 16
 
 
 # ---- int addresses -------------------------------------------------------------------------------
@@ -942,7 +950,7 @@ def mem_ints():
                      floats_any(), junk())
 
 
-MEMORY_FUNCS = {"read", "view", "read_into", "write", "read_ptr", "write_ptr",
+MEMORY_FUNCS = {"read", "view", "read_into", "write", "read_ptr", "write_ptr", "read_cstring",
                 *(f"{rw}_{t}" for rw in ("read", "write") for t in ("i8", "u8", "i16", "u16", "i32", "u32", "i64",
                                                                     "u64", "f32", "f64"))}
 TYPED = {"i8": "b", "u8": "B", "i16": "h", "u16": "H", "i32": "i", "u32": "I", "i64": "q", "u64": "Q",
@@ -1265,3 +1273,90 @@ def test_address_for_a_record_pointer_is_checked_for_one_record(inst):
     15 bytes before the end passes and the callee traps instead of a MemoryAccessError."""
     with pytest.raises(wasmffi.MemoryAccessError, match=r"rect_area\(\)"):
         inst.exports.rect_area(len(inst.memory) - 15)
+
+
+# ---- linked lengths and argument binding ---------------------------------------------------------
+
+@SETTINGS
+@given(data=st.data())
+def test_given_lengths_may_shorten_a_buffer_but_not_exceed_it(inst, data):
+    fname, key, elem, size, unit = data.draw(st.sampled_from([
+        ("sum", "n", "u8", 1, "elements"), ("sum_f64", "count", "f64", 8, "elements"),
+        ("sum_u16_bytes", "nbytes", "u16", 2, "bytes")]), label="case")
+    raw = data.draw(st.binary(max_size=32).map(lambda b: b[:len(b) - len(b) % size]), label="raw")
+    n = data.draw(st.one_of(st.integers(0, len(raw) // (size if unit == "elements" else 1) + 2), int_likes(),
+                            floats_any(), junk()), label="n")
+    out = attempt(getattr(inst.exports, fname), fname, inst.memory, raw, **{key: n})
+    have = len(raw) // size if unit == "elements" else len(raw)
+    if n is None:  # None: filled from the buffer, as if omitted
+        v = have
+    else:
+        v = expect_scalar("u32", n)
+        if isinstance(v, Refused):
+            check_against(out, v, f"{fname}(..., {key}={n!r})")
+            return
+    if v > have:
+        assert not out.ok and isinstance(out.error, ValueError), out
+        check_message(out.error, fname, key)
+        assert f"'{key}'" in str(out.error)
+        return
+    assert out.ok, out
+    if fname == "sum":
+        assert out.value == sum(raw[:v])
+    elif fname == "sum_f64":
+        assert same(out.value, f64_sum(unpack("d", raw[:8 * v])))
+    else:
+        assert out.value == sum(unpack("H", raw[:v - v % 2]))
+
+
+@SETTINGS
+@given(pos=st.lists(st.one_of(st.binary(max_size=4), st.integers(0, 255), st.none()), max_size=4),
+       kw=st.dictionaries(st.sampled_from(["buf", "n", "value", "p", "x", "nope", "in_", "__class__"]),
+                          st.one_of(st.binary(max_size=4).map(bytearray), st.integers(0, 255), st.none()),
+                          max_size=3))
+def test_arguments_bind_by_position_and_keyword_or_are_refused_naming_the_function(inst, pos, kw):
+    """fill(buf, value, *, n=None): every mix of positional and keyword arguments either binds as
+    Python would bind that signature, or is a TypeError/ValueError/OverflowError naming fill()."""
+    import inspect
+
+    sig = inspect.signature(inst.exports.fill)
+    try:
+        bound = sig.bind(*pos, **kw)
+    except TypeError:
+        bound = None
+    out = attempt(inst.exports.fill, "fill", inst.memory, *pos, **kw)
+    if bound is None:
+        assert not out.ok and isinstance(out.error, TypeError), out
+        return
+    args = bound.arguments
+    buf, value, n = args["buf"], args["value"], args.get("n")
+    if buf is None and n is None and isinstance(value, int):
+        assert out.ok and out.value == value, out  # one element allocated, returned as a value
+    elif out.ok:  # bound: the rest is conversion, tested above; accepted only with a usable buffer
+        assert isinstance(buf, bytearray) or buf is None
+        assert isinstance(value, int)
+
+
+# ---- wrong refusals found by the properties above (src/python/cfunc.cpp) --------------------------
+
+@pytest.mark.xfail(strict=True, reason=KNOWN_WRONG)
+def test_a_string_utf8_cannot_encode_is_refused_naming_the_argument(inst):
+    """A str with a lone surrogate for `const char *`: CPython's UnicodeEncodeError came out as it
+    was, naming neither slen() nor 's'."""
+    with pytest.raises(ValueError, match=r"slen\(\) argument 's'"):
+        inst.exports.slen("a\ud800")
+
+
+@pytest.mark.xfail(strict=True, reason=KNOWN_WRONG)
+def test_value_errors_count_the_callers_positions(inst):
+    """fill(buf, value, *, n=None): `value` is the caller's second argument, but its refusal says
+    "argument 3" (its place among the C parameters, the omitted length counted)."""
+    with pytest.raises(OverflowError, match=r"fill\(\) argument (2|'value')\b"):
+        inst.exports.fill(bytearray(4), 300)
+
+
+@pytest.mark.xfail(strict=True, reason=KNOWN_WRONG)
+def test_a_keyword_only_length_is_named_in_its_refusal(inst):
+    """sum(p, *, n=None): n=-1 is refused as "sum() argument 2", a position the caller never used."""
+    with pytest.raises(OverflowError, match=r"sum\(\) argument 'n'"):
+        inst.exports.sum(b"abc", n=-1)
