@@ -1360,3 +1360,46 @@ def test_a_keyword_only_length_is_named_in_its_refusal(inst):
     """sum(p, *, n=None): n=-1 is refused as "sum() argument 2", a position the caller never used."""
     with pytest.raises(OverflowError, match=r"sum\(\) argument 'n'"):
         inst.exports.sum(b"abc", n=-1)
+
+
+# ---- hooks that run between arguments ------------------------------------------------------------
+
+PINNED = {
+    "memoryview": lambda n: (lambda b: (memoryview(b), b))(bytearray(n)),
+    "bytearray-sub": lambda n: (lambda b: (b, b))(ByteArraySub(n)),
+    "numpy": lambda n: (lambda a: (a, a))(np.zeros(n, np.uint8)),
+    "array": lambda n: (lambda a: (a, a))(array.array("B", bytes(n))),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(PINNED))
+@pytest.mark.parametrize("action", ["resize", "call", "grow", "reset"])
+def test_hooks_between_arguments_see_pinned_buffers_and_a_usable_instance(inst, kind, action):
+    """fill(buf, value): value's __index__ runs after buf was taken. Through the buffer protocol
+    buf is pinned (a resize is a BufferError inside the hook); calls into the same instance, a
+    memory grow and an allocator reset in the hook leave the outer call correct."""
+    n = 64
+    arg, owner = PINNED[kind](n)
+    acts = {
+        "resize": (lambda: owner.extend(b"xx")) if isinstance(owner, bytearray) else
+                  (lambda: owner.resize(2 * n, refcheck=True)) if isinstance(owner, np.ndarray) else
+                  (lambda: owner.extend([1, 2])),
+        "call": lambda: inst.exports.sum(b"\x01" * 300),
+        "grow": lambda: inst.memory.grow(1),
+        "reset": lambda: inst.raw_exports.bump_reset(),
+    }
+    errors = []
+
+    def act():
+        try:
+            acts[action]()
+        except (BufferError, ValueError) as e:  # pinned: refused inside the hook, as it must be
+            errors.append(e)
+
+    value = Mutator(9, act)
+    assert inst.exports.fill(arg, value) is None
+    assert value.calls == 1
+    assert raw_bytes(arg)[:n] == bytes((9 + i) & 0xFF for i in range(n))
+    assert len(owner) == n or action != "resize"
+    if action == "resize":
+        assert errors, "a buffer the call holds was resized under it"
