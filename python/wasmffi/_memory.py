@@ -230,7 +230,7 @@ def ndarray(self: _core.Memory, address: int, dtype: DTypeLike, shape: Union[int
     else:
         try:
             shape = tuple(shape)
-        except TypeError:
+        except (TypeError, ValueError):  # not iterable, or a released memoryview
             raise TypeError(f"ndarray(): shape must be an int or a sequence of ints, not "
                             f"{builtins.type(shape).__name__}") from None
     for i, d in enumerate(shape):

@@ -6,7 +6,7 @@ import struct
 import pytest
 
 import wasmffi
-from _hostile import BadIndex
+from _hostile import BadIndex, released_view
 
 WAT = """(module (memory (export "memory") 1)
   (func (export "f") (param i32 f64) (result i32) local.get 0))"""
@@ -81,8 +81,10 @@ def test_a_refused_grow_names_grow():
     (lambda m: m.ndarray(0, "nope", 1), TypeError, r"^ndarray\(\): dtype 'nope' is not a numpy dtype"),
     (lambda m: m.ndarray(0, "u1", {"a": 1}), ValueError, r"^ndarray\(\): shape must be non-negative ints"),
     (lambda m: m.ndarray(0, "u1", object()), TypeError, r"^ndarray\(\): shape must be an int or a sequence"),
+    (lambda m: m.ndarray(0, "u1", released_view()), TypeError, r"^ndarray\(\): shape must be an int or a sequence"),
 ], ids=["pack_into-bounds", "pack_into-value", "pack_into-format", "unpack_from-bounds", "unpack_from-format",
-        "ndarray-bounds", "ndarray-object", "ndarray-dtype", "ndarray-shape-dict", "ndarray-shape-object"])
+        "ndarray-bounds", "ndarray-object", "ndarray-dtype", "ndarray-shape-dict", "ndarray-shape-object",
+        "ndarray-shape-released"])
 def test_python_written_memory_methods_name_themselves_in_every_refusal(inst, call, cls, where):
     """They passed on errors from read()/write()/view(), struct and numpy as those raised them,
     naming another method or none (and numpy's ValueError for object dtypes)."""
