@@ -108,3 +108,31 @@ def test_array_methods_name_themselves_for_bad_types_and_values(inst, call, cls,
     with pytest.raises(cls, match=where):
         call(inst.memory)
     assert inst.memory.read(0, len(inst.memory)) == before
+
+
+@pytest.fixture
+def records():
+    cd = wasmffi.CDef("struct inner { int32_t x; }; struct outer { int32_t a; struct inner b; };"
+                      "struct blob { uint8_t tag; uint16_t codes[3]; };")
+    return cd.pytype("struct outer"), cd.pytype("struct blob")
+
+
+def strided():
+    return memoryview(bytearray(16))[::2]
+
+
+@pytest.mark.parametrize("call, cls, where", [
+    (lambda O, B: B(codes=released_view()), TypeError, r"^struct blob member 'codes' \(uint16_t\[3\]\) cannot take"),
+    (lambda O, B: B(codes=strided()), TypeError, r"^struct blob member 'codes' \(uint16_t\[3\]\) cannot take"),
+    (lambda O, B: O.from_bytes(released_view()), ValueError, r"^outer\.from_bytes\(\): operation forbidden"),
+    (lambda O, B: O.from_buffer(None), TypeError, r"^outer\.from_buffer\(\) takes a C-contiguous bytes-like"),
+    (lambda O, B: O.from_buffer(strided()), TypeError, r"^outer\.from_buffer\(\) takes a C-contiguous bytes-like"),
+    (lambda O, B: O.from_buffer(released_view()), ValueError, r"^outer\.from_buffer\(\): operation forbidden"),
+    (lambda O, B: O.from_buffer(bytes(8), 1.5), TypeError, r"^outer\.from_buffer\(\): offset must be an int"),
+], ids=["array-released", "array-strided", "from_bytes-released", "from_buffer-None", "from_buffer-strided",
+        "from_buffer-released", "from_buffer-offset"])
+def test_record_classes_name_themselves_for_unusable_buffers(records, call, cls, where):
+    """Struct classes passed memoryview's own errors on (released, strided, not a buffer),
+    naming neither the class nor the member."""
+    with pytest.raises(cls, match=where):
+        call(*records)
