@@ -924,19 +924,30 @@ def test_record_results(inst, cd, xs):
 
 @FEW
 @given(x=st.one_of(junk(), st.integers(), st.binary(max_size=8), st.just({"x": 2**40}), st.just({"x": "a"}),
-                   st.just({"nope": 1}), st.lists(st.integers(), max_size=3)))
+                   st.just({"nope": 1}), st.lists(st.integers(), max_size=3), shaped_buffers(8).map(lambda t: t[1]),
+                   floats_any()))
 def test_record_fields_and_constructors_refuse_cleanly(cd, x):
-    """Struct classes (pure Python) are part of the boundary too: constructors, nested fields
-    and array members take anything and refuse with TypeError/ValueError/OverflowError."""
+    """Struct classes (pure Python) are part of the boundary too: constructors, nested fields,
+    array members, from_bytes and from_buffer take anything, and refuse with TypeError,
+    ValueError or OverflowError naming the class or member."""
     Outer, Blob = cd.pytype("struct outer"), cd.pytype("struct blob")
-    for make in (lambda: Outer(b=x), lambda: Blob(codes=x), lambda: Blob(at=x), lambda: Blob(weight=x),
-                 lambda: setattr(Blob(), "tag", x), lambda: Outer.from_bytes(x), lambda: Outer.from_buffer(x)):
+    for make, names in [
+        (lambda: Outer(b=x), ("struct outer member 'b'", "struct inner")),
+        (lambda: Blob(codes=x), ("struct blob member 'codes'",)),
+        (lambda: Blob(at=x), ("struct blob member 'at'", "struct point")),
+        (lambda: Blob(weight=x), ("struct blob member 'weight'",)),
+        (lambda: setattr(Blob(), "tag", x), ("struct blob member 'tag'",)),
+        (lambda: Blob().codes.__setitem__(1, x), ("struct blob member 'codes'[1]",)),
+        (lambda: Outer.from_bytes(x), ("outer.from_bytes()",)),
+        (lambda: Outer.from_buffer(x), ("outer.from_buffer()",)),
+        (lambda: Outer.from_buffer(bytes(16), x), ("outer.from_buffer()",)),
+    ]:
         try:
             make()
         except Boom:
             pass
         except (TypeError, ValueError, OverflowError) as e:
-            assert str(e)
+            assert any(n in str(e) for n in names), (names, e)
 
 
 # ---- Memory methods ------------------------------------------------------------------------------
