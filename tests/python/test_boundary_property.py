@@ -301,6 +301,7 @@ IDS_WAT = """(module (memory (export "memory") 1)
   (func (export "id64") (param i64) (result i64) local.get 0)
   (func (export "idf32") (param f32) (result f32) local.get 0)
   (func (export "idf64") (param f64) (result f64) local.get 0)
+  (func (export "many") (param """ + " ".join(["i32"] * 40) + """) (result i32) local.get 39)
   (func (export "pick") (param i32 i64 f32 f64) (result f64)
     local.get 0 f64.convert_i32_s local.get 1 f64.convert_i64_s f64.add
     local.get 2 f64.promote_f32 f64.add local.get 3 f64.add))"""
@@ -364,6 +365,22 @@ def test_plain_export_with_four_kinds_refuses_the_first_bad_argument(ids, args):
     b = result_as("i64", wants[1])
     expect = ((float(a) + float(b)) + float(wants[2])) + wants[3]
     check_against(out, expect, f"pick{tuple(args)!r}")
+
+
+@SETTINGS
+@given(k=st.integers(0, 39), x=scalar_args())
+def test_plain_export_beyond_the_stack_slots_names_the_bad_argument(ids, k, x):
+    """40 parameters: more than the 32 slots a call keeps on the C stack (a heap buffer then)."""
+    args = [7] * 40
+    args[k] = x
+    out = attempt(ids.exports.many, "many", None, *args)
+    want = expect_scalar("i32", x)
+    if isinstance(want, Refused):
+        check_against(out, want, f"many(... {x!r} at {k} ...)")
+        if not isinstance(out.error, Boom):
+            check_message(out.error, "many", position=k + 1)
+    else:
+        assert out.ok and out.value == result_as("i32", want if k == 39 else 7), out
 
 
 @FEW
