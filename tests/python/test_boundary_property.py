@@ -1458,3 +1458,14 @@ def test_hooks_between_arguments_see_pinned_buffers_and_a_usable_instance(inst, 
     assert len(owner) == n or action != "resize"
     if action == "resize":
         assert errors, "a buffer the call holds was resized under it"
+
+
+@pytest.mark.xfail(strict=True, reason=KNOWN_WRONG)
+@pytest.mark.parametrize("fname, ctype", [("outer_sum", "struct outer"), ("get_x", "struct inner"),
+                                          ("rect_area", "struct rect"), ("rect_norm", "struct rect")])
+def test_a_record_without_its_bytes_is_a_type_error(inst, cd, fname, ctype):
+    """cls.__new__(cls) has no `_buf`: the call looks the attribute up by name, and the
+    AttributeError escapes, naming neither the function nor the argument."""
+    cls = cd.pytype(ctype)
+    with pytest.raises(TypeError, match=rf"{fname}\(\) argument"):
+        getattr(inst.exports, fname)(cls.__new__(cls))
