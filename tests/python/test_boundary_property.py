@@ -489,13 +489,22 @@ def expect_buffer(x, elem, size: int, writes: bool, count=None, cstring=False):
                 if len(fmt) != 1 or elem is None or m.itemsize != size or FORMAT_KINDS.get(fmt) != UNIT_KIND[elem]:
                     return Refused(TypeError)
             data = m.tobytes()
-        if cstring:
-            return Refused(ValueError) if b"\0" in data else data
+        if cstring and b"\0" in data:
+            return EmbeddedNul(data)
     if count is not None and len(data) != count * size:
         return Refused(ValueError)
     if len(data) % size:
         return Refused(ValueError)
     return data
+
+
+class EmbeddedNul(Refused):
+    """Bytes with a NUL for `const char *`: refused (ValueError) today; issue 16 item 9 passes
+    bytes as they are, so the callee sees the string up to the first NUL. Either is accepted."""
+
+    def __init__(self, data: bytes):
+        super().__init__(ValueError)
+        self.data = data
 
 
 def f64_sum(values) -> float:
@@ -615,6 +624,9 @@ def test_buffer_parameters_take_exactly_what_the_rules_allow(inst_on, data):
     want = expect_buffer(x, case.elem, case.size, case.writes, case.count, case.cstring)
     out = attempt(fn, case.fname, inst.memory, x, *case.args, guard=[x] if raw_bytes(x) is not None else [],
                   **case.kw)
+    if isinstance(want, EmbeddedNul) and out.ok:
+        assert out.value == want.data.index(b"\0"), out
+        return
     if isinstance(want, Refused):
         check_against(out, want, f"{case.fname}({x!r})")
         if not isinstance(out.error, Boom):
