@@ -1236,7 +1236,7 @@ KNOWN_CRASH = "crashes the interpreter (src/python/cfunc.cpp, being rewritten fo
 @pytest.mark.xfail(strict=True, reason=KNOWN_CRASH)
 def test_crash_nested_view_by_value(wasm_path):
     """issue 16's reproducer: a nested struct view passed by value (its _buf is a memoryview;
-    call_plan reads it as a bytearray)."""
+    call_plan reads it as a bytearray: cfunc.cpp:441 at a7a0369)."""
     proc = run_child(wasm_path, """
         Outer = cd.pytype("struct outer")
         o = Outer(a=1, b={"x": 5})
@@ -1249,7 +1249,8 @@ def test_crash_nested_view_by_value(wasm_path):
 
 @pytest.mark.xfail(strict=True, reason=KNOWN_CRASH)
 def test_crash_record_subclass_with_a_foreign_buf(wasm_path):
-    """A subclass of a struct class whose `_buf` is not a bytearray, passed by value."""
+    """A subclass of a struct class whose `_buf` is not a bytearray, passed by value (the same
+    unchecked PyByteArray_AS_STRING, cfunc.cpp:438-441 at a7a0369)."""
     proc = run_child(wasm_path, """
         Inner = cd.pytype("struct inner")
         class Evil(Inner):
@@ -1265,8 +1266,8 @@ def test_crash_record_subclass_with_a_foreign_buf(wasm_path):
 @pytest.mark.xfail(strict=True, reason=KNOWN_CRASH)
 def test_crash_bytearray_resized_by_a_later_arguments_hook(wasm_path):
     """fill(buf, value): `value`'s __index__ runs after `buf` was measured and its storage
-    pointer taken (bytes and bytearray skip the buffer protocol, so nothing pins them); it shrinks
-    buf, and the call copies from and back into freed memory."""
+    pointer taken (bytes and bytearray skip the buffer protocol, so nothing pins them: cfunc.cpp:195);
+    it shrinks or grows buf, and the call copies from (:523) and back into (:552) freed memory."""
     proc = run_child(wasm_path, """
         for size in (0, 4 << 20):
             buf = bytearray(1 << 20)
@@ -1279,7 +1280,7 @@ def test_crash_bytearray_resized_by_a_later_arguments_hook(wasm_path):
 @pytest.mark.xfail(strict=True, reason=KNOWN_CRASH)
 def test_crash_list_cleared_by_an_items_hook(wasm_path):
     """sum([...]): converting item 0 runs its __index__, which empties the list; the loop then
-    reads items past the list's (now NULL) storage."""
+    reads items past the list's (now NULL) storage (PySequence_Fast_GET_ITEM, cfunc.cpp:236)."""
     proc = run_child(wasm_path, """
         items = [0] * 64
         items[0] = Mutator(1, clear(items))
@@ -1304,8 +1305,8 @@ int bounds(const struct point *pts, size_t n, struct rect *out /* out */);
 @pytest.mark.xfail(strict=True, reason=KNOWN_CRASH)
 def test_crash_out_count_overflowing_the_scratch_size(wasm_path):
     """out(n) with n x sizeof(T) beyond 2**64: the byte count wraps (n * elem_size, then
-    align16), so the scratch block is smaller than the output; memset/copy of the unwrapped size
-    follows. Must be refused before anything is allocated."""
+    align16: cfunc.cpp:184 and :489), so the scratch block is smaller than the output; the memset of
+    the unwrapped size (:522) follows. Must be refused before anything is allocated."""
     proc = run_child(wasm_path, """
         outcome(lib.copy_bytes, wasmffi.out(2**64 - 1), b"abc")
     """, cdef=HUGE_OUT_CDEF)
