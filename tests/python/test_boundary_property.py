@@ -27,9 +27,8 @@ from hypothesis import strategies as st
 
 import wasmffi
 from wasmffi.cdef._model import Out
-from _hostile import (VIEW_SHAPES, Boom, BytesSub, ByteArraySub, Index, IntSub, ListSub, Mutator, StrSub, TupleSub,
-                      clear, floats_any, int_likes, ints, junk, raw_bytes, released_view, resize, scalar_args,
-                      shaped_buffers)
+from _hostile import (Boom, BytesSub, ByteArraySub, IntSub, ListSub, Mutator, StrSub, TupleSub, floats_any,
+                      int_likes, junk, raw_bytes, scalar_args, shaped_buffers)
 
 HERE = pathlib.Path(__file__).resolve().parent
 GUEST_C = HERE / "data" / "boundary.c"
@@ -910,8 +909,8 @@ def test_records_by_value_and_by_pointer(inst, cd, data):
     if isinstance(want, Refused):
         check_against(out, want, f"{fname}({x!r})")
         if not isinstance(out.error, Boom):
-            check_message(out.error, fname, fname == "rect_area" and "r" or {"outer_sum": "o", "point_sum": "p",
-                                                                          "blob_score": "b", "blob_bump": "b"}[fname], 1)
+            param = {"outer_sum": "o", "point_sum": "p", "blob_score": "b", "blob_bump": "b", "rect_area": "r"}[fname]
+            check_message(out.error, fname, param, 1)
         return
     assert out.ok, out
     if len(want) < cls._size:
