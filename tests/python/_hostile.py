@@ -233,7 +233,7 @@ def raw_bytes(obj) -> bytes | None:
             if not m.c_contiguous:
                 return None
             return m.tobytes()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, Boom):  # not a buffer, released, or its __buffer__ raised
         return None
 
 
