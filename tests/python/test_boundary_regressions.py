@@ -2,6 +2,7 @@
 tests/python/test_boundary_property.py: each once raised an error naming no function."""
 
 import struct
+import sys
 
 import pytest
 
@@ -136,3 +137,21 @@ def test_record_classes_name_themselves_for_unusable_buffers(records, call, cls,
     naming neither the class nor the member."""
     with pytest.raises(cls, match=where):
         call(*records)
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="__buffer__ in Python code is Python 3.12+")
+def test_an_exception_from_a_callers_buffer_hook_passes_through_memory_methods(inst):
+    """write()/read_into() replaced whatever a __buffer__ raised with "must be a contiguous
+    bytes-like object", hiding the caller's own exception."""
+    class Boom(Exception):
+        pass
+
+    class Raises:
+        def __buffer__(self, flags):
+            raise Boom("mine")
+
+    for call in (lambda: inst.memory.write(0, Raises()), lambda: inst.memory.read_into(0, Raises())):
+        with pytest.raises(Boom, match="^mine$"):
+            call()
+    with pytest.raises(TypeError, match=r"^write\(\): data must be a contiguous bytes-like object, not int"):
+        inst.memory.write(0, 5)
