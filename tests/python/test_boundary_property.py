@@ -1483,3 +1483,14 @@ def test_a_record_without_its_bytes_is_a_type_error(inst, cd, fname, ctype):
     cls = cd.pytype(ctype)
     with pytest.raises(TypeError, match=rf"{fname}\(\) argument"):
         getattr(inst.exports, fname)(cls.__new__(cls))
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="__buffer__ in Python code is Python 3.12+")
+@pytest.mark.xfail(strict=True, reason=KNOWN_WRONG)
+def test_an_exception_from_a_callers_buffer_hook_passes_through_declared_functions(inst):
+    """sum(p): PyObject_GetBuffer's error is cleared and replaced with "needs a C-contiguous
+    buffer, RaisingBuffer is not", hiding the caller's own exception (memory.cpp passes it on)."""
+    from _hostile import RaisingBuffer
+
+    with pytest.raises(Boom, match="__buffer__ raised"):
+        inst.exports.sum(RaisingBuffer())
