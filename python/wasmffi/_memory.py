@@ -8,6 +8,7 @@ import array
 import builtins
 import functools
 import math
+import operator
 import struct
 from typing import TYPE_CHECKING, Any, Iterable, SupportsIndex, Tuple, Union, cast
 
@@ -24,11 +25,13 @@ for _tc in _TYPECODES.values():
     assert array.array(_tc).itemsize in (1, 2, 4, 8)
 
 
-def _typecode(type: str) -> str:
+def _typecode(fname: str, type: str) -> str:
+    if not isinstance(type, str):  # before the look-up: not every object hashes (lists, released views)
+        raise TypeError(f"{fname}(): element type must be a str, not {builtins.type(type).__name__}")
     try:
         return _TYPECODES[type]
     except KeyError:
-        raise ValueError(f"unknown element type {type!r}; expected one of {', '.join(_TYPECODES)}") from None
+        raise ValueError(f"{fname}(): unknown element type {type!r}; expected one of {', '.join(_TYPECODES)}") from None
 
 
 @functools.lru_cache(maxsize=256)
@@ -52,7 +55,10 @@ def _index_arg(fname: str, what: str, value: object) -> int:
     if isinstance(value, int):
         return value
     if not isinstance(value, float) and hasattr(builtins.type(value), "__index__"):
-        return cast(SupportsIndex, value).__index__()  # it has __index__: checked just above
+        try:
+            return operator.index(cast(SupportsIndex, value))  # it has __index__: checked just above
+        except TypeError as e:  # __index__ returned a non-int (or raised TypeError itself)
+            raise TypeError(f"{fname}(): {what}: {e}") from e
     raise TypeError(f"{fname}(): {what} must be an int, not {builtins.type(value).__name__}")
 
 
@@ -65,7 +71,7 @@ def read_array(self: _core.Memory, address: int, count: int, type: str = "u8") -
     """Reads `count` little-endian elements of `type` ("i8".."u64", "f32", "f64") as array.array."""
     address = _index_arg("read_array", "address", address)
     count = _index_arg("read_array", "count", count)
-    tc = _typecode(type)
+    tc = _typecode("read_array", type)
     out = array.array(tc)
     # Checked here, not left to read(), so that the error names read_array and counts elements.
     if count < 0:
@@ -88,7 +94,21 @@ def write_array(self: _core.Memory, address: int, values: Iterable[float], type:
     and range-checked before anything is written; an error names the failing element's index.
     Returns the number of bytes written."""
     address = _index_arg("write_array", "address", address)
-    tc = _typecode(type)
+    tc = _typecode("write_array", type)
+    try:
+        data = _elements(values, tc, type)
+    except (TypeError, ValueError) as e:  # from iterating `values` or an element's own hooks
+        if str(e).startswith("write_array("):
+            raise
+        raise (TypeError if isinstance(e, TypeError) else ValueError)(f"write_array(): {e}") from e
+    try:
+        return self.write(address, data)
+    except MemoryAccessError as e:
+        raise MemoryAccessError(f"write_array() of {type} elements: {e}") from None
+
+
+def _elements(values: Any, tc: str, type: str) -> Any:
+    """`values` as a buffer of little-endian `type` elements, converted and range-checked."""
     data: Any  # a Buffer; numpy arrays are Buffers only in typeshed for Python 3.12+
     if isinstance(values, array.array) and values.typecode == tc:
         data = values
@@ -105,7 +125,7 @@ def write_array(self: _core.Memory, address: int, values: Iterable[float], type:
         # as their bit pattern, and catches what array("f") lets through (finite -> inf).
         if data is None or (type == "f32" and any(math.isinf(x) for x in data)):
             data = _checked_elements(values, tc, type)
-    return self.write(address, data)
+    return data
 
 
 def _checked_elements(values: Iterable[Any], tc: str, kind: str) -> array.array[Any]:
@@ -117,7 +137,7 @@ def _checked_elements(values: Iterable[Any], tc: str, kind: str) -> array.array[
             if not isinstance(v, int):
                 if isinstance(v, float) or not hasattr(builtins.type(v), "__index__"):
                     raise TypeError(f"write_array() element {i} must be int, not {builtins.type(v).__name__}")
-                v = v.__index__()
+                v = operator.index(v)
             if not lo <= v <= hi:
                 raise _out_of_range(i, v, kind, f"{lo}..{hi}")
             out.append(v - wrap if wrap and v >= wrap // 2 else v)
@@ -166,14 +186,32 @@ def _numpy_elements(values: Any, tc: str, kind: str) -> NDArray[Any]:
 def pack_into(self: _core.Memory, fmt: str, address: int, *values: Any) -> int:
     """Like struct.pack_into, at a guest address: packs first, then writes all or nothing."""
     address = _index_arg("pack_into", "address", address)
-    return self.write(address, _compiled(fmt).pack(*values))
+    try:
+        data = _compiled(fmt).pack(*values)
+    except struct.error as e:  # the class struct's callers expect, saying who raised it
+        raise struct.error(f"pack_into(): {e}") from e
+    except TypeError as e:
+        raise TypeError(f"pack_into(): {e}") from e
+    try:
+        return self.write(address, data)
+    except MemoryAccessError as e:
+        raise MemoryAccessError(f"pack_into(): {e}") from None
 
 
 def unpack_from(self: _core.Memory, fmt: str, address: int) -> Tuple[Any, ...]:
     """Like struct.unpack_from, at a guest address (bounds-checked)."""
     address = _index_arg("unpack_from", "address", address)
-    s = _compiled(fmt)
-    return s.unpack(self.read(address, s.size))
+    try:
+        s = _compiled(fmt)
+    except struct.error as e:
+        raise struct.error(f"unpack_from(): {e}") from e
+    except TypeError as e:
+        raise TypeError(f"unpack_from(): {e}") from e
+    try:
+        data = self.read(address, s.size)
+    except MemoryAccessError as e:
+        raise MemoryAccessError(f"unpack_from(): {e}") from None
+    return s.unpack(data)
 
 
 def ndarray(self: _core.Memory, address: int, dtype: DTypeLike, shape: Union[int, Iterable[int]]) -> NDArray[Any]:
@@ -181,8 +219,20 @@ def ndarray(self: _core.Memory, address: int, dtype: DTypeLike, shape: Union[int
     import numpy as np
 
     address = _index_arg("ndarray", "address", address)
-    dt = np.dtype(dtype)
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError) as e:  # numpy's words, saying who asked
+        raise TypeError(f"ndarray(): dtype {dtype!r} is not a numpy dtype: {e}") from e
+    if dt.hasobject:
+        raise TypeError(f"ndarray(): dtype {dt} holds Python objects, which guest memory cannot")
+    if isinstance(shape, int):
+        shape = (shape,)
+    else:
+        try:
+            shape = tuple(shape)
+        except (TypeError, ValueError):  # not iterable, or a released memoryview
+            raise TypeError(f"ndarray(): shape must be an int or a sequence of ints, not "
+                            f"{builtins.type(shape).__name__}") from None
     for i, d in enumerate(shape):
         if not isinstance(d, int) or d < 0:
             shown = _core.int_text(d) if isinstance(d, int) else repr(d)
@@ -190,7 +240,11 @@ def ndarray(self: _core.Memory, address: int, dtype: DTypeLike, shape: Union[int
     count = 1
     for d in shape:
         count *= d
-    return np.frombuffer(self.view(address, count * dt.itemsize), dtype=dt).reshape(shape)
+    try:
+        view = self.view(address, count * dt.itemsize)
+    except MemoryAccessError as e:
+        raise MemoryAccessError(f"ndarray(): {e}") from None
+    return np.frombuffer(view, dtype=dt).reshape(shape)
 
 
 for _fn in (read_array, write_array, pack_into, unpack_from, ndarray):

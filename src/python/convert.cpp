@@ -167,12 +167,52 @@ PyObject* int_text(PyObject* i) {
   return out;
 }
 
+// A conversion hook the caller wrote (__index__, __float__) failed with a TypeError, whose text
+// (CPython's "__index__ returned non-int (type str)", or the hook's own) names no function: the
+// same TypeError again, prefixed with whose argument it was, the hook's exception as its cause.
+// Other exceptions a hook raises are the caller's own and pass through unchanged.
+template <class Where>
+static void name_hook_type_error(Where make_where) {
+  if (!PyErr_ExceptionMatches(PyExc_TypeError)) return;
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  if (tb != nullptr) PyException_SetTraceback(value, tb);
+  PyObject* where = make_where();
+  if (where != nullptr) {
+    PyErr_Format(PyExc_TypeError, "%U: %S", where, value);
+    Py_DECREF(where);
+    PyObject *t2, *v2, *tb2;
+    PyErr_Fetch(&t2, &v2, &tb2);
+    PyErr_NormalizeException(&t2, &v2, &tb2);
+    PyException_SetContext(v2, Py_NewRef(value));
+    PyException_SetCause(v2, Py_NewRef(value));
+    PyErr_Restore(t2, v2, tb2);
+  } else {
+    PyErr_Clear();
+    PyErr_Restore(Py_NewRef(type), Py_NewRef(value), Py_XNewRef(tb));
+  }
+  Py_XDECREF(type);
+  Py_XDECREF(value);
+  Py_XDECREF(tb);
+}
+
+// "add() argument 2" or "global value", as set_type_error says it.
+static void name_hook_type_error(PyObject* name, Py_ssize_t index) {
+  name_hook_type_error([&] {
+    return index >= 0 ? PyUnicode_FromFormat("%U() argument %zd", name, index + 1) : PyUnicode_FromFormat("%U", name);
+  });
+}
+
 // Returns a new reference to an exact int for int-like objects (int, bool, numpy integers via
 // __index__), or nullptr with TypeError set. floats are refused: no silent truncation.
 static PyObject* as_int(PyObject* o, const char* expected, PyObject* name, Py_ssize_t index) {
   if (PyLong_Check(o)) return Py_NewRef(o);
-  if (!PyFloat_Check(o) && Py_TYPE(o)->tp_as_number != nullptr && Py_TYPE(o)->tp_as_number->nb_index != nullptr)
-    return PyNumber_Index(o);
+  if (!PyFloat_Check(o) && Py_TYPE(o)->tp_as_number != nullptr && Py_TYPE(o)->tp_as_number->nb_index != nullptr) {
+    PyObject* i = PyNumber_Index(o);
+    if (i == nullptr) name_hook_type_error(name, index);
+    return i;
+  }
   set_type_error(o, expected, name, index);
   return nullptr;
 }
@@ -262,7 +302,11 @@ static bool to_double(PyObject* o, double& out, PyObject* name, Py_ssize_t index
                            (Py_TYPE(o)->tp_as_number->nb_float != nullptr ||
                             Py_TYPE(o)->tp_as_number->nb_index != nullptr))) {
     out = PyFloat_AsDouble(o);
-    return !(out == -1.0 && PyErr_Occurred());
+    if (out == -1.0 && PyErr_Occurred()) {
+      name_hook_type_error(name, index);
+      return false;
+    }
+    return true;
   }
   set_type_error(o, "float or int", name, index);
   return false;
@@ -320,7 +364,10 @@ bool to_address(PyObject* o, uint64_t& out, const char* func, const char* what) 
     return false;
   }
   PyObject* i = PyNumber_Index(o);
-  if (i == nullptr) return false;
+  if (i == nullptr) {
+    name_hook_type_error([&] { return PyUnicode_FromFormat("%s(): %s", func, what); });
+    return false;
+  }
   bool ok = false;
   PyObject* text = nullptr;
   if (_PyLong_Sign(i) < 0) {

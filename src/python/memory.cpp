@@ -119,6 +119,12 @@ class Buffer {
  public:
   bool get(PyObject* obj, int flags, const char* fname, const char* what) {
     if (PyObject_GetBuffer(obj, &view_, flags) != 0) {
+      // CPython says "not a buffer" (TypeError), "not this kind" (BufferError) or "released"
+      // (ValueError): replaced by a message naming the method. Anything else was raised by a
+      // __buffer__ the caller wrote (Python 3.12+): theirs, passed on unchanged.
+      if (!PyErr_ExceptionMatches(PyExc_TypeError) && !PyErr_ExceptionMatches(PyExc_BufferError) &&
+          !PyErr_ExceptionMatches(PyExc_ValueError))
+        return false;
       PyErr_Clear();
       PyErr_Format(PyExc_TypeError, "%s(): %s must be a %s bytes-like object, not %.200s", fname, what,
                    (flags & PyBUF_WRITABLE) ? "writable contiguous" : "contiguous", Py_TYPE(obj)->tp_name);
@@ -163,7 +169,11 @@ PyObject* mem_grow(PyObject* self, PyObject* const* args, size_t nargsf, PyObjec
   StoreEntry entry(mem->mem.context());
   if (!entry) return nullptr;
   auto r = mem->mem.grow(delta);
-  if (!r) return raise(r.error());
+  if (!r) {  // the core's message says what failed; the method's name says who asked
+    Error e = r.error();
+    e.message.insert(0, "grow(): ");
+    return raise(e);
+  }
   return PyLong_FromUnsignedLongLong(*r);
 }
 

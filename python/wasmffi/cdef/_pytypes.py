@@ -182,7 +182,10 @@ class _ArrayField:
         label = label or self.label
         start = base + self.offset
         if isinstance(value, (bytes, bytearray, memoryview)):
-            raw = memoryview(value).cast("B") if isinstance(value, memoryview) else value
+            try:
+                raw = memoryview(value).cast("B") if isinstance(value, memoryview) else value
+            except (TypeError, ValueError) as e:  # released, or not C-contiguous
+                raise TypeError(f"{label} ({self.ctype.spell()}) cannot take this memoryview: {e}") from None
             if len(raw) != self.n * self.step:
                 raise ValueError(f"{label} ({self.ctype.spell()}) needs {self.n * self.step} bytes, "
                                  f"got {len(raw)}")
@@ -283,6 +286,8 @@ class CRecord(_core.Record):
         except TypeError:
             raise TypeError(f"{cls.__name__}.from_bytes() takes a bytes-like object, not "
                             f"{type(data).__name__}") from None
+        except ValueError as e:  # a released memoryview
+            raise ValueError(f"{cls.__name__}.from_bytes(): {e}") from None
         if len(raw) != cls._size:
             raise ValueError(f"{cls.__name__}.from_bytes() needs {cls._size} bytes "
                              f"(sizeof {cls._ctype.spell()} on {cls._target}), got {len(raw)}")
@@ -291,8 +296,16 @@ class CRecord(_core.Record):
     @classmethod
     def from_buffer(cls, buf: Any, offset: int = 0) -> "CRecord":
         """A new instance copied from `buf` at `offset` (a copy: guest memory may move on grow)."""
-        mv = memoryview(buf).cast("B")
-        offset = operator.index(offset)
+        try:
+            mv = memoryview(buf).cast("B")
+        except TypeError as e:  # not a buffer, or not C-contiguous
+            raise TypeError(f"{cls.__name__}.from_buffer() takes a C-contiguous bytes-like object: {e}") from None
+        except ValueError as e:  # a released memoryview
+            raise ValueError(f"{cls.__name__}.from_buffer(): {e}") from None
+        try:
+            offset = operator.index(offset)
+        except TypeError as e:
+            raise TypeError(f"{cls.__name__}.from_buffer(): offset must be an int: {e}") from None
         if offset < 0 or offset + cls._size > len(mv):
             raise ValueError(f"{cls.__name__}.from_buffer(): {cls._size} bytes at offset {offset} "
                              f"do not fit in a buffer of {len(mv)} bytes")
