@@ -137,7 +137,11 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
   if (a.src != nullptr) {  // bytes or bytearray, taken above
   } else if (p.record != nullptr && PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(p.record))) {
     PyObject* buf = record_buf(o);
-    if (buf == nullptr) return false;
+    if (buf == nullptr) {
+      arg_error(PyExc_TypeError, self, p, "the %s instance has no bytes (made without its constructor)",
+                Py_TYPE(o)->tp_name);
+      return false;
+    }
     a.tmp = Py_NewRef(buf);
     src = a.tmp;
   } else if (p.cstring && PyUnicode_Check(o)) {
@@ -188,7 +192,9 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
       arg_error(PyExc_ValueError, self, p, "%zd items is more than guest memory can hold", n);
       return false;
     }
-    a.tmp = PyBytes_FromStringAndSize(nullptr, n * static_cast<Py_ssize_t>(p.elem_size));
+    // A C string gets its NUL character after the items, as str and bytes do.
+    const Py_ssize_t nul = p.cstring ? static_cast<Py_ssize_t>(p.elem_size) : 0;
+    a.tmp = PyBytes_FromStringAndSize(nullptr, n * static_cast<Py_ssize_t>(p.elem_size) + nul);
     if (a.tmp == nullptr) {
       Py_DECREF(items);
       return false;
@@ -210,8 +216,14 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
       store_element(p.unit, slot, out + i * p.elem_size);
     }
     Py_DECREF(items);
+    std::memset(out + n * static_cast<Py_ssize_t>(p.elem_size), 0, static_cast<size_t>(nul));
     a.src = out;
     a.nbytes = static_cast<uint64_t>(n) * p.elem_size;
+    if (p.cstring) {
+      a.elems = static_cast<uint64_t>(n);  // characters, without the NUL
+      a.nbytes += p.elem_size;
+      return true;
+    }
   }
   if (a.src == nullptr) {
     if (!PyObject_CheckBuffer(src)) {
@@ -222,14 +234,27 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
     }
     int flags = PyBUF_FORMAT | PyBUF_C_CONTIGUOUS | (wants_write ? PyBUF_WRITABLE : 0);
     if (PyObject_GetBuffer(src, &a.view, flags) < 0) {
-      PyErr_Clear();
+      // A buffer that cannot be had as asked (BufferError; numpy says ValueError, a released
+      // memoryview ValueError too) is explained below, with the exporter's reason. Anything else
+      // came from the object's own code (a __buffer__ that raises, 3.12+): the caller's to see.
+      if (!PyErr_ExceptionMatches(PyExc_BufferError) && !PyErr_ExceptionMatches(PyExc_ValueError) &&
+          !PyErr_ExceptionMatches(PyExc_TypeError))
+        return false;
+      PyObject *exc, *val, *tb;
+      PyErr_Fetch(&exc, &val, &tb);
+      PyErr_NormalizeException(&exc, &val, &tb);
+      Py_XDECREF(exc);
+      Py_XDECREF(tb);
       if (wants_write && PyObject_GetBuffer(src, &a.view, PyBUF_SIMPLE) == 0) {
         PyBuffer_Release(&a.view);
         arg_error(PyExc_TypeError, self, p, "the function writes to this buffer: it needs a writable one, not read-only %s",
                   Py_TYPE(o)->tp_name);
       } else {
-        arg_error(PyExc_TypeError, self, p, "needs a C-contiguous buffer, %s is not", Py_TYPE(o)->tp_name);
+        PyErr_Clear();
+        arg_error(PyExc_TypeError, self, p, "needs a C-contiguous buffer, and this %s gives none (%S)", Py_TYPE(o)->tp_name,
+                  val);
       }
+      Py_XDECREF(val);
       return false;
     }
     a.has_view = true;
@@ -323,7 +348,11 @@ PyObject* result_value(CFuncObject* self, const wasmtime_val_raw_t* raw, const u
 // read through the buffer protocol, and only when it holds exactly the scalar's bytes.
 bool record_scalar_bytes(CFuncObject* self, const DeclParam& p, PyObject* o, uint8_t (&out)[8]) {
   PyObject* buf = record_buf(o);
-  if (buf == nullptr) return false;
+  if (buf == nullptr) {
+    arg_error(PyExc_TypeError, self, p, "the %s instance has no bytes (made without its constructor)",
+              Py_TYPE(o)->tp_name);
+    return false;
+  }
   Py_INCREF(buf);
   Py_buffer view;
   if (PyObject_GetBuffer(buf, &view, PyBUF_C_CONTIGUOUS) < 0) {

@@ -65,11 +65,7 @@ bool is_record_class(PyObject* cls) noexcept {
 }
 
 PyObject* record_buf(PyObject* record) noexcept {
-  PyObject* buf = PyObject_TypeCheck(record, g_record_type) ? reinterpret_cast<RecordObject*>(record)->buf : nullptr;
-  if (buf == nullptr)
-    PyErr_Format(PyExc_TypeError, "%.200s instance has no bytes (made without its constructor)",
-                 Py_TYPE(record)->tp_name);
-  return buf;
+  return PyObject_TypeCheck(record, g_record_type) ? reinterpret_cast<RecordObject*>(record)->buf : nullptr;
 }
 
 PyObject* make_record(PyObject* cls, const uint8_t* data, size_t n) noexcept {

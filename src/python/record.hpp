@@ -20,7 +20,8 @@ struct RecordObject {
 bool init_record_type(PyObject* module);
 // Whether `cls` is a class derived from _core.Record (what plans accept as a record class).
 bool is_record_class(PyObject* cls) noexcept;
-// The bytes of a record instance, borrowed (nullptr with a TypeError when unset).
+// The bytes of a record instance, borrowed; nullptr (no exception set) for an instance made
+// without its constructor, whose bytes were never set.
 PyObject* record_buf(PyObject* record) noexcept;
 // A new instance of record class `cls` holding a copy of `n` bytes at `data` (its own bytearray):
 // what from_bytes() makes, without calling Python. `cls` must pass is_record_class.
