@@ -526,3 +526,13 @@ def test_declared_import_without_memory_reads_nothing():
     # A writable buffer arrives as its address (0xFFFFFFFF), its uint8_t length truncated (0x101 -> 1);
     # the module has no memory, and none is needed. The raw i32 export reads 0xFFFFFFFE signed.
     assert inst.exports.go(-1, 0x101) == -2
+
+
+def test_declared_import_reads_memory_during_the_start_function():
+    # The core reads the calling instance's memory itself (no Caller, which has no instance yet
+    # while the start function runs).
+    got = []
+    wat_instance('(import "env" "say" (func $say (param i32) (result i32))) (memory (export "memory") 1) '
+                 '(data (i32.const 16) "early\\00") (func $start i32.const 16 call $say drop) (start $start)',
+                 imports={"env": {"say": lambda msg: got.append(msg) or 0}}, cdef="int say(const char *msg);")
+    assert got == ["early"]
