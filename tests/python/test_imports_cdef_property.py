@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import wasmffi
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # C type -> (wasm type, bits, signed).
 TYPES = {
