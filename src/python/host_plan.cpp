@@ -54,6 +54,10 @@ struct DeclHost {
   std::string memory;             // the memory export buffers and strings are read from
   ResKind result = ResKind::Void;
   Marshal result_unit = Marshal::Unsupported;
+  MarshalUnit::Num result_num = MarshalUnit::Num::Int;  // the result unit's data, copied once
+  bool result_i64 = false;
+  int64_t result_lo = 0;
+  uint64_t result_hi = 0;
   std::string result_ctype;       // "uint8_t", for messages
   std::string result_range;       // "0..255"
 };
@@ -208,9 +212,8 @@ bool store_result(const DeclHost& h, PyObject* ret, wasmtime_val_raw_t* raw) {
                  Py_TYPE(ret)->tp_name);
     return false;
   }
-  const MarshalUnit& u = unit_of(h.result_unit);
-  if (u.num == MarshalUnit::Num::Float) return to_raw(ret, h.result_unit, raw[0], h.result_name, -1);
-  if (u.num == MarshalUnit::Num::Bool) {
+  if (h.result_num == MarshalUnit::Num::Float) return to_raw(ret, h.result_unit, raw[0], h.result_name, -1);
+  if (h.result_num == MarshalUnit::Num::Bool) {
     int64_t v = -1;
     if (PyBool_Check(ret) || (small_int_value(ret, v) && (v == 0 || v == 1))) {
       raw[0].i32 = PyBool_Check(ret) ? ret == Py_True : static_cast<int32_t>(v);
@@ -226,7 +229,9 @@ bool store_result(const DeclHost& h, PyObject* ret, wasmtime_val_raw_t* raw) {
   }
   int64_t v;
   uint64_t bits;
-  if (small_int_value(ret, v) && v >= u.lo && (v < 0 || static_cast<uint64_t>(v) <= u.hi)) [[likely]] {
+  const int64_t lo = h.result_lo;
+  const uint64_t hi = h.result_hi;
+  if (small_int_value(ret, v) && v >= lo && (v < 0 || static_cast<uint64_t>(v) <= hi)) [[likely]] {
     bits = static_cast<uint64_t>(v);
   } else {
     if (!PyLong_Check(ret) || PyBool_Check(ret)) {
@@ -239,9 +244,9 @@ bool store_result(const DeclHost& h, PyObject* ret, wasmtime_val_raw_t* raw) {
     if (s == -1 && PyErr_Occurred()) return false;
     bool ok;
     if (overflow == 0) {
-      ok = s >= u.lo && (s < 0 || static_cast<uint64_t>(s) <= u.hi);
+      ok = s >= lo && (s < 0 || static_cast<uint64_t>(s) <= hi);
       bits = static_cast<uint64_t>(s);
-    } else if (overflow > 0 && u.hi > static_cast<uint64_t>(INT64_MAX)) {
+    } else if (overflow > 0 && hi > static_cast<uint64_t>(INT64_MAX)) {
       bits = PyLong_AsUnsignedLongLong(ret);
       ok = !(bits == static_cast<uint64_t>(-1) && PyErr_Occurred());
       PyErr_Clear();
@@ -257,7 +262,7 @@ bool store_result(const DeclHost& h, PyObject* ret, wasmtime_val_raw_t* raw) {
       return false;
     }
   }
-  if (u.wasm == ValKind::I64) raw[0].i64 = static_cast<int64_t>(bits);
+  if (h.result_i64) raw[0].i64 = static_cast<int64_t>(bits);
   else raw[0].i32 = static_cast<int32_t>(static_cast<uint32_t>(bits));
   return true;
 }
@@ -367,7 +372,14 @@ Result<wasmtime_func_t> make_declared_host_func(Store& store, const Module& modu
   h->result = plan.result.kind;
   h->result_unit = plan.result.unit;
   h->result_ctype = result_ctype != nullptr ? result_ctype : "";
-  if (plan.result.kind == ResKind::Value) h->result_range = range_text(unit_of(plan.result.unit));
+  if (plan.result.kind == ResKind::Value) {
+    const MarshalUnit& u = unit_of(plan.result.unit);
+    h->result_range = range_text(u);
+    h->result_num = u.num;
+    h->result_i64 = u.wasm == ValKind::I64;
+    h->result_lo = u.lo;
+    h->result_hi = u.hi;
+  }
   if (memory != nullptr) h->memory = memory;
   h->result_name = PyUnicode_FromFormat("host function %R result", name);
   if (h->result_name == nullptr) {
