@@ -29,7 +29,8 @@ enum class Step : uint8_t {
   Value,    // a scalar by its unit (uint8_t, int16_t, bool, double, a pointer as an unsigned int)
   Enum,     // an integer through its IntEnum class; a value the enum does not name stays an int
   Bytes,    // `const T *` with a linked length: that many elements read as bytes
-  CString,  // `const char *`: the NUL-terminated UTF-8 text as str, None for NULL
+  CString,  // `const char *`: the NUL-terminated UTF-8 text as str, None for NULL; `const char16_t *`
+            // (UTF-16) and `const char32_t *` / `const wchar_t *` (UTF-32) up to their zero unit
 };
 
 struct ArgStep {
@@ -38,7 +39,7 @@ struct ArgStep {
   uint32_t slot = 0;
   Marshal len_unit = Marshal::Unsupported;  // Bytes: the linked length's unit and slot
   uint32_t len_slot = 0;
-  uint64_t scale = 1;                   // Bytes: bytes per unit of the length
+  uint64_t scale = 1;                   // Bytes: bytes per unit of the length; CString: bytes per character
   PyObject* enum_class = nullptr;       // Enum (borrowed from the plan)
   PyObject* param = nullptr;            // the parameter's name, for messages (borrowed from the plan)
 };
@@ -158,18 +159,37 @@ PyObject* read_cstring(const DeclHost& h, const ArgStep& s, const wasmtime_val_r
   const uint8_t* base;
   uint64_t size;
   if (!cm.get(base, size)) return nullptr;
-  if (addr >= size) return out_of_bounds_error(h, s, addr, 1, size, ": a C string must start inside memory");
-  const void* nul = std::memchr(base + addr, 0, static_cast<size_t>(size - addr));
-  if (nul == nullptr)
-    return out_of_bounds_error(h, s, addr, size - addr + 1, size, ": no NUL terminator before the end of memory");
+  const uint64_t width = s.scale;
+  if (addr >= size) return out_of_bounds_error(h, s, addr, width, size, ": a C string must start inside memory");
   const char* start = reinterpret_cast<const char*>(base + addr);
-  PyObject* str = PyUnicode_DecodeUTF8(start, static_cast<const char*>(nul) - start, "strict");
+  const uint64_t avail = size - addr;
+  uint64_t len = 0;  // bytes before the terminator
+  bool found = false;
+  if (width == 1) {
+    const void* nul = std::memchr(start, 0, static_cast<size_t>(avail));
+    found = nul != nullptr;
+    if (found) len = static_cast<uint64_t>(static_cast<const char*>(nul) - start);
+  } else {
+    static const char kZero[4] = {0, 0, 0, 0};
+    for (; len + width <= avail; len += width)
+      if (std::memcmp(start + len, kZero, static_cast<size_t>(width)) == 0) {
+        found = true;
+        break;
+      }
+  }
+  if (!found)
+    return out_of_bounds_error(h, s, addr, avail + 1, size, ": no NUL terminator before the end of memory");
+  PyObject* str;
+  int little = -1;  // wasm is little-endian
+  if (width == 1) str = PyUnicode_DecodeUTF8(start, static_cast<Py_ssize_t>(len), "strict");
+  else if (width == 2) str = PyUnicode_DecodeUTF16(start, static_cast<Py_ssize_t>(len), "strict", &little);
+  else str = PyUnicode_DecodeUTF32(start, static_cast<Py_ssize_t>(len), "strict", &little);
   if (str == nullptr && PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
     PyErr_NormalizeException(&type, &value, &tb);
-    PyErr_Format(PyExc_ValueError, "host function %R parameter %R: the string is not UTF-8 (%S)", h.name, s.param,
-                 value);
+    PyErr_Format(PyExc_ValueError, "host function %R parameter %R: the string is not %s (%S)", h.name, s.param,
+                 width == 1 ? "UTF-8" : width == 2 ? "UTF-16" : "UTF-32", value);
     Py_XDECREF(type);
     Py_XDECREF(value);
     Py_XDECREF(tb);
@@ -350,7 +370,10 @@ Result<wasmtime_func_t> make_declared_host_func(Store& store, const Module& modu
         s.scale = n.length_bytes ? 1 : p.elem_size;
         reads = true;
       } else if (p.cstring && p.dir == Dir::In) {
+        if (p.elem_size != 1 && p.elem_size != 2 && p.elem_size != 4)
+          return refuse("C string parameter " + p.ctype + " has characters of an unknown width");
         s.step = Step::CString;
+        s.scale = p.elem_size;
         reads = true;
       }
     }

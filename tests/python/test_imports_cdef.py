@@ -536,3 +536,31 @@ def test_declared_import_reads_memory_during_the_start_function():
                  '(data (i32.const 16) "early\\00") (func $start i32.const 16 call $say drop) (start $start)',
                  imports={"env": {"say": lambda msg: got.append(msg) or 0}}, cdef="int say(const char *msg);")
     assert got == ["early"]
+
+
+def test_wide_strings_arrive_as_str():
+    got = []
+    inst = wat_instance('(import "env" "u16" (func $a (param i32) (result i32))) '
+                        '(import "env" "u32" (func $b (param i32) (result i32))) (memory (export "memory") 1) '
+                        '(func (export "a") (param i32) (result i32) local.get 0 call $a) '
+                        '(func (export "b") (param i32) (result i32) local.get 0 call $b)',
+                        imports={"env": {"u16": lambda s: got.append(s) or 0, "u32": lambda s: got.append(s) or 0}},
+                        cdef="int u16(const char16_t *s); int u32(const wchar_t *s);")
+    inst.memory.write(64, "hé😀".encode("utf-16-le") + b"\0\0")
+    inst.memory.write(128, "hé😀".encode("utf-32-le") + b"\0\0\0\0")
+    # A zero byte inside a character is no terminator: 0x0100 is U+0100.
+    inst.memory.write(192, "\u0100x".encode("utf-16-le") + b"\0\0")
+    inst.raw_exports.a(64)
+    inst.raw_exports.b(128)
+    inst.raw_exports.a(192)
+    inst.raw_exports.a(0)
+    assert got == ["hé😀", "hé😀", "\u0100x", None]
+    inst.memory.write(256, b"\x00\xd8\x00\x00")  # a lone high surrogate
+    with pytest.raises(ValueError, match=r"env\.u16.*parameter 's'.*not UTF-16"):
+        inst.raw_exports.a(256)
+    inst.memory.write(300, b"\x00\x00\x11\x00\x00\x00\x00\x00")  # 0x110000: past Unicode
+    with pytest.raises(ValueError, match=r"env\.u32.*parameter 's'.*not UTF-32"):
+        inst.raw_exports.b(300)
+    inst.memory.write(65532, b"a\x00b\x00")  # no zero unit before the end
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.u16.*parameter 's'.*no NUL terminator"):
+        inst.raw_exports.a(65532)
