@@ -69,8 +69,9 @@ Result<std::unique_ptr<Instance>> create_collecting(Create create) {
 // Instantiates `pm` in a new store with its imports: `imports` has one entry per module import,
 // in order; a function import's entry is (callable, first_arg or None, "module.name"), or for a
 // cdef-declared import (callable, first_arg or None, "module.name", DeclPlan, memory export name
-// or None, result C type) (host_plan.cpp), built by wasmffi._imports (which has already refused anything missing or of the wrong kind); None leaves
-// the import to WASI, when `wasi` (a wasmffi.Wasi) is given.
+// or None, result C type) (host_plan.cpp), built by wasmffi._imports (which has already refused
+// anything missing or of the wrong kind); None leaves the import to WASI, when `wasi` (a
+// wasmffi.Wasi) is given.
 // An entry ("export", _Instance, name) links that instance's export, which must live in the same
 // store: `store_of` (an _Instance, or None for a new store) is where a Linker's instances all live.
 // The options apply to a new store only: a Linker's instances share the store of its first.
