@@ -53,6 +53,12 @@ struct DeclHost {
   PyObject* result_name = nullptr;  // "host function 'env.log' result" (owned), for float results
   std::vector<ArgStep> steps;
   std::string memory;             // the memory export buffers and strings are read from
+  // Only the importing instance's code can call this function (private_to_instance): the memory
+  // its first call finds is then kept, and later calls skip the lookup by name (most of what a
+  // buffer argument costs). Written during calls, which hold the GIL and their store.
+  bool private_caller = false;
+  mutable bool have_memory = false;
+  mutable wasmtime_memory_t cached_memory{};
   ResKind result = ResKind::Void;
   Marshal result_unit = Marshal::Unsupported;
   MarshalUnit::Num result_num = MarshalUnit::Num::Int;  // the result unit's data, copied once
@@ -102,6 +108,10 @@ struct CallerMemory {
   // The memory's bytes and size now (a host function may grow it between two reads); false with
   // LinkError set when the calling instance exports no such memory.
   bool get(const uint8_t*& base, uint64_t& size) {
+    if (!found && h.have_memory) {
+      mem = h.cached_memory;
+      found = true;
+    }
     if (!found) {
       wasmtime_extern_t item;
       const bool got = wasmtime_caller_export_get(caller, h.memory.data(), h.memory.size(), &item);
@@ -114,6 +124,10 @@ struct CallerMemory {
       }
       mem = item.of.memory;
       found = true;
+      if (h.private_caller) {
+        h.cached_memory = mem;
+        h.have_memory = true;
+      }
     }
     wasmtime_context_t* ctx = wasmtime_caller_context(caller);
     base = wasmtime_memory_data(ctx, &mem);
@@ -317,6 +331,37 @@ wasm_trap_t* decl_trampoline(void* env, wasmtime_caller_t* caller, wasmtime_val_
   return nullptr;
 }
 
+// Whether only the code of the instance that imports function `imp` can ever call it, so that
+// every call's calling instance is that one. A function reference escapes an instance only
+// through its boundary: as a reference-typed value (a function's parameter or result, a global),
+// in a table, in a tag's payload, or as a function export. wasmffi's module description does not
+// say whether a function export re-exports an import, so an export of the import's type counts
+// as one. Anything unknown counts as an escape.
+bool private_to_instance(const Module& module, const ExternDesc& imp) {
+  auto scalar_sig = [](const FuncSig& f) {
+    for (ValKind k : f.params)
+      if (!is_scalar(k)) return false;
+    for (ValKind k : f.results)
+      if (!is_scalar(k)) return false;
+    return true;
+  };
+  auto crosses = [&](const ExternDesc& e, bool is_export) {
+    switch (e.kind) {
+      case ExternKind::Memory: return false;
+      case ExternKind::Global: return !is_scalar(e.global.content);
+      case ExternKind::Func:
+        return !scalar_sig(e.func) ||
+               (is_export && e.func.params == imp.func.params && e.func.results == imp.func.results);
+      default: return true;  // tables, tags, anything newer
+    }
+  };
+  for (const ExternDesc& e : module.imports())
+    if (crosses(e, false)) return false;
+  for (const ExternDesc& e : module.exports())
+    if (crosses(e, true)) return false;
+  return true;
+}
+
 std::string range_text(const MarshalUnit& u) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%" PRId64 "..%" PRIu64, u.lo, u.hi);
@@ -404,6 +449,7 @@ Result<wasmtime_func_t> make_declared_host_func(Store& store, const Module& modu
     h->result_hi = u.hi;
   }
   if (memory != nullptr) h->memory = memory;
+  h->private_caller = private_to_instance(module, desc);
   h->result_name = PyUnicode_FromFormat("host function %R result", name);
   if (h->result_name == nullptr) {
     PyErr_Clear();

@@ -564,3 +564,22 @@ def test_wide_strings_arrive_as_str():
     inst.memory.write(65532, b"a\x00b\x00")  # no zero unit before the end
     with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.u16.*parameter 's'.*no NUL terminator"):
         inst.raw_exports.a(65532)
+
+
+def test_memory_found_once_stays_right_after_growth():
+    # Only this instance can call `f` (no table, no reference type, no export of f's type), so the
+    # memory its first call finds is kept; its bytes and size are still read on every call.
+    seen = []
+    inst = wat_instance('(import "env" "f" (func $f (param i32 i32) (result i32))) (memory (export "memory") 1) '
+                        '(func (export "go") (param i32) (result i32) local.get 0 i32.const 5 call $f) '
+                        '(func (export "grow") (result i32) i32.const 1 memory.grow)',
+                        imports={"env": {"f": lambda p: seen.append(p) or len(p)}},
+                        cdef="uint32_t f(const uint8_t *p, size_t n);")
+    inst.memory.write(100, b"first")
+    assert inst.exports.go(100) == 5
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.f.*parameter 'p'.*out of bounds"):
+        inst.exports.go(70000)
+    assert inst.exports.grow() == 1
+    inst.memory.write(70000, b"grown")
+    assert inst.exports.go(70000) == 5
+    assert seen == [b"first", b"grown"]

@@ -192,3 +192,26 @@ def test_linker_cdef_mismatch_is_refused():
 def test_linker_cdef_must_be_declarations():
     with pytest.raises(TypeError, match="cdef must be C declarations"):
         wasmffi.Linker(cdef=42)
+
+
+def test_a_re_exported_declared_import_reads_the_calling_instances_memory():
+    # lib declares `say` and re-exports it; app calls it with an address in app's own memory.
+    seen = []
+    linker = wasmffi.Linker(cdef="int32_t say(const char *msg);")
+    linker.define("env", "say", lambda msg: seen.append(msg) or len(msg))
+    lib = linker.instantiate(wasmffi.Module(r"""(module
+      (import "env" "say" (func $say (param i32) (result i32)))
+      (export "say" (func $say))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "from lib\00")
+      (func (export "lib_go") (result i32) i32.const 16 call $say))"""))
+    linker.define_instance("lib", lib)
+    app = linker.instantiate(wasmffi.Module(r"""(module
+      (import "lib" "say" (func $say (param i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "from app\00")
+      (func (export "app_go") (result i32) i32.const 16 call $say))"""))
+    assert app.exports.app_go() == 8
+    assert lib.exports.lib_go() == 8
+    assert app.exports.app_go() == 8
+    assert seen == ["from app", "from lib", "from app"]
