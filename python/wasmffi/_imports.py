@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Tuple
 
 from ._errors import Error, LinkError
 
@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from .cdef import CDef
     from ._core import Exports, Memory, _Instance
 
-# One _core._Instance import entry: (callable, first argument or None, "module.name"); None when open.
-ImportEntry = Optional[Tuple[Callable[..., Any], Optional["Caller"], str]]
+# One _core._Instance import entry: (callable, first argument or None, "module.name"), a declared
+# import's longer tuple (DeclaredEntry, below); None when open.
+ImportEntry = Optional[Tuple[Any, ...]]
 
 
 class with_caller:
@@ -80,7 +81,7 @@ def resolve(module: Module, imports: Optional[object], who: str = "instantiate()
     once the instance exists (or None). Every missing import is listed in one LinkError; with
     `wasi`, WASI preview 1 imports left open are None (the engine's WASI provides them). With
     `cdef` (a CDef), a function import whose name it declares is checked against the declaration
-    and its callable wrapped to take and return C-typed values (see _declared())."""
+    and its callable called with C-typed values, its result checked by C type (see declared_entry())."""
     if not module.imports:
         return None, None
     if imports is None:
@@ -115,8 +116,8 @@ def resolve(module: Module, imports: Optional[object], who: str = "instantiate()
             raise TypeError(f"{who}: import {name!r} is a function {itype}: its value must be callable, "
                             f"not {type(value).__name__}")
         if cdef is not None and field in cdef.functions:
-            caller = caller or Caller(module)
-            value, first = _declared(module, cdef, imp, value, first, caller), None
+            entries.append(declared_entry(module, cdef, imp, value, first, name))
+            continue
         entries.append((value, first, name))
     if missing:
         raise unresolved_error(who, missing)
@@ -129,37 +130,26 @@ def unresolved_error(who: str, missing: List[Any]) -> LinkError:
     return LinkError(f"{who}: {len(missing)} import(s) unresolved:\n{lines}")
 
 
-# Declared imports: the marshaller units in reverse, as a Python wrapper built once per import at
-# instantiation (per-parameter converters chosen here, so a call only runs the chosen ones). The
+# Declared imports: the call plan in reverse. The plan (_marshal.build_plan, the same factory
+# declared exports use) is checked and built here, once per import at instantiation; the core
+# runs it on every call (src/python/host_plan.cpp) and calls the user's callable directly. The
 # undeclared host functions keep the core's scalar fast path untouched.
 
-# Converters of declared imports: an argument converter gets the wasm value and all the raw
-# arguments (a linked length is read from them); a result converter gets the host's return value.
-ArgConv = Callable[[Any, Tuple[Any, ...]], Any]
-ResultConv = Callable[[Any], Any]
+# One declared import's _core._Instance entry: (callable, Caller or None, "module.name", DeclPlan,
+# memory export name or None, the result's C type for messages).
+DeclaredEntry = Tuple[Callable[..., Any], Optional[Caller], str, Any, Optional[str], str]
 
 
-def _int_unit(code: str) -> Tuple[Callable[[int], int], int, int]:
-    """(from_wasm, lo, hi) for an integer scalar code: the wasm value (the core hands i32/i64 over
-    signed) reinterpreted as the C type, and the C type's range for results."""
-    bits = int(code[1:])
-    mask = (1 << bits) - 1
-    if code[0] == "u":
-        return (lambda v: v & mask), 0, mask
-    half = 1 << (bits - 1)
-    return (lambda v: ((v & mask) ^ half) - half), -half, half - 1
-
-
-def _declared(module: "Module", cd: "CDef", imp: Any, fn: Callable[..., Any], first: Optional[Caller],
-              caller: Caller) -> Callable[..., Any]:
-    """The callable the core calls for import `imp` declared in `cd`: converts each wasm argument
-    by its C type, calls `fn` (with `first`, the Caller of with_caller, in front), checks the result."""
-    from .cdef import CDefError, Enum, target_for_memory
-    from .cdef._lower import BYTES, VALUE
-    from ._errors import LinkError
+def declared_entry(module: "Module", cd: "CDef", imp: Any, fn: Callable[..., Any], first: Optional[Caller],
+                   name: str) -> DeclaredEntry:
+    """The core entry for import `imp` declared in `cd`: the wasm type checked against the
+    declaration, the plan built; `fn` is called with C-typed arguments (`first`, the Caller of
+    with_caller, in front) and its result checked by the declared C type."""
+    from .cdef import CDefError, target_for_memory
+    from .cdef._lower import IN
+    from ._marshal import build_plan
     from ._types import MemoryType
 
-    name = f"{imp.module}.{imp.name}"
     mem_name = module._memory_name
     mem_type = None if mem_name is None else {e.name: e for e in module.exports}[mem_name].type
     is64 = isinstance(mem_type, MemoryType) and mem_type.is64
@@ -172,119 +162,12 @@ def _declared(module: "Module", cd: "CDef", imp: Any, fn: Callable[..., Any], fi
     if spec.result.kind == "sret":
         raise CDefError(f"declared import `{spec.declaration}`: a struct returned through memory is not "
                         f"supported for imports")
-    ptr_unit = _int_unit("u64" if is64 else "u32")[0]
-    by_name = {p.name: p for p in spec.params}
-
-    def guest_memory() -> "Memory":
-        # Checked once below (a declaration that reads memory needs an exported memory); the
-        # instance can only lack one here if it is being torn down.
-        memory = caller.memory
-        if memory is None:
-            raise LinkError(f"host function {name!r}: the calling instance has no memory")
-        return memory
-
-    def scalar(p_code: str, ctype: Any) -> ArgConv:
-        if p_code == "bool":
-            return lambda v, args: v != 0
-        if p_code == "ptr":
-            return lambda v, args: ptr_unit(v)
-        if p_code in ("f32", "f64"):
-            return lambda v, args: v
-        conv = _int_unit(p_code)[0]
-        if isinstance(ctype, Enum):
-            cls = cd.pytype(ctype)
-
-            def as_enum(v: Any, args: Tuple[Any, ...]) -> Any:
-                v = conv(v)
-                try:
-                    return cls(v)
-                except ValueError:  # a value the declaration does not name stays a plain int
-                    return v
-            return as_enum
-        return lambda v, args: conv(v)
-
-    def buffer(p: Any, length: Any) -> ArgConv:
-        size = 1 if length.length_unit == BYTES else p.elem_size
-        len_conv = _int_unit(length.code)[0]
-        li = length.wasm_index
-
-        def as_bytes(v: Any, args: Tuple[Any, ...]) -> bytes:
-            addr, n = ptr_unit(v), len_conv(args[li]) * size
-            try:
-                return guest_memory().read(addr, n)
-            except (ValueError, IndexError, OverflowError) as e:
-                raise type(e)(f"host function {name!r} parameter {p.name!r}: {e}") from None
-        return as_bytes
-
-    def cstring(p: Any) -> ArgConv:
-        def as_str(v: Any, args: Tuple[Any, ...]) -> Optional[str]:
-            addr = ptr_unit(v)
-            if addr == 0:
-                return None
-            try:
-                raw = guest_memory().read_cstring(addr)
-            except (ValueError, IndexError, OverflowError) as e:
-                raise type(e)(f"host function {name!r} parameter {p.name!r}: {e}") from None
-            try:
-                return raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise ValueError(f"host function {name!r} parameter {p.name!r}: the string is not UTF-8 ({e})") from None
-        return as_str
-
-    convs: List[Tuple[int, ArgConv]] = []
-    skipped: Set[str] = set()
-    for p in spec.params:
-        if p.direction == VALUE:
-            assert p.code is not None  # lowering gives every value parameter its scalar code
-            convs.append((p.wasm_index, scalar(p.code, p.type if isinstance(p.type, Enum) else None)))
-        elif p.const and not p.byval and p.length_param is not None:
-            skipped.add(p.length_param)  # bytes carry their length: the linked length is not passed
-            convs.append((p.wasm_index, buffer(p, by_name[p.length_param])))
-        elif p.cstring:
-            convs.append((p.wasm_index, cstring(p)))
-        else:
-            convs.append((p.wasm_index, lambda v, args: ptr_unit(v)))
-    # The memory is looked up per call through the Caller (it holds the instance weakly); its
-    # existence is checked here, once.
-    reads = [p.name for p in spec.params if p.direction != VALUE and p.const and not p.byval
+    # What the core reads from the calling instance's memory: `const char *` and `const T *` with a
+    # linked length (the length then travels in the bytes and is not passed).
+    reads = [p.name for p in spec.params if p.direction == IN and not p.byval
              and (p.cstring or p.length_param is not None)]
     if reads and mem_name is None:
         raise LinkError(f"declared import `{spec.declaration}`: parameter {reads[0]!r} is read from guest "
                         f"memory, but the module exports no memory")
-    plan = tuple(c for p, c in zip(spec.params, convs) if p.name not in skipped)
-    check = _result_check(spec.result, name, cd, target)
-    lead = () if first is None else (first,)
-
-    def host(*args: Any) -> Any:
-        return check(fn(*lead, *[conv(args[i], args) for i, conv in plan]))
-
-    host.__name__ = imp.name
-    host.__qualname__ = f"declared import {name}"
-    host.__wrapped__ = fn  # type: ignore[attr-defined]  # for inspect.unwrap and debuggers
-    return host
-
-
-def _result_check(r: Any, name: str, cd: "CDef", target: Any) -> ResultConv:
-    """The result conversion of a declared import: the C type's range, TypeError/OverflowError
-    naming the import; the value goes on to the core's wasm-level unit."""
-    if r.kind == "void":
-        return lambda v: v  # the core requires None for a function without results
-    code, spell = r.code, r.type.spell()
-    if code in ("f32", "f64"):
-        return lambda v: v
-    if code == "bool":
-        def as_bool(v: Any) -> int:
-            if isinstance(v, bool) or (type(v) is int and v in (0, 1)):
-                return int(v)
-            raise TypeError(f"host function {name!r} must return bool ({spell}), not {type(v).__name__}"
-                            + (f" {v!r}" if isinstance(v, int) else ""))
-        return as_bool
-    lo, hi = _int_unit(("u64" if target.pointer_size == 8 else "u32") if code == "ptr" else code)[1:]
-
-    def as_int(v: Any) -> int:
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise TypeError(f"host function {name!r} must return int ({spell}), not {type(v).__name__}")
-        if not lo <= v <= hi:
-            raise OverflowError(f"host function {name!r} returned {v}, out of range for {spell} ({lo}..{hi})")
-        return int(v)
-    return as_int
+    ctype = "void" if spec.result.kind == "void" else spec.result.type.spell()
+    return (fn, first, name, build_plan(cd, spec), mem_name, ctype)

@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 from . import _core
 from ._errors import LinkError
-from ._imports import WASI_MODULE, Caller, ImportEntry, unresolved_error, with_caller
+from ._imports import WASI_MODULE, Caller, ImportEntry, declared_entry, unresolved_error, with_caller
 
 if TYPE_CHECKING:
     from ._api import Instance, Module
     from ._wasi import Wasi
+    from .cdef import CDef
 
 
 class Linker:
@@ -18,22 +19,31 @@ class Linker:
     Linker makes lives in one store, so one instance's exports (functions, memories, globals,
     tables) can satisfy another's imports: ``linker.define_instance("lib", lib_inst)``.
 
-    ``Linker(engine=None, *, wasi=None)``; ``define(module, name, callable)``;
-    ``define_instance(module, inst)``; ``instantiate(module, trap_unresolved=False)``. Unresolved
+    ``Linker(engine=None, *, wasi=None, cdef=None)``; ``define(module, name, callable)``;
+    ``define_instance(module, inst)``; ``instantiate(module, trap_unresolved=False, cdef=None)``. Unresolved
     imports raise LinkError listing each with its type, or with ``trap_unresolved=True`` an
     unresolved *function* import becomes a stub that raises LinkError when the guest calls it.
     ``wasi`` (a wasmffi.Wasi) provides the wasi_snapshot_preview1 imports nothing defines, for
     every instance: they share its one WASI context (arguments, environment, preopens, stdio), as
     they share the store. ``imports=`` and ``wasi=`` on load()/instantiate() are the same
     resolution for a single instance in a store of its own.
+
+    ``cdef`` (C declarations, str or wasmffi.CDef) declares the C types of the Python host
+    functions defined here: an import a module makes under a declared name calls its callable with
+    C-typed arguments and checks its result, as ``imports=`` with ``cdef=`` does. The same keyword
+    on instantiate() also binds that instance's declared exports (as load(cdef=) does), and its
+    declarations come first for that instance's imports.
     """
 
-    def __init__(self, engine: Optional[_core.Engine] = None, *, wasi: "Optional[Wasi]" = None):
+    def __init__(self, engine: Optional[_core.Engine] = None, *, wasi: "Optional[Wasi]" = None,
+                 cdef: "Optional[str | CDef]" = None):
         from ._engines import default_engine
+        from ._marshal import _as_cdef
         from ._wasi import Wasi
 
         if wasi is not None and not isinstance(wasi, Wasi):
             raise TypeError(f"Linker() argument 'wasi' must be a wasmffi.Wasi or None, not {type(wasi).__name__}")
+        self._cdef = None if cdef is None else _as_cdef(cdef)
         self._wasi = wasi
         self._engine = engine or default_engine()
         self._defs: Dict[Tuple[str, str], Any] = {}
@@ -71,10 +81,15 @@ class Linker:
         for exp in instance.module.exports:
             self._defs[(module, exp.name)] = ("export", instance._i, exp.name)
 
-    def instantiate(self, module: Module, *, trap_unresolved: bool = False) -> Instance:
-        """A new Instance of `module` in this Linker's store, its imports taken from the definitions."""
+    def instantiate(self, module: Module, *, trap_unresolved: bool = False,
+                    cdef: "Optional[str | CDef]" = None) -> Instance:
+        """A new Instance of `module` in this Linker's store, its imports taken from the definitions.
+        With `cdef`, its declared exports are bound (instance.exports) and its declared imports
+        converted, as load(cdef=) does; the Linker's own cdef declares the imports it leaves out."""
         from ._api import Instance, Module
+        from ._marshal import _as_cdef
 
+        own = None if cdef is None else _as_cdef(cdef)
         if not isinstance(module, Module):
             raise TypeError(f"Linker.instantiate() takes a wasmffi.Module, not {type(module).__name__}")
         if module.engine is not self._engine:
@@ -106,6 +121,10 @@ class Linker:
             if isinstance(value, with_caller):
                 caller = caller or Caller(module)
                 first, value = caller, value.func
+            cd = own if own is not None and imp.name in own.functions else self._cdef
+            if cd is not None and imp.name in cd.functions:
+                entries.append(declared_entry(module, cd, imp, value, first, qualified))
+                continue
             entries.append((value, first, qualified))
         if missing:
             raise unresolved_error("Linker.instantiate()", missing)
@@ -116,7 +135,11 @@ class Linker:
             caller._bind(core)
         if self._store_of is None:
             self._store_of = core
-        inst = Instance._from_core(module, core)
+        if own is None:
+            inst = Instance._from_core(module, core)
+        else:
+            inst = Instance.__new__(Instance)
+            inst._setup(module, core, own, "auto")
         object.__setattr__(inst, "_linker_store", self._store_of)
         return inst
 

@@ -19,6 +19,19 @@ namespace wasmffi::py {
 Result<wasmtime_func_t> make_host_func(Store& store, const Module& module, size_t index, PyObject* callable,
                                        PyObject* first_arg, PyObject* name);
 
+struct DeclPlan;
+
+// A host function for a cdef-declared import (host_plan.cpp): the same as make_host_func, but the
+// wasm arguments are converted by `plan` (the DeclPlan the declaration built; borrowed like
+// `callable`): integers by their C type, enums through their class, `const T *` buffers with a
+// linked length as bytes and `const char *` as str, both read from the calling instance's memory
+// export `memory` (nullptr or "" if the module exports none); the result is checked by its C
+// type, `result_ctype` ("uint8_t") naming it in messages. LinkError if the plan does not fit the
+// import's wasm type.
+Result<wasmtime_func_t> make_declared_host_func(Store& store, const Module& module, size_t index, PyObject* callable,
+                                                PyObject* first_arg, PyObject* name, const DeclPlan& plan,
+                                                const char* memory, const char* result_ctype);
+
 // Moves the raised Python exception (normalised, its traceback attached) into `store` as the
 // pending error the interrupted call re-raises; returns the exception type's name. Used by host
 // functions and by the Ctrl-C check (interrupt.cpp).

@@ -21,6 +21,7 @@
 #include "exports.hpp"
 #include "func.hpp"
 #include "host.hpp"
+#include "plan.hpp"
 #include "store_guard.hpp"
 #include "wasi.hpp"
 
@@ -66,9 +67,11 @@ Result<std::unique_ptr<Instance>> create_collecting(Create create) {
 }  // namespace
 
 // Instantiates `pm` in a new store with its imports: `imports` has one entry per module import,
-// in order; a function import's entry is (callable, first_arg or None, "module.name"), built by
-// wasmffi._imports (which has already refused anything missing or of the wrong kind); None leaves
-// the import to WASI, when `wasi` (a wasmffi.Wasi) is given.
+// in order; a function import's entry is (callable, first_arg or None, "module.name"), or for a
+// cdef-declared import (callable, first_arg or None, "module.name", DeclPlan, memory export name
+// or None, result C type) (host_plan.cpp), built by wasmffi._imports (which has already refused
+// anything missing or of the wrong kind); None leaves the import to WASI, when `wasi` (a
+// wasmffi.Wasi) is given.
 // An entry ("export", _Instance, name) links that instance's export, which must live in the same
 // store: `store_of` (an _Instance, or None for a new store) is where a Linker's instances all live.
 // The options apply to a new store only: a Linker's instances share the store of its first.
@@ -103,11 +106,20 @@ std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::hand
         given[i] = true;
         continue;
       }
-      if (wanted[i].kind != ExternKind::Func || entry.size() != 3)
+      if (wanted[i].kind != ExternKind::Func || (entry.size() != 3 && entry.size() != 6))
         throw nb::type_error("_Instance(): only function imports can be given so far");
       nb::handle first = entry[1];
-      Result<wasmtime_func_t> f = make_host_func(*store, *pm.module, i, entry[0].ptr(),
-                                                 first.is_none() ? nullptr : first.ptr(), entry[2].ptr());
+      PyObject* first_arg = first.is_none() ? nullptr : first.ptr();
+      Result<wasmtime_func_t> f = [&] {
+        if (entry.size() == 3) return make_host_func(*store, *pm.module, i, entry[0].ptr(), first_arg, entry[2].ptr());
+        // A declared import: (callable, first, name, DeclPlan, memory export or None, result C type).
+        const DeclPlan* plan = plan_of(entry[3].ptr());
+        if (plan == nullptr) throw nb::python_error();
+        const std::string memory = entry[4].is_none() ? std::string() : nb::cast<std::string>(entry[4]);
+        const std::string ctype = nb::cast<std::string>(entry[5]);
+        return make_declared_host_func(*store, *pm.module, i, entry[0].ptr(), first_arg, entry[2].ptr(), *plan,
+                                       memory.c_str(), ctype.c_str());
+      }();
       if (!f) throw_error(f.error());
       py_state(*store).gil_imports = true;
       externs[i].kind = WASMTIME_EXTERN_FUNC;

@@ -39,9 +39,11 @@ inline bool to_raw(PyObject* o, Marshal m, wasmtime_val_raw_t& slot, PyObject* n
 
 inline PyObject* from_raw(const wasmtime_val_raw_t& slot, Marshal m) {
   switch (m) {
-    case Marshal::I32: return PyLong_FromLong(slot.i32);
+    case Marshal::I32:
+    case Marshal::Int32: return PyLong_FromLong(slot.i32);  // int32_t reads its slot as i32 does
     case Marshal::U32: return PyLong_FromUnsignedLong(static_cast<uint32_t>(slot.i32));
-    case Marshal::I64: return PyLong_FromLongLong(slot.i64);
+    case Marshal::I64:
+    case Marshal::Int64: return PyLong_FromLongLong(slot.i64);
     case Marshal::F64: return PyFloat_FromDouble(slot.f64);
     default: return kPyUnits[static_cast<size_t>(m)].from_raw(slot);
   }

@@ -6,7 +6,8 @@ import sys
 
 from wasmffi.bench import callbacks
 
-KEYS = ["callback_noop_ns", "callback_math_gcd_ns", "wasmtime_py_callback_noop_ns",
+KEYS = ["callback_noop_ns", "callback_math_gcd_ns", "callback_cdef_int_ns", "callback_cdef_buf_ns",
+        "wasmtime_py_callback_noop_ns",
         "wasmtime_py_callback_math_gcd_ns", "py_loop_call_noop_ns"]
 
 
@@ -34,4 +35,5 @@ def test_bench_callbacks_quick_reports_every_key_and_target(tmp_path):
 
 def test_the_loops_compute_the_same_sums_in_both_runtimes():
     cases = {c.name for c in callbacks.build_cases()}  # raises if any loop's sum is wrong
-    assert {"callback_noop_ns", "callback_math_gcd_ns", "py_loop_call_noop_ns"} <= cases
+    assert {"callback_noop_ns", "callback_math_gcd_ns", "callback_cdef_int_ns", "callback_cdef_buf_ns",
+            "py_loop_call_noop_ns"} <= cases

@@ -236,3 +236,350 @@ def test_memory64_pointers_are_64_bit():
     with pytest.raises(wasmffi.CDefError, match=r"lowers to \(i32\) -> i32 on wasm32 but import `env\.say` is"):
         wat_instance('(import "env" "say" (func $s (param i64) (result i32))) (memory (export "memory") 1)',
                      imports={"env": {"say": len}}, cdef="int say(const char *msg);")
+
+
+# The plan in reverse (src/python/host_plan.cpp): every parameter kind, hostile results, guest
+# memory read by the core, and no Python wrapper between wasm and the callable.
+
+KINDS_WAT = r"""
+  (import "env" "scalars" (func $scalars (param i32 i32 i32 i32 i32 i64 i64 i32 i32 f32 f64) (result i32)))
+  (import "env" "pointers" (func $pointers (param i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "text" (func $text (param i32 i32 i32) (result i32)))
+  (import "env" "big" (func $big (param i32 i64) (result i64)))
+  (import "env" "signed_len" (func $signed_len (param i32 i32) (result i32)))
+  (import "env" "ret_u64" (func $ret_u64 (result i64)))
+  (import "env" "ret_i16" (func $ret_i16 (result i32)))
+  (import "env" "ret_ptr" (func $ret_ptr (result i32)))
+  (import "env" "ret_f32" (func $ret_f32 (result f32)))
+  (import "env" "nothing" (func $nothing (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "\01\02\03\04\05\06\07\08")
+  (data (i32.const 96) "ok\00")
+  (func (export "call_scalars") (param i32 i32 i32 i32 i32 i64 i64 i32 i32 f32 f64) (result i32)
+    local.get 0 local.get 1 local.get 2 local.get 3 local.get 4 local.get 5 local.get 6 local.get 7
+    local.get 8 local.get 9 local.get 10 call $scalars)
+  (func (export "call_pointers") (param i32 i32 i32 i32 i32 i32) (result i32)
+    local.get 0 local.get 1 local.get 2 local.get 3 local.get 4 local.get 5 call $pointers)
+  (func (export "call_text") (param i32 i32 i32) (result i32) local.get 0 local.get 1 local.get 2 call $text)
+  (func (export "call_big") (param i32 i64) (result i64) local.get 0 local.get 1 call $big)
+  (func (export "call_signed_len") (param i32 i32) (result i32) local.get 0 local.get 1 call $signed_len)
+  (func (export "call_ret_u64") (result i64) call $ret_u64)
+  (func (export "call_ret_i16") (result i32) call $ret_i16)
+  (func (export "call_ret_ptr") (result i32) call $ret_ptr)
+  (func (export "call_ret_f32") (result f32) call $ret_f32)
+  (func (export "call_nothing") (param i32) local.get 0 call $nothing)
+  (func (export "grow") (result i32) i32.const 1 memory.grow)
+"""
+
+KINDS_CDEF = """
+    enum mode { OFF, ON = 3 };
+    struct pair { int32_t a; int32_t b; };
+    int scalars(int8_t a, uint8_t b, int16_t c, uint16_t d, int32_t e, int64_t f, uint64_t g, bool h,
+                enum mode m, float x, double y);
+    int pointers(const uint8_t *in, uint32_t len, uint16_t *inout, size_t count, void *opaque, struct pair p);
+    int text(const char *s, const char *t, const char *u);
+    int64_t big(const uint32_t *xs, uint64_t n);
+    int signed_len(const uint8_t *p, int n);
+    uint64_t ret_u64(void);
+    int16_t ret_i16(void);
+    void *ret_ptr(void);
+    float ret_f32(void);
+    void nothing(int x);
+"""
+
+
+def kinds_host(**over):
+    funcs = {
+        "scalars": lambda *a: 0,
+        "pointers": lambda *a: 0,
+        "text": lambda *a: 0,
+        "big": lambda xs: len(xs),
+        "signed_len": lambda p: len(p),
+        "ret_u64": lambda: 0,
+        "ret_i16": lambda: 0,
+        "ret_ptr": lambda: 0,
+        "ret_f32": lambda: 0.0,
+        "nothing": lambda x: None,
+    }
+    funcs.update(over)
+    return {"env": funcs}
+
+
+def kinds(**over):
+    return wat_instance(KINDS_WAT, imports=kinds_host(**over), cdef=KINDS_CDEF)
+
+
+def test_every_scalar_kind_arrives_by_its_c_type():
+    seen = []
+    inst = kinds(scalars=lambda *a: seen.append(a) or 0)
+    inst.raw_exports.call_scalars(0xFF, -1, 0x8000, -1, -1, -1, -1, 1, 3, 1.5, -2.25)
+    a, b, c, d, e, f, g, h, m, x, y = seen[0]
+    assert (a, b, c, d, e, f, g) == (-1, 255, -32768, 65535, -1, -1, 2**64 - 1)
+    assert h is True
+    assert m.name == "ON" and m == 3
+    assert (x, y) == (1.5, -2.25) and type(x) is float
+    # Wider bit patterns in the i32 slot are truncated to the C width, as C reads them.
+    inst.raw_exports.call_scalars(0x17F, 0x1FF, 0x17FFF, 0x1FFFF, 7, 2**63 - 1, 5, 0, 2, 0.0, 0.0)
+    a, b, c, d, e, f, g, h, m, x, y = seen[1]
+    assert (a, b, c, d, e, f, g, h) == (127, 255, 32767, 65535, 7, 2**63 - 1, 5, False)
+    assert m == 2 and not isinstance(m, enum.Enum)
+
+
+def test_pointer_kinds_arrive_as_bytes_or_unsigned_addresses():
+    seen = []
+    inst = kinds(pointers=lambda *a: seen.append(a) or 0)
+    inst.raw_exports.call_pointers(64, 3, 0x80000000, 9, -4, 200)
+    # const uint8_t * with its length: the bytes (the length is not passed); uint16_t * (written
+    # through by C): its address and element count; void *: an address; a struct by value: the
+    # address of its copy.
+    assert seen == [(b"\x01\x02\x03", 0x80000000, 9, 2**32 - 4, 200)]
+
+
+def test_string_kinds_null_and_text():
+    seen = []
+    inst = kinds(text=lambda *a: seen.append(a) or 0)
+    inst.raw_exports.call_text(96, 0, 97)
+    assert seen == [("ok", None, "k")]
+
+
+def test_empty_and_edge_buffers():
+    seen = []
+    inst = kinds(signed_len=lambda p: seen.append(p) or len(p))
+    assert inst.raw_exports.call_signed_len(65536, 0) == 0  # empty, at the very end of memory
+    assert inst.raw_exports.call_signed_len(65535, 1) == 1
+    assert seen == [b"", b"\x00"]
+
+
+def test_buffer_bounds_and_lengths_are_checked():
+    inst = kinds()
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.signed_len.*parameter 'p'.*out of bounds"):
+        inst.raw_exports.call_signed_len(65536, 1)
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.signed_len.*parameter 'p'.*out of bounds"):
+        inst.raw_exports.call_signed_len(-1, 2)  # address 0xFFFFFFFF
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.signed_len.*parameter 'p'.*negative \(-5\)"):
+        inst.raw_exports.call_signed_len(64, -5)  # int n
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.big.*parameter 'xs'.*out of bounds"):
+        inst.raw_exports.call_big(64, 2**62)  # 2**62 uint32_t: the byte count overflows 64 bits
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.big.*parameter 'xs'.*out of bounds"):
+        inst.raw_exports.call_big(0, 16385)  # one element past the end
+    assert inst.raw_exports.call_big(0, 16384) == 65536
+    assert inst.raw_exports.call_signed_len(64, 2) == 2  # the instance stays usable
+
+
+def test_string_errors_name_the_parameter():
+    inst = kinds()
+    inst.memory.write(65534, b"ab")
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.text.*parameter 'u'.*no NUL terminator"):
+        inst.raw_exports.call_text(96, 96, 65534)
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.text.*parameter 't'.*start inside memory"):
+        inst.raw_exports.call_text(96, 65536, 96)
+    inst.memory.write(200, b"\xc3\x28\x00")  # an invalid two-byte sequence
+    with pytest.raises(ValueError, match=r"env\.text.*parameter 's'.*not UTF-8.*invalid continuation byte"):
+        inst.raw_exports.call_text(200, 96, 96)
+    inst.memory.write(210, b"\xed\xa0\x80\x00")  # a UTF-16 surrogate encoded in UTF-8
+    with pytest.raises(ValueError, match=r"env\.text.*parameter 's'.*not UTF-8"):
+        inst.raw_exports.call_text(210, 96, 96)
+
+
+def test_memory_read_after_growth_sees_the_new_pages():
+    seen = []
+    inst = kinds(signed_len=lambda p: seen.append(p) or len(p))
+    assert inst.raw_exports.grow() == 1
+    inst.memory.write(70000, b"grown")
+    assert inst.raw_exports.call_signed_len(70000, 5) == 5
+    assert seen == [b"grown"]
+
+
+class Index:
+    """Not an int, but convertible by __index__ (which the result check must not call)."""
+
+    def __init__(self, value, boom=False):
+        self.value, self.boom = value, boom
+
+    def __index__(self):
+        if self.boom:
+            raise RuntimeError("__index__ was called")
+        return self.value
+
+
+class Color(enum.IntEnum):
+    BLUE = 9
+
+
+@pytest.mark.parametrize("name, export, ret, exc, pattern", [
+    ("ret_u64", "call_ret_u64", 2**64, OverflowError, r"env\.ret_u64.*returned 18446744073709551616, out of range "
+                                                      r"for uint64_t \(0\.\.18446744073709551615\)"),
+    ("ret_u64", "call_ret_u64", -1, OverflowError, r"env\.ret_u64.*returned -1, out of range for uint64_t"),
+    ("ret_u64", "call_ret_u64", 10**400, OverflowError, r"env\.ret_u64.*returned \d+\.\.\.\d+ \(401 digits\)"),
+    ("ret_u64", "call_ret_u64", -(10**400), OverflowError, r"env\.ret_u64.*returned -\d+\.\.\.\d+ \(401 digits\)"),
+    ("ret_u64", "call_ret_u64", Index(1, boom=True), TypeError, r"env\.ret_u64.*must return int \(uint64_t\), "
+                                                                r"not Index"),
+    ("ret_u64", "call_ret_u64", 1.0, TypeError, r"env\.ret_u64.*must return int \(uint64_t\), not float"),
+    ("ret_u64", "call_ret_u64", False, TypeError, r"env\.ret_u64.*not bool"),
+    ("ret_i16", "call_ret_i16", 32768, OverflowError, r"env\.ret_i16.*returned 32768, out of range for int16_t "
+                                                      r"\(-32768\.\.32767\)"),
+    ("ret_i16", "call_ret_i16", -32769, OverflowError, r"env\.ret_i16.*-32769.*int16_t"),
+    ("ret_ptr", "call_ret_ptr", 2**32, OverflowError, r"env\.ret_ptr.*4294967296, out of range for void \*"),
+    ("ret_ptr", "call_ret_ptr", -1, OverflowError, r"env\.ret_ptr.*-1, out of range for void \*"),
+    ("ret_f32", "call_ret_f32", "1.0", TypeError, r"env\.ret_f32"),
+    ("ret_f32", "call_ret_f32", 1e300, OverflowError, r"env\.ret_f32"),
+    ("nothing", "call_nothing", 0, TypeError, r"env\.nothing.*must return None \(declared void\), not int"),
+])
+def test_hostile_results_are_refused_by_the_declared_type(name, export, ret, exc, pattern):
+    inst = kinds(**{name: lambda *a: ret})
+    args = (0,) if export == "call_nothing" else ()
+    with pytest.raises(exc, match=pattern):
+        inst.raw_exports[export](*args)
+    assert inst.raw_exports.call_signed_len(64, 1) == 1  # the instance stays usable
+
+
+@pytest.mark.parametrize("name, export, ret, want", [
+    ("ret_u64", "call_ret_u64", 2**64 - 1, -1),      # the raw export reads the i64 signed
+    ("ret_u64", "call_ret_u64", 2**63, -(2**63)),
+    ("ret_u64", "call_ret_u64", Color.BLUE, 9),       # an int subclass is an int
+    ("ret_i16", "call_ret_i16", -32768, -32768),
+    ("ret_ptr", "call_ret_ptr", 2**32 - 1, -1),
+    ("ret_f32", "call_ret_f32", 3, 3.0),              # floats take ints, as wasm-typed results do
+])
+def test_results_in_range_pass(name, export, ret, want):
+    inst = kinds(**{name: lambda *a: ret})
+    assert inst.raw_exports[export]() == want
+
+
+def test_bool_result_takes_bool_or_0_and_1_only():
+    for ret, want in ((True, 1), (False, 0), (1, 1), (0, 0)):
+        assert make(flag=lambda x, r=ret: r).exports.call_flag(0.0) == want
+    for ret in (2, -1, 1.0, None, Index(1)):
+        with pytest.raises(TypeError, match=r"env\.flag.*must return bool \(bool\)"):
+            make(flag=lambda x, r=ret: r).exports.call_flag(0.0)
+
+
+def test_callback_reentering_wasm():
+    # The host function writes guest memory and calls back into the instance (which calls
+    # another declared import) before returning: the bytes it got were copied before.
+    # (Through the Caller, which holds the instance weakly: a host function holding its own
+    # instance makes a cycle through Memory/Func objects that the collector cannot see.)
+    got = []
+
+    def sum_bytes(caller, buf):
+        caller.memory.write(32, b"\x09\x09")
+        got.append((buf, caller.exports.call_say(16)))  # re-enters wasm, which calls `say`
+        return len(buf)
+
+    inst = make(sum_bytes=wasmffi.with_caller(sum_bytes), say=lambda msg: len(msg))
+    assert inst.exports.call_sum_bytes(32, 4) == 4
+    assert got == [(b"\x01\x00\x02\x00", 5)]
+    assert inst.memory.read(32, 2) == b"\x09\x09"
+
+
+def test_exception_while_converting_an_argument_reaches_the_caller_and_the_callable_is_not_called():
+    calls = []
+    inst = make(sum=lambda xs: calls.append(xs) or 0)
+    with pytest.raises(wasmffi.MemoryAccessError) as info:
+        inst.exports.call_sum(65536, 1)
+    assert "env.sum" in str(info.value) and "'xs'" in str(info.value)
+    assert calls == []
+
+
+def test_declared_import_is_the_users_callable_itself():
+    import gc
+
+    from wasmffi import _imports
+
+    def ints(a, b, c, d, e):
+        return 0
+
+    inst = make(ints=ints)
+    # The core's import entries (what the _Instance keeps alive and calls) hold the function itself.
+    entries = [r for r in gc.get_referents(inst._i) if isinstance(r, list)]
+    assert len(entries) == 1
+    by_name = {e[2]: e for e in entries[0] if e is not None}
+    assert by_name["env.ints"][0] is ints
+    assert type(by_name["env.ints"][3]).__name__ == "DeclPlan"
+    assert len(by_name["env.raw"]) == 3  # undeclared: the plain entry
+    # resolve() builds the same entries, and no closure.
+    module = inst.module
+    got, caller = _imports.resolve(module, host(ints=ints), cdef=wasmffi.CDef(CDEF))
+    assert caller is None
+    assert [e[0] for e in got if e[2] == "env.ints"] == [ints]
+
+
+def test_with_caller_declared_import_gets_the_caller_object_itself():
+    seen = []
+
+    def say(caller, msg):
+        seen.append((caller, msg))
+        return 0
+
+    inst = make(say=wasmffi.with_caller(say))
+    inst.exports.call_say(16)
+    inst.exports.call_say(0)
+    assert seen[0][1] == "héllo" and seen[1][1] is None
+    assert seen[0][0] is seen[1][0] and isinstance(seen[0][0], wasmffi.Caller)
+    assert seen[0][0].exports.call_raw(4) == 4
+
+
+def test_declared_import_without_memory_reads_nothing():
+    inst = wat_instance('(import "env" "f" (func $f (param i32 i32) (result i32))) '
+                        '(func (export "go") (param i32 i32) (result i32) local.get 0 local.get 1 call $f)',
+                        imports={"env": {"f": lambda p, n: p - n}}, cdef="uint32_t f(uint8_t *p, uint8_t n);")
+    # A writable buffer arrives as its address (0xFFFFFFFF), its uint8_t length truncated (0x101 -> 1);
+    # the module has no memory, and none is needed. The raw i32 export reads 0xFFFFFFFE signed.
+    assert inst.exports.go(-1, 0x101) == -2
+
+
+def test_declared_import_reads_memory_during_the_start_function():
+    # The core reads the calling instance's memory itself (no Caller, which has no instance yet
+    # while the start function runs).
+    got = []
+    wat_instance('(import "env" "say" (func $say (param i32) (result i32))) (memory (export "memory") 1) '
+                 '(data (i32.const 16) "early\\00") (func $start i32.const 16 call $say drop) (start $start)',
+                 imports={"env": {"say": lambda msg: got.append(msg) or 0}}, cdef="int say(const char *msg);")
+    assert got == ["early"]
+
+
+def test_wide_strings_arrive_as_str():
+    got = []
+    inst = wat_instance('(import "env" "u16" (func $a (param i32) (result i32))) '
+                        '(import "env" "u32" (func $b (param i32) (result i32))) (memory (export "memory") 1) '
+                        '(func (export "a") (param i32) (result i32) local.get 0 call $a) '
+                        '(func (export "b") (param i32) (result i32) local.get 0 call $b)',
+                        imports={"env": {"u16": lambda s: got.append(s) or 0, "u32": lambda s: got.append(s) or 0}},
+                        cdef="int u16(const char16_t *s); int u32(const wchar_t *s);")
+    inst.memory.write(64, "hé😀".encode("utf-16-le") + b"\0\0")
+    inst.memory.write(128, "hé😀".encode("utf-32-le") + b"\0\0\0\0")
+    # A zero byte inside a character is no terminator: 0x0100 is U+0100.
+    inst.memory.write(192, "\u0100x".encode("utf-16-le") + b"\0\0")
+    inst.raw_exports.a(64)
+    inst.raw_exports.b(128)
+    inst.raw_exports.a(192)
+    inst.raw_exports.a(0)
+    assert got == ["hé😀", "hé😀", "\u0100x", None]
+    inst.memory.write(256, b"\x00\xd8\x00\x00")  # a lone high surrogate
+    with pytest.raises(ValueError, match=r"env\.u16.*parameter 's'.*not UTF-16"):
+        inst.raw_exports.a(256)
+    inst.memory.write(300, b"\x00\x00\x11\x00\x00\x00\x00\x00")  # 0x110000: past Unicode
+    with pytest.raises(ValueError, match=r"env\.u32.*parameter 's'.*not UTF-32"):
+        inst.raw_exports.b(300)
+    inst.memory.write(65532, b"a\x00b\x00")  # no zero unit before the end
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.u16.*parameter 's'.*no NUL terminator"):
+        inst.raw_exports.a(65532)
+
+
+def test_memory_found_once_stays_right_after_growth():
+    # Only this instance can call `f` (no table, no reference type, no export of f's type), so the
+    # memory its first call finds is kept; its bytes and size are still read on every call.
+    seen = []
+    inst = wat_instance('(import "env" "f" (func $f (param i32 i32) (result i32))) (memory (export "memory") 1) '
+                        '(func (export "go") (param i32) (result i32) local.get 0 i32.const 5 call $f) '
+                        '(func (export "grow") (result i32) i32.const 1 memory.grow)',
+                        imports={"env": {"f": lambda p: seen.append(p) or len(p)}},
+                        cdef="uint32_t f(const uint8_t *p, size_t n);")
+    inst.memory.write(100, b"first")
+    assert inst.exports.go(100) == 5
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.f.*parameter 'p'.*out of bounds"):
+        inst.exports.go(70000)
+    assert inst.exports.grow() == 1
+    inst.memory.write(70000, b"grown")
+    assert inst.exports.go(70000) == 5
+    assert seen == [b"first", b"grown"]

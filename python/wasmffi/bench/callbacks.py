@@ -42,19 +42,57 @@ LOOP_WAT = """(module
     end
     local.get $acc))"""
 
-NAMES = ["callback_noop_ns", "callback_math_gcd_ns", "wasmtime_py_callback_noop_ns",
-         "wasmtime_py_callback_math_gcd_ns", "py_loop_call_noop_ns"]
+# Declared imports (cdef): the same loop calling host functions whose C types the core converts
+# (two int32_t; a 64-byte `const uint8_t *` buffer with its length, read from guest memory). A
+# module of its own, so that the undeclared loops above run exactly as before.
+CDEF_WAT = """(module
+  (import "env" "cdef_int" (func $int (param i32 i32) (result i32)))
+  (import "env" "cdef_buf" (func $buf (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "int_loop") (param $n i32) (result i32)
+    (local $i i32) (local $acc i32)
+    block
+      loop
+        local.get $i local.get $n i32.ge_u br_if 1
+        local.get $i i32.const 7 call $int local.get $acc i32.add local.set $acc
+        local.get $i i32.const 1 i32.add local.set $i
+        br 0
+      end
+    end
+    local.get $acc)
+  (func (export "buf_loop") (param $n i32) (result i32)
+    (local $i i32) (local $acc i32)
+    block
+      loop
+        local.get $i local.get $n i32.ge_u br_if 1
+        i32.const 1024 i32.const 64 call $buf local.get $acc i32.add local.set $acc
+        local.get $i i32.const 1 i32.add local.set $i
+        br 0
+      end
+    end
+    local.get $acc))"""
+CDEF = "int32_t cdef_int(int32_t a, int32_t b); int32_t cdef_buf(const uint8_t *p, size_t n);"
+BUF_LEN = 64
+
+NAMES = ["callback_noop_ns", "callback_math_gcd_ns", "callback_cdef_int_ns", "callback_cdef_buf_ns",
+         "wasmtime_py_callback_noop_ns", "wasmtime_py_callback_math_gcd_ns", "py_loop_call_noop_ns"]
 OPTIONAL_ROWS = {"wasmtime_py_callback_noop_ns": "wasmtime-py not installed",
                  "wasmtime_py_callback_math_gcd_ns": "wasmtime-py not installed"}
 STATEMENTS = {
     "callback_noop_ns": f"inst.exports.noop_loop({N}) / {N}; host function lambda x: x",
     "callback_math_gcd_ns": f"inst.exports.gcd_loop({N}) / {N}; host function math.gcd",
+    "callback_cdef_int_ns": f"inst.exports.int_loop({N}) / {N}; declared `int32_t cdef_int(int32_t a, "
+                            f"int32_t b)`, host function lambda a, b: a",
+    "callback_cdef_buf_ns": f"inst.exports.buf_loop({N}) / {N}; declared `int32_t cdef_buf(const uint8_t *p, "
+                            f"size_t n)`, {BUF_LEN} bytes, host function len",
     "py_loop_call_noop_ns": f"for i in range({N}): f(i)  / {N}; f = lambda x: x",
 }
 TARGETS = [
     ("callback_noop_ns <= 2 x py_loop_call_noop_ns", "callback_noop_ns", "<=", 2.0, "py_loop_call_noop_ns"),
     ("wasmtime_py_callback_noop_ns >= 20 x callback_noop_ns", "wasmtime_py_callback_noop_ns", ">=", 20.0,
      "callback_noop_ns"),
+    ("callback_cdef_int_ns <= 1.2 x callback_noop_ns", "callback_cdef_int_ns", "<=", 1.2, "callback_noop_ns"),
+    ("callback_cdef_buf_ns <= 2 x callback_noop_ns", "callback_cdef_buf_ns", "<=", 2.0, "callback_noop_ns"),
 ]
 
 
@@ -63,6 +101,19 @@ def expected_sums() -> Tuple[int, int]:
     noop = noop - (1 << 32) if noop >= 1 << 31 else noop
     gcd = sum(math.gcd(16516842 + i, 154654684) for i in range(N))
     return noop, gcd
+
+
+def cdef_loops() -> Tuple[Any, Any]:
+    """(int_loop, buf_loop) of an instance whose two imports are declared in CDEF; each loop's
+    sum is checked once."""
+    import wasmffi
+
+    inst = wasmffi.load(CDEF_WAT, {"env": {"cdef_int": lambda a, b: a, "cdef_buf": len}}, cdef=CDEF)
+    int_loop, buf_loop = inst.raw_exports.int_loop, inst.raw_exports.buf_loop
+    got, want = (int_loop(N), buf_loop(N)), (expected_sums()[0], BUF_LEN * N)
+    if got != want:
+        raise AssertionError(f"wasmffi declared-import loops returned {got}, expected {want}")
+    return int_loop, buf_loop
 
 
 def wasmtime_py_loops(noop: Callable[[int], int],
@@ -93,6 +144,11 @@ def build_cases() -> List[Case]:
     cases = [
         Case("callback_noop_ns", f"f({N})", {"f": inst.exports.noop_loop}),
         Case("callback_math_gcd_ns", f"f({N})", {"f": inst.exports.gcd_loop}),
+    ]
+    int_loop, buf_loop = cdef_loops()
+    cases += [
+        Case("callback_cdef_int_ns", f"f({N})", {"f": int_loop}),
+        Case("callback_cdef_buf_ns", f"f({N})", {"f": buf_loop}),
         Case("py_loop_call_noop_ns", f"for i in r: f(i)", {"f": noop, "r": range(N)}),
     ]
     wt = wasmtime_py_loops(noop, math.gcd)
