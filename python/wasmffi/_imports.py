@@ -137,7 +137,7 @@ def unresolved_error(who: str, missing: List[Any]) -> LinkError:
 
 # One declared import's _core._Instance entry: (callable, Caller or None, "module.name", DeclPlan,
 # memory export name or None, the result's C type for messages).
-DeclaredEntry = Tuple[Callable[..., Any], Optional[Caller], str, Any, Optional[str], str]
+DeclaredEntry = Tuple[Callable[..., Any], Optional[Caller], str, Any, Optional[str]]
 
 
 def declared_entry(module: "Module", cd: "CDef", imp: Any, fn: Callable[..., Any], first: Optional[Caller],
@@ -169,5 +169,4 @@ def declared_entry(module: "Module", cd: "CDef", imp: Any, fn: Callable[..., Any
     if reads and mem_name is None:
         raise LinkError(f"declared import `{spec.declaration}`: parameter {reads[0]!r} is read from guest "
                         f"memory, but the module exports no memory")
-    ctype = "void" if spec.result.kind == "void" else spec.result.type.spell()
-    return (fn, first, name, build_plan(cd, spec), mem_name, ctype)
+    return (fn, first, name, build_plan(cd, spec), mem_name)

@@ -66,7 +66,7 @@ def build_plan(cd: CDef, spec: FunctionSpec) -> "_core.DeclPlan":
     elif isinstance(r.type, Enum):
         enum = cd.pytype(r.type)
     b.result(kinds[r.kind], unit=_unit(r.code), slot_type=r.wasm[0] if r.wasm else "i32", size=size,
-             record=record, enum_class=enum)
+             record=record, enum_class=enum, ctype="void" if r.kind == "void" else r.type.spell())
     return b.build()
 
 

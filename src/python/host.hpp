@@ -26,11 +26,11 @@ struct DeclPlan;
 // `callable`): integers by their C type, enums through their class, `const T *` buffers with a
 // linked length as bytes and `const char *` as str, both read from the calling instance's memory
 // export `memory` (nullptr or "" if the module exports none); the result is checked by its C
-// type, `result_ctype` ("uint8_t") naming it in messages. LinkError if the plan does not fit the
+// type (the plan's result ctype, "uint8_t", naming it in messages). LinkError if the plan does not fit the
 // import's wasm type.
 Result<wasmtime_func_t> make_declared_host_func(Store& store, const Module& module, size_t index, PyObject* callable,
                                                 PyObject* first_arg, PyObject* name, const DeclPlan& plan,
-                                                const char* memory, const char* result_ctype);
+                                                const char* memory);
 
 // Moves the raised Python exception (normalised, its traceback attached) into `store` as the
 // pending error the interrupted call re-raises; returns the exception type's name. Used by host

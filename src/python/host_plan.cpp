@@ -372,7 +372,7 @@ std::string range_text(const MarshalUnit& u) {
 
 Result<wasmtime_func_t> make_declared_host_func(Store& store, const Module& module, size_t index, PyObject* callable,
                                                 PyObject* first_arg, PyObject* name, const DeclPlan& plan,
-                                                const char* memory, const char* result_ctype) {
+                                                const char* memory) {
   const ExternDesc& desc = module.imports().at(index);
   const std::vector<ValKind>& params = desc.func.params;
   const std::vector<ValKind>& results = desc.func.results;
@@ -439,7 +439,7 @@ Result<wasmtime_func_t> make_declared_host_func(Store& store, const Module& modu
   }
   h->result = plan.result.kind;
   h->result_unit = plan.result.unit;
-  h->result_ctype = result_ctype != nullptr ? result_ctype : "";
+  h->result_ctype = plan.result.ctype;
   if (plan.result.kind == ResKind::Value) {
     const MarshalUnit& u = unit_of(plan.result.unit);
     h->result_range = range_text(u);

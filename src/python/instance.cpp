@@ -69,7 +69,7 @@ Result<std::unique_ptr<Instance>> create_collecting(Create create) {
 // Instantiates `pm` in a new store with its imports: `imports` has one entry per module import,
 // in order; a function import's entry is (callable, first_arg or None, "module.name"), or for a
 // cdef-declared import (callable, first_arg or None, "module.name", DeclPlan, memory export name
-// or None, result C type) (host_plan.cpp), built by wasmffi._imports (which has already refused
+// or None) (host_plan.cpp), built by wasmffi._imports (which has already refused
 // anything missing or of the wrong kind); None leaves the import to WASI, when `wasi` (a
 // wasmffi.Wasi) is given.
 // An entry ("export", _Instance, name) links that instance's export, which must live in the same
@@ -106,19 +106,18 @@ std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::hand
         given[i] = true;
         continue;
       }
-      if (wanted[i].kind != ExternKind::Func || (entry.size() != 3 && entry.size() != 6))
+      if (wanted[i].kind != ExternKind::Func || (entry.size() != 3 && entry.size() != 5))
         throw nb::type_error("_Instance(): only function imports can be given so far");
       nb::handle first = entry[1];
       PyObject* first_arg = first.is_none() ? nullptr : first.ptr();
       Result<wasmtime_func_t> f = [&] {
         if (entry.size() == 3) return make_host_func(*store, *pm.module, i, entry[0].ptr(), first_arg, entry[2].ptr());
-        // A declared import: (callable, first, name, DeclPlan, memory export or None, result C type).
+        // A declared import: (callable, first, name, DeclPlan, memory export or None).
         const DeclPlan* plan = plan_of(entry[3].ptr());
         if (plan == nullptr) throw nb::python_error();
         const std::string memory = entry[4].is_none() ? std::string() : nb::cast<std::string>(entry[4]);
-        const std::string ctype = nb::cast<std::string>(entry[5]);
         return make_declared_host_func(*store, *pm.module, i, entry[0].ptr(), first_arg, entry[2].ptr(), *plan,
-                                       memory.c_str(), ctype.c_str());
+                                       memory.c_str());
       }();
       if (!f) throw_error(f.error());
       py_state(*store).gil_imports = true;

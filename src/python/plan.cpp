@@ -123,9 +123,10 @@ class PlanBuilder {
   }
 
   void result(ResKind kind, std::string unit, std::string slot_type, uint64_t size, nb::handle record,
-              nb::handle enum_class) {
+              nb::handle enum_class, std::string ctype) {
     DeclResult& r = plan_->result;
     r.kind = kind;
+    r.ctype = std::move(ctype);
     if (kind == ResKind::Value) {
       r.unit = unit_for(unit, slot_kind(slot_type), "the result");
       if (r.unit == Marshal::Unsupported) throw nb::value_error("PlanBuilder.result(): a value result needs a unit");
@@ -212,7 +213,7 @@ void bind_plan(nb::module_& m) {
       .def("length_is_result", &PlanBuilder::length_is_result, nb::arg("buffer"))
       .def("result", &PlanBuilder::result, nb::arg("kind"), nb::kw_only(), nb::arg("unit") = "",
            nb::arg("slot_type") = "i32", nb::arg("size") = 0, nb::arg("record").none() = nb::none(),
-           nb::arg("enum_class").none() = nb::none())
+           nb::arg("enum_class").none() = nb::none(), nb::arg("ctype") = "void")
       .def("build", &PlanBuilder::build);
 }
 

@@ -47,6 +47,7 @@ struct DeclParam {
 
 struct DeclResult {
   ResKind kind = ResKind::Void;
+  std::string ctype = "void";   // the C type as spelled, for messages
   Marshal unit = Marshal::Unsupported;
   uint64_t size = 0;            // Sret and single-scalar records: the record's size
   PyObject* record = nullptr;   // struct class (Sret, or a single-scalar record); owned
