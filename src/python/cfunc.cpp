@@ -137,11 +137,25 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
     if (self->alloc->kind() == AllocatorKind::None)
       return PyErr_Format(PyExc_TypeError, "%U(): a pointer argument needs a copy in guest memory, and the module has no allocator: %s",
                           self->head.name, GuestAllocator::requirement());
-    if (!take_scratch(self, st, scratch, single, more, blocks, nblocks)) return nullptr;
+    // One block at the offsets laid out above (the common case, kept inline); else a block per
+    // buffer from take_scratch_per_buffer, which sets each buffer's host and guest address.
+    if (auto b = self->alloc->begin(self->head.ctx, **self->mem, scratch)) [[likely]] {
+      single = *b;
+      blocks = &single;
+      nblocks = 1;
+      st.sret_host = single.data;
+      st.sret_addr = single.addr;
+    } else if (!take_scratch_per_buffer(self, st, std::move(b).error(), scratch, more, blocks, nblocks)) {
+      return nullptr;
+    }
     for (size_t i = 0; i < np; ++i) {
       const DeclParam& p = plan.params[i];
-      const ArgState& a = st.args[i];
+      ArgState& a = st.args[i];
       if (p.dir == Dir::Value || a.address) continue;
+      if (!more) {
+        a.host = single.data + a.offset;
+        a.gaddr = single.addr + a.offset;
+      }
       if (p.dir == Dir::Out || a.allocated_out) std::memset(a.host, 0, a.nbytes);
       else std::memcpy(a.host, a.src, a.nbytes);
       set_ptr(p.slot, a.gaddr);

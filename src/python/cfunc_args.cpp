@@ -431,33 +431,17 @@ void limit_to_written(const DeclPlan& plan, CallState& st, const wasmtime_val_ra
   }
 }
 
-// Takes guest scratch for every copied buffer (and a struct result): one block at the offsets
-// step 2b laid out. A malloc-style allocator that cannot give one block for all gets one block
-// per buffer, since a fragmented heap may fit each where it cannot fit their sum. On failure
-// the error names what the scratch was for; every block taken is given back.
-// `blocks` is `one` (the common case: no allocation for the list) or, after a fallback, `more`.
-bool take_scratch(CFuncObject* self, CallState& st, uint64_t total, ScratchBlock& single,
-                  std::unique_ptr<ScratchBlock[]>& more, ScratchBlock*& blocks, size_t& nblocks) {
+// When one scratch block for every copied buffer (and a struct result) could not be had (`err`):
+// a malloc-style allocator gets one block per buffer, since a fragmented heap may fit each where
+// it cannot fit their sum. Sets each buffer's host and guest address. On failure the error names
+// what the scratch was for, and every block taken is given back.
+bool take_scratch_per_buffer(CFuncObject* self, CallState& st, Error err, uint64_t total,
+                             std::unique_ptr<ScratchBlock[]>& more, ScratchBlock*& blocks, size_t& nblocks) {
   const DeclPlan& plan = *self->plan;
   GuestAllocator& al = *self->alloc;
   GuestMemory& mem = **self->mem;
   const bool sret = plan.result.kind == ResKind::Sret;
   auto copied = [&](size_t i) { return plan.params[i].dir != Dir::Value && !st.args[i].address; };
-  auto one = al.begin(self->head.ctx, mem, total);
-  if (one) [[likely]] {
-    single = *one;
-    blocks = &single;
-    nblocks = 1;
-    for (size_t i = 0; i < plan.params.size(); ++i) {
-      if (!copied(i)) continue;
-      st.args[i].host = one->data + st.args[i].offset;
-      st.args[i].gaddr = one->addr + st.args[i].offset;
-    }
-    st.sret_host = one->data;
-    st.sret_addr = one->addr;
-    return true;
-  }
-  Error err = std::move(one).error();
   size_t nbuf = sret ? 1 : 0;
   for (size_t i = 0; i < plan.params.size(); ++i) nbuf += copied(i) ? 1 : 0;
   if (al.kind() == AllocatorKind::Malloc && nbuf > 1) {
@@ -492,6 +476,7 @@ bool take_scratch(CFuncObject* self, CallState& st, uint64_t total, ScratchBlock
     if (ok) return true;
     for (size_t k = nblocks; k-- > 0;) (void)al.end(self->head.ctx, mem, blocks[k]);
     nblocks = 0;
+    more.reset();
   }
   std::string what;
   if (sret) what = "the result (" + std::to_string(plan.result.size) + " bytes)";

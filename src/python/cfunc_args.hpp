@@ -95,8 +95,9 @@ PyObject* result_value(CFuncObject* self, const wasmtime_val_raw_t* raw, const u
 bool apply_sizes(CFuncObject* self, CallState& st, const wasmtime_val_raw_t* raw);
 // `/* length_is(return) */`: limits what is copied back to what the result says was written.
 void limit_to_written(const DeclPlan& plan, CallState& st, const wasmtime_val_raw_t* raw);
-// Guest scratch for every copied buffer (and a struct result); false with an error naming them.
-bool take_scratch(CFuncObject* self, CallState& st, uint64_t total, ScratchBlock& single,
-                  std::unique_ptr<ScratchBlock[]>& more, ScratchBlock*& blocks, size_t& nblocks);
+// After one scratch block for everything failed with `err`: a block per buffer (malloc-style
+// allocators), each buffer's host and guest address set; false with an error naming them.
+bool take_scratch_per_buffer(CFuncObject* self, CallState& st, Error err, uint64_t total,
+                             std::unique_ptr<ScratchBlock[]>& more, ScratchBlock*& blocks, size_t& nblocks);
 
 }  // namespace wasmffi::py::cfunc
