@@ -354,20 +354,34 @@ def test_fuel_on_the_c_path():
         wasmffi.Module(LIMITS_WAT).instantiate(fuel=10)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"timeout": 0}, {"timeout": -1.0}, {"timeout": "1"}, {"timeout": float("nan")}, {"timeout": True},
-    {"fuel": -1}, {"fuel": 1.5}, {"max_memory": -1}, {"max_memory": 2 ** 64}, {"max_tables": "1"},
-    {"max_instances": 2 ** 63}, {"release_gil": 1}, {"release_gil": None},
+_SECONDS = "must be a positive, finite number of seconds (at most 10**9), not "
+_SECONDS_TYPE = "must be a number of seconds (int or float) or None, not "
+_U64 = "must be an int in 0..2**64-1, not "
+
+
+@pytest.mark.parametrize("kwargs, exc, message", [
+    ({"timeout": 0}, ValueError, "'timeout' " + _SECONDS + "0"),
+    ({"timeout": -1.0}, ValueError, "'timeout' " + _SECONDS + "-1.0"),
+    ({"timeout": "1"}, TypeError, "'timeout' " + _SECONDS_TYPE + "str"),
+    ({"timeout": float("nan")}, ValueError, "'timeout' " + _SECONDS + "nan"),
+    ({"timeout": True}, TypeError, "'timeout' " + _SECONDS_TYPE + "bool"),
+    ({"fuel": -1}, ValueError, "'fuel' " + _U64 + "-1"),
+    ({"fuel": 1.5}, TypeError, "'fuel' " + _U64 + "float"),
+    ({"max_memory": -1}, ValueError, "'max_memory' " + _U64 + "-1"),
+    ({"max_memory": 2 ** 64}, ValueError, "'max_memory' " + _U64 + "18446744073709551616"),
+    ({"max_tables": "1"}, TypeError, "'max_tables' " + _U64 + "str"),
+    ({"max_instances": 2 ** 63}, ValueError, "'max_instances' must be at most 2**63-1, not 9223372036854775808"),
+    ({"release_gil": 1}, TypeError, "'release_gil' must be True or False, not 1"),
+    ({"release_gil": None}, TypeError, "'release_gil' must be True or False, not NoneType"),
 ])
-def test_bad_store_options_fail_alike_on_both_paths(kwargs):
+def test_bad_store_options_fail_alike_on_both_paths(kwargs, exc, message):
     module = wasmffi.Module(LIMITS_WAT)
-    with pytest.raises(Exception) as c_path:
+    with pytest.raises(exc) as c_path:
         module.instantiate(**kwargs)
-    with pytest.raises(Exception) as python_path:
+    with pytest.raises(exc) as python_path:
         module.instantiate(**kwargs, cdef=None)  # cdef= (even None) is not a store option
-    assert type(c_path.value) is type(python_path.value)
-    assert str(c_path.value) == str(python_path.value)
-    assert str(c_path.value).startswith("instantiate() argument '")
+    assert type(c_path.value) is type(python_path.value) is exc
+    assert str(c_path.value) == str(python_path.value) == "instantiate() argument " + message
 
 
 def test_other_keywords_still_reach_the_python_method():

@@ -178,9 +178,13 @@ def test_instance_and_memory_count_limits():
 @pytest.mark.parametrize("name", ["max_memory", "max_table_elements", "max_instances", "max_tables",
                                   "max_memories"])
 @pytest.mark.parametrize("value, exc, pattern", [
-    (-1, TypeError, "must be an int in 0..2\\*\\*64-1, not -1"),
+    # Python's convention (docs/design.md): the wrong type is a TypeError, an int out of range a
+    # ValueError, whichever bound it is past.
+    (-1, ValueError, "must be an int in 0..2\\*\\*64-1, not -1"),
+    (2**64, ValueError, "must be an int in 0..2\\*\\*64-1, not 18446744073709551616"),
+    (2**63, ValueError, "must be at most 2\\*\\*63-1, not 9223372036854775808"),
     (1.5, TypeError, "must be an int in 0..2\\*\\*64-1, not float"),
-    (2**63, ValueError, "must be at most 2\\*\\*63-1"),
+    ("1", TypeError, "must be an int in 0..2\\*\\*64-1, not str"),
 ])
 def test_bad_limits_name_the_argument(name, value, exc, pattern):
     with pytest.raises(exc, match=rf"^instantiate\(\) argument '{name}' {pattern}"):
@@ -209,8 +213,10 @@ def test_fuel_on_an_engine_without_fuel_names_the_fix():
 
 
 def test_bad_fuel_names_the_argument():
-    with pytest.raises(TypeError, match=r"^instantiate\(\) argument 'fuel' must be an int"):
+    with pytest.raises(ValueError, match=r"^instantiate\(\) argument 'fuel' must be an int in 0\.\.2\*\*64-1, not -5$"):
         wasmffi.load(SPIN, engine=wasmffi.Engine(consume_fuel=True), fuel=-5)
+    with pytest.raises(TypeError, match=r"^instantiate\(\) argument 'fuel' must be an int in 0\.\.2\*\*64-1, not str$"):
+        wasmffi.load(SPIN, engine=wasmffi.Engine(consume_fuel=True), fuel="5")
 
 
 def test_deep_recursion_is_a_stack_overflow_and_the_instance_survives():
