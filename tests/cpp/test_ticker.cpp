@@ -158,7 +158,9 @@ TEST(Ticker, TimeoutStopsALoopWithAnInterruptNamingIt) {
   EXPECT_NE(r.error().message.find("timeout=0.05 s"), std::string::npos) << r.error().message;
   EXPECT_GE(took, std::chrono::milliseconds(50));
   EXPECT_LT(took, std::chrono::milliseconds(50) + kGenerous);
-  // The store is usable afterwards.
+  // The store is usable afterwards. ("seven" checks the epoch at its entry: under a 50 ms
+  // timeout a stall of this thread that long would stop it, so it runs under a generous one.)
+  unwrap(store.set_timeout(kGenerous));
   store.begin_call();
   EXPECT_EQ(l.i32("seven"), 7);
   store.end_call();
@@ -178,7 +180,11 @@ TEST(Ticker, AShortTimeoutStopsByTheClockNotAtTheNextTick) {
   EXPECT_EQ(r.error().message.find("ticks of"), std::string::npos) << r.error().message;
   EXPECT_GE(took, std::chrono::milliseconds(2));
   EXPECT_LT(took, std::chrono::milliseconds(2) + kGenerous);
-  // A call that ends before its deadline takes its wake back: a later call is timed afresh.
+  // Nothing is left tripped: later calls run, also once the stopped call's deadline and wake
+  // have long passed. They run under a generous timeout: "seven" checks the epoch at its entry,
+  // and under 2 ms a stall of this thread between begin_call and that check stopped it (seen
+  // under load: "the call ran past its timeout=0.002 s (stopped after 3.92 ms)").
+  unwrap(store.set_timeout(kGenerous));
   store.begin_call();
   EXPECT_EQ(l.i32("seven"), 7);
   store.end_call();
