@@ -28,6 +28,16 @@ SPIN = """(module
 IN_CALL_CPU = 0.005
 
 
+@pytest.fixture(autouse=True)
+def python_sigint_handler():
+    """Python's own Ctrl-C handler for each test, even when pytest was started with SIGINT
+    ignored (a shell does that for a background job), where the signal would be lost; the child
+    processes, whose handler exec resets to the default, then install the same."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
 def run_child(code: str) -> subprocess.CompletedProcess:
     """A fresh interpreter: if the interrupt never lands, the child hangs, not the test run."""
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60)

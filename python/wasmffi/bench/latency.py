@@ -255,17 +255,17 @@ def collect(quick: bool = False, progress: Optional[Callable[[str], None]] = Non
     rounds = {"ctrl_c": 3 if quick else 10, "timeout": 5 if quick else 21, "teardown": 10 if quick else 50}
     notes: Dict[str, str] = {}
     figures: Dict[str, Optional[float]] = dict.fromkeys(NAMES)
-    if threading.current_thread() is not threading.main_thread():
-        for key in ("ctrl_c_ms", "ctrl_c_release_gil_ms"):
-            notes[key] = "not on the main thread (signal handlers run there only)"
-    else:
-        say("Ctrl-C")
-        figures["ctrl_c_ms"] = _ctrl_c_in_process(False, rounds["ctrl_c"])
-        figures["ctrl_c_release_gil_ms"] = _ctrl_c_in_process(True, rounds["ctrl_c"])
-    if os.path.isdir("/proc/self/task"):
-        figures["ctrl_c_other_process_ms"] = _ctrl_c_other_process(rounds["ctrl_c"])
-    else:
-        notes["ctrl_c_other_process_ms"] = "needs /proc to see the child run"
+    # Python's own Ctrl-C handler, even when this process was started with SIGINT ignored (as a
+    # shell does for a background job): the signal must raise KeyboardInterrupt here, and a child
+    # (its handler reset to the default by exec) then installs the same.
+    old_sigint = None
+    if threading.current_thread() is threading.main_thread():
+        old_sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _measure_ctrl_c(figures, notes, rounds, say)
+    finally:
+        if old_sigint is not None:
+            signal.signal(signal.SIGINT, old_sigint)
     say("timeouts")
     for t in TIMEOUTS_MS:
         figures[f"timeout_{t}ms_stop_ms"] = _timeout_stop(t, rounds["timeout"])
@@ -279,6 +279,21 @@ def collect(quick: bool = False, progress: Optional[Callable[[str], None]] = Non
     targets = evaluate_targets(figures, notes)
     return {"figures": figures, "targets": targets, "notes": notes,
             "table": format_report(figures, targets, notes, rounds)}
+
+
+def _measure_ctrl_c(figures: Dict[str, Optional[float]], notes: Dict[str, str], rounds: Dict[str, int],
+                    say: Callable[[str], None]) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        for key in ("ctrl_c_ms", "ctrl_c_release_gil_ms"):
+            notes[key] = "not on the main thread (signal handlers run there only)"
+    else:
+        say("Ctrl-C")
+        figures["ctrl_c_ms"] = _ctrl_c_in_process(False, rounds["ctrl_c"])
+        figures["ctrl_c_release_gil_ms"] = _ctrl_c_in_process(True, rounds["ctrl_c"])
+    if os.path.isdir("/proc/self/task"):
+        figures["ctrl_c_other_process_ms"] = _ctrl_c_other_process(rounds["ctrl_c"])
+    else:
+        notes["ctrl_c_other_process_ms"] = "needs /proc to see the child run"
 
 
 def run(json_path: Optional[str] = None, quick: bool = False, out: Optional[TextIO] = None) -> int:
