@@ -116,6 +116,9 @@ class Engine {
   // Whether this process runs a ticker for the engine, and how many ticks it has made (tests).
   bool ticker_running() const noexcept;
   uint64_t ticks() const noexcept { return ticks_.load(std::memory_order_relaxed); }
+  // Whether that ticker is asleep for want of stores (tests: once it is, only a new store or the
+  // engine's end wakes it, so its tick count stays put).
+  bool ticker_asleep() const noexcept;
 
   // WASI preview 1's functions defined in a linker, made on first use and kept for the engine's
   // life. Defining them registers some 46 function types and names: done per instance, that was

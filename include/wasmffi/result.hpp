@@ -27,7 +27,6 @@ enum class TrapKind : uint8_t {
   Other,
   StackOverflow,
   MemoryOutOfBounds,
-  HeapMisaligned,
   TableOutOfBounds,
   IndirectCallToNull,
   BadSignature,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 # _core imports _errors and _types itself while it initialises and keeps their classes.
 from . import _core
 from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, CompileError, Error,
-                      HeapMisaligned, IndirectCallToNull, IntegerDivisionByZero, IntegerOverflow,
+                      IndirectCallToNull, IntegerDivisionByZero, IntegerOverflow,
                       Interrupt, LinkError, MemoryAccessError, MemoryOutOfBounds, OutOfFuel,
                       Exit, ResourceError, StackOverflow, StoreInUseError, TableOutOfBounds, Trap, Unreachable)
 from ._api import Instance, Module, load
@@ -68,7 +68,7 @@ __all__ = [
     "ExternInfo", "FuncType", "GlobalType", "MemoryType", "TableType",
     "Error", "CompileError", "LinkError", "MemoryAccessError", "ResourceError", "Trap",
     # The names of TRAP_CLASSES, written out so type checkers see them exported.
-    "StackOverflow", "MemoryOutOfBounds", "HeapMisaligned", "TableOutOfBounds", "IndirectCallToNull",
+    "StackOverflow", "MemoryOutOfBounds", "TableOutOfBounds", "IndirectCallToNull",
     "BadSignature", "IntegerOverflow", "IntegerDivisionByZero", "BadConversionToInteger", "Unreachable",
     "Interrupt", "OutOfFuel",
     "StoreInUseError", "Caller", "with_caller", "Wasi", "Exit", "Linker", "Pool",

@@ -58,10 +58,6 @@ class MemoryOutOfBounds(Trap):
     """The guest itself accessed memory out of bounds."""
 
 
-class HeapMisaligned(Trap):
-    """A misaligned atomic access."""
-
-
 class TableOutOfBounds(Trap):
     """A table access out of bounds."""
 
@@ -104,7 +100,7 @@ class OutOfFuel(Trap):
 TRAP_CLASSES = {
     cls.__name__: cls
     for cls in (
-        StackOverflow, MemoryOutOfBounds, HeapMisaligned, TableOutOfBounds, IndirectCallToNull,
+        StackOverflow, MemoryOutOfBounds, TableOutOfBounds, IndirectCallToNull,
         BadSignature, IntegerOverflow, IntegerDivisionByZero, BadConversionToInteger, Unreachable,
         Interrupt, OutOfFuel,
     )

@@ -150,6 +150,11 @@ bool Engine::ticker_running() const noexcept {
   return t != nullptr && t->generation == detail::g_fork_generation.load(std::memory_order_relaxed);
 }
 
+bool Engine::ticker_asleep() const noexcept {
+  const Ticker* t = ticker_.load(std::memory_order_acquire);
+  return ticker_running() && t->asleep.load(std::memory_order_seq_cst);
+}
+
 Engine::~Engine() {
   Ticker* t = ticker_.load(std::memory_order_acquire);
   if (t == nullptr || t->generation != detail::g_fork_generation.load(std::memory_order_relaxed)) return;

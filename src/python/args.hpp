@@ -21,7 +21,8 @@ namespace wasmffi::py {
 }
 
 // A non-negative int that fits in 64 bits: int or an __index__ type, but not bool or float (a
-// True meant as a size, or a truncated float, would be a silent surprise).
+// True meant as a size, or a truncated float, would be a silent surprise). Python's convention for
+// settings: a value of the wrong type is a TypeError, an int out of range a ValueError.
 inline uint64_t parse_u64(nb::handle o, const std::string& where) {
   constexpr const char* kWhat = "an int in 0..2**64-1";
   if (PyBool_Check(o.ptr()) || PyFloat_Check(o.ptr())) bad_argument(PyExc_TypeError, where, kWhat, o);
@@ -33,7 +34,7 @@ inline uint64_t parse_u64(nb::handle o, const std::string& where) {
   const unsigned long long v = PyLong_AsUnsignedLongLong(index.ptr());
   if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
     PyErr_Clear();
-    bad_argument(PyExc_TypeError, where, kWhat, index);
+    bad_argument(PyExc_ValueError, where, kWhat, index);
   }
   return v;
 }

@@ -5,11 +5,12 @@ import builtins
 import pytest
 
 import wasmffi
+from conftest import require_module
 from wasmffi.bench import calls
 
 
 def test_embedded_binaries_are_the_wat_modules_assembled():
-    wasmtime = pytest.importorskip("wasmtime")
+    wasmtime = require_module("wasmtime")
     assert calls.ADD_WASM == bytes(wasmtime.wat2wasm(calls.ADD_WAT))
     assert calls.GCD_WASM == bytes(wasmtime.wat2wasm(calls.GCD_WAT))
 
@@ -28,7 +29,7 @@ def test_cases_time_the_inline_and_item_idioms():
 
 
 def test_pywasm3_rows_run_when_it_is_installed():
-    pytest.importorskip("wasm3")
+    require_module("wasm3")
     cases = {c.name: c for c in calls.build_cases()}
     add, gcd = cases["pywasm3_add"], cases["pywasm3_gcd"]
     assert add.env["f"](1, 2) == 3

@@ -8,12 +8,12 @@ import pathlib
 
 import pytest
 
+from conftest import require_module
 from wasmffi.bench import BENCHMARKS
 from wasmffi.bench import monocypher as bench
 
 KEYS = ["mc_blake2b_64_ns", "native_blake2b_64_ns", "mc_blake2b_1mib_ms", "native_blake2b_1mib_ms",
         "mc_lock_1k_ns", "native_lock_1k_ns", "mc_x25519_us", "native_x25519_us"]
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_registered() -> None:
@@ -32,10 +32,9 @@ def test_missing_sides_are_none_with_reasons(monkeypatch: pytest.MonkeyPatch) ->
     assert "N/A" in r["table"]
 
 
-@pytest.mark.skipif(not (ROOT / "build" / "monocypher" / "monocypher.wasm").is_file(),
-                    reason="build/monocypher/monocypher.wasm is missing: run `make monocypher`")
+@pytest.mark.usefixtures("monocypher_built")
 def test_quick_run_measures_every_figure(tmp_path: pathlib.Path) -> None:
-    pytest.importorskip("monocypher")
+    require_module("monocypher")
     out = io.StringIO()
     assert bench.run(json_path=str(tmp_path / "mc.json"), quick=True, out=out) == 0
     data = json.loads((tmp_path / "mc.json").read_text())

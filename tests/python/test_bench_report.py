@@ -111,7 +111,7 @@ def test_without_matplotlib_there_is_no_chart_and_a_note(fakes, monkeypatch, tmp
 
 
 def test_the_chart_is_a_png_when_matplotlib_is_installed(tmp_path):
-    pytest.importorskip("matplotlib")
+    __import__("conftest").require_module("matplotlib")
     report = json.loads((__import__("conftest").ROOT / "tests/python/data/bench_report.json").read_text())
     assert _report.render_chart(report, str(tmp_path / "c.png")) is None
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wasmffi
+from conftest import require_module
 
 I32_MIN, I32_MAX, U32_MAX = -2**31, 2**31 - 1, 2**32 - 1
 I64_MIN, I64_MAX, U64_MAX = -2**63, 2**63 - 1, 2**64 - 1
@@ -252,7 +253,7 @@ def test_error_raised_by_index_propagates(ex):
 
 
 def test_numpy_integers_are_accepted():
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     ex = _instance().exports
     assert ex.id32(np.int64(5)) == 5
     assert ex.id32(np.int8(-3)) == -3

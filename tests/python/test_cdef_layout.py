@@ -2,16 +2,13 @@
 (static asserts generated from our figures must compile), and the sizeof/alignof/offsetof API."""
 
 import random
-import shutil
 import subprocess
 
 import pytest
 
 import wasmffi
+from conftest import require_tool
 from wasmffi.cdef import WASM32, WASM64, Array, Struct
-
-CLANG = shutil.which("clang")
-needs_clang = pytest.mark.skipif(CLANG is None, reason="clang is not installed (make deps installs it)")
 
 
 def clang(source: str, target: str, tmp_path, *, link: bool = False):
@@ -19,7 +16,7 @@ def clang(source: str, target: str, tmp_path, *, link: bool = False):
     every function. Returns (returncode, stderr, path of the .wasm or None)."""
     src = tmp_path / f"check_{target}.c"
     src.write_text(source)
-    args = [CLANG, f"--target={target}", "-ffreestanding", "-nostdlib"]
+    args = [require_tool("clang"), f"--target={target}", "-ffreestanding", "-nostdlib"]
     if link:
         out = tmp_path / f"check_{target}.wasm"
         args += ["-O0", "-Wl,--no-entry", "-Wl,--export-all", "-o", str(out), str(src)]
@@ -118,7 +115,6 @@ def random_records(seed: int, count: int) -> str:
     return "\n".join(out) + "\n"
 
 
-@needs_clang
 @pytest.mark.parametrize("target", ["wasm32", "wasm64"])
 @pytest.mark.parametrize("source", [FIXED, random_records(7, 60), random_records(2024, 60)],
                          ids=["fixed", "random-7", "random-2024"])
@@ -128,7 +124,6 @@ def test_layout_matches_clang(source, target, tmp_path):
     assert rc == 0, err
 
 
-@needs_clang
 def test_clang_check_catches_a_wrong_size(tmp_path):
     """The harness itself can fail: the same asserts with every size off by 4 do not compile."""
     cd = wasmffi.CDef(FIXED)

@@ -10,7 +10,7 @@ import wasmffi
 from wasmffi.cdef import BYTES, ELEMENTS, IN, INOUT, OUT, VALUE, Pointer
 from wasmffi.cdef._model import PRIMITIVES
 
-from test_cdef_layout import clang, needs_clang
+from test_cdef_layout import clang
 
 ABI = """
 #include <stdint.h>
@@ -74,7 +74,6 @@ def _definition(cd, name):
     return head + " { " + ft.result.spell("r") + "; __builtin_memset(&r, 0, sizeof r); return r; }"
 
 
-@needs_clang
 @pytest.mark.parametrize("target", ["wasm32", "wasm64"])
 def test_every_lowering_matches_clang(target, tmp_path):
     cd = wasmffi.CDef(ABI)

@@ -207,6 +207,9 @@ def test_cdef_error_is_a_wasmffi_error_and_a_value_error():
     ("struct s { int a : 3; };", "struct s, member 'a': bitfields are not supported"),
     ("long double f(void);", "long double .* is not supported"),
     ("_Complex double f(void);", "_Complex types are not supported"),
+    ("__int128 f(void);", r"^cdef line 1, column 10: f\(\): __int128 is not supported$"),
+    ("void f(unsigned __int128 x);", r"^cdef line 1, column 6: f\(\), parameter x: __int128 is not supported$"),
+    ("struct s { __int128 big; };", r"^cdef line 1, column 21: struct s, member 'big': __int128 is not supported$"),
     ("int x;", "declaring variable 'x' is not supported"),
     ("int f(void) { return 1; }", "function bodies are not allowed in a cdef"),
     ("struct s { int n; uint8_t data[]; };", "flexible array members are not supported"),
@@ -279,6 +282,13 @@ def test_a_misspelt_or_doubled_annotation_is_an_error_not_a_comment(comment):
         wasmffi.CDef(f"void f(uint8_t *h /* {comment} */, size_t n);")
 
 
-@pytest.mark.parametrize("comment", ["length in bytes", "see foo(x) below", "in"])
+@pytest.mark.parametrize("comment", ["length in bytes", "see foo(x) below", "in bytes", "out of range"])
 def test_ordinary_comments_next_to_parameters_stay_comments(comment):
-    wasmffi.CDef(f"void f(uint8_t *h /* {comment} */, size_t n);")
+    # The declaration lowers exactly as without the comment (h an inout buffer, n its length).
+    plain = wasmffi.CDef("void f(uint8_t *h, size_t n);").lower("f")
+    assert plain.params[0].direction == "inout" and plain.params[0].length_param == "n"
+    assert wasmffi.CDef(f"void f(uint8_t *h /* {comment} */, size_t n);").lower("f") == plain
+
+
+def test_a_lone_annotation_word_is_an_annotation_not_a_comment():
+    assert wasmffi.CDef("void f(uint8_t *h /* in */, size_t n);").lower("f").params[0].direction == "in"

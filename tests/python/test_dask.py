@@ -6,14 +6,14 @@ import pytest
 
 import _procs
 import wasmffi
+from conftest import require_module
 from wasmffi import _cache
-
-distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     """Two single-threaded worker processes; they inherit WASMFFI_CACHE_DIR from this process."""
+    distributed = require_module("distributed")
     old = os.environ.get("WASMFFI_CACHE_DIR")
     os.environ["WASMFFI_CACHE_DIR"] = str(tmp_path_factory.mktemp("dask-cache"))
     _cache.reset()

@@ -99,14 +99,16 @@ def test_positional_arguments_are_refused():
 
 
 @pytest.mark.parametrize("name, value, cls, pattern", [
-    ("memory_reservation", -1, TypeError, r"'memory_reservation' must be an int in 0\.\.2\*\*64-1, not -1"),
-    ("memory_reservation", 2**64, TypeError, r"'memory_reservation' must be an int in 0\.\.2\*\*64-1, not 18446"),
+    # The convention (docs/design.md): a value of the wrong type is a TypeError, an int out of range
+    # a ValueError.
+    ("memory_reservation", -1, ValueError, r"'memory_reservation' must be an int in 0\.\.2\*\*64-1, not -1"),
+    ("memory_reservation", 2**64, ValueError, r"'memory_reservation' must be an int in 0\.\.2\*\*64-1, not 18446"),
     ("memory_reservation", 1.5, TypeError, r"'memory_reservation' must be an int .*, not float"),
     ("memory_reservation", True, TypeError, r"'memory_reservation' must be an int .*, not bool"),
     ("memory_reservation", "4G", TypeError, r"'memory_reservation' must be an int .*, not str"),
     ("memory_reservation", 2**64 - 1, ValueError, r"'memory_reservation' must be at most 2\*\*48"),
     ("memory_guard_size", 2**63, ValueError, r"'memory_guard_size' must be at most 2\*\*48"),
-    ("max_wasm_stack", -5, TypeError, r"'max_wasm_stack' must be an int in 0\.\.2\*\*64-1, not -5"),
+    ("max_wasm_stack", -5, ValueError, r"'max_wasm_stack' must be an int in 0\.\.2\*\*64-1, not -5"),
     ("memory64", 1, TypeError, r"'memory64' must be True or False, not 1"),
     ("consume_fuel", "yes", TypeError, r"'consume_fuel' must be True or False, not str"),
     ("epoch_interruption", None, TypeError, r"'epoch_interruption' must be True or False, not NoneType"),
@@ -200,14 +202,14 @@ def test_fuel_without_consume_fuel_names_the_fix():
     assert inst.exports.seven() == 7
 
 
-@pytest.mark.parametrize("value, pattern", [
-    (-1, r"not -1"), (2**64, r"not 18446744073709551616"), (1.0, r"not float"), (None, r"not NoneType"),
-    (True, r"not bool"), ("10", r"not str"),
+@pytest.mark.parametrize("value, exc, pattern", [
+    (-1, ValueError, r"not -1"), (2**64, ValueError, r"not 18446744073709551616"), (1.0, TypeError, r"not float"),
+    (None, TypeError, r"not NoneType"), (True, TypeError, r"not bool"), ("10", TypeError, r"not str"),
 ])
-def test_bad_fuel_values_are_type_errors_naming_instance_fuel(value, pattern):
+def test_bad_fuel_values_are_refused_naming_instance_fuel(value, exc, pattern):
     inst = wat_instance(CONST, engine=wasmffi.Engine(consume_fuel=True))
     inst.fuel = 100
-    with pytest.raises(TypeError, match=r"^Instance\.fuel must be an int in 0\.\.2\*\*64-1, " + pattern):
+    with pytest.raises(exc, match=r"^Instance\.fuel must be an int in 0\.\.2\*\*64-1, " + pattern):
         inst.fuel = value
     assert inst.fuel == 100  # unchanged
 
@@ -279,12 +281,13 @@ def test_set_epoch_deadline_without_epoch_interruption_names_the_fix():
         inst.set_epoch_deadline(5)
 
 
-@pytest.mark.parametrize("value, pattern", [
-    (-1, "not -1"), (2**64, "not 18446744073709551616"), (1.5, "not float"), ("1", "not str"), (None, "not NoneType"),
+@pytest.mark.parametrize("value, exc, pattern", [
+    (-1, ValueError, "not -1"), (2**64, ValueError, "not 18446744073709551616"), (1.5, TypeError, "not float"),
+    ("1", TypeError, "not str"), (None, TypeError, "not NoneType"),
 ])
-def test_bad_deadlines_are_type_errors_naming_the_argument(value, pattern):
+def test_bad_deadlines_are_refused_naming_the_argument(value, exc, pattern):
     inst = wat_instance(CHECKED, engine=wasmffi.Engine(epoch_interruption=True))
-    with pytest.raises(TypeError, match=r"^Instance\.set_epoch_deadline\(\) argument 'ticks' must be an int in "
+    with pytest.raises(exc, match=r"^Instance\.set_epoch_deadline\(\) argument 'ticks' must be an int in "
                                         r"0\.\.2\*\*64-1, " + pattern):
         inst.set_epoch_deadline(value)
     assert inst.exports.seven() == 7  # still no deadline

@@ -6,9 +6,13 @@ import time
 import pytest
 
 import wasmffi
+from conftest import GENEROUS, wait_for
 
 WAT = """(module
+  (memory (export "memory") 1)
   (func (export "spin") (loop (br 0)))
+  ;; runs until the host writes a non-zero word at address 0 (memory is not refused meanwhile)
+  (func (export "wait_flag") (loop (br_if 0 (i32.eqz (i32.load (i32.const 0))))))
   (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
   ;; sum of 0..n-1, the slow way: a long call with a checkable result
   (func (export "sum") (param $n i64) (result i64) (local $i i64) (local $s i64)
@@ -24,11 +28,12 @@ WAT = """(module
 def count_during(call) -> int:
     """How many times a Python thread counted while `call()` ran on this one, leaving out the
     first and last 50 ms of the call (the thread switches around the call's start and end)."""
-    stop = threading.Event()
+    stop, counting = threading.Event(), threading.Event()
     stamps = []
 
     def counter():
         n = 0
+        counting.set()
         while not stop.is_set():
             n += 1
             if n % 100 == 0:
@@ -36,7 +41,7 @@ def count_during(call) -> int:
 
     t = threading.Thread(target=counter)
     t.start()
-    time.sleep(0.01)
+    assert counting.wait(GENEROUS)
     try:
         start = time.perf_counter()
         call()
@@ -108,28 +113,44 @@ def test_typed_release_gil_is_per_function():
     assert inst.exports.add.typed(release_gil=False)(1, 1) == 2
 
 
-def test_a_store_released_by_one_thread_refuses_another():
-    inst = wasmffi.load(WAT, release_gil=True, timeout=1)
-    started = threading.Event()
+def refused(attempt) -> bool:
+    """Whether `attempt()` raises StoreInUseError (it runs normally when the store is free)."""
+    try:
+        attempt()
+    except wasmffi.StoreInUseError:
+        return True
+    return False
+
+
+def call_in_thread(call) -> tuple[threading.Thread, dict]:
+    """Starts `call()` on a new thread; the dict gets its outcome ("returned" or the exception)."""
     outcome = {}
 
-    def long_call():
-        started.set()
+    def run():
         try:
-            inst.exports.spin()
-        except wasmffi.Interrupt:
-            outcome["spin"] = "interrupted"
+            call()
+            outcome["result"] = "returned"
+        except BaseException as e:  # noqa: BLE001 - checked by the test
+            outcome["result"] = e
 
-    t = threading.Thread(target=long_call)
+    t = threading.Thread(target=run)
     t.start()
-    started.wait()
-    time.sleep(0.1)  # the other thread is inside spin(), without the GIL
+    return t, outcome
+
+
+def test_a_store_released_by_one_thread_refuses_another():
+    # The other thread's call runs until this one lets it return (by writing the flag), so the
+    # checks below cannot race with its end; the timeout only keeps a broken test from hanging.
+    inst = wasmffi.load(WAT, release_gil=True, timeout=GENEROUS)
+    t, outcome = call_in_thread(inst.exports.wait_flag)
+    wait_for(lambda: refused(lambda: inst.exports.add(1, 2)), "the other thread to be inside wait_flag()")
     with pytest.raises(wasmffi.StoreInUseError, match="in use by another thread"):
         inst.exports.add(1, 2)
     with pytest.raises(wasmffi.StoreInUseError):
         inst.raw_exports.add.typed(release_gil=False)(1, 2)
-    t.join()
-    assert outcome == {"spin": "interrupted"}
+    inst.memory.write(0, b"\x01")
+    t.join(GENEROUS)
+    assert outcome == {"result": "returned"}
     assert inst.exports.add(1, 2) == 3  # free again once the call returned
 
 
@@ -167,20 +188,12 @@ def test_store_state_accessors_refuse_a_store_another_thread_is_inside():
     # not take the one-thread-per-store check: with the GIL released by a call, another thread
     # could change (grow) a store that was running.
     wat = """(module (memory (export "memory") 1) (global (export "g") (mut i32) (i32.const 7))
-      (func (export "spin") (loop (br 0))))"""
+      (func (export "wait_flag") (loop (br_if 0 (i32.eqz (i32.load (i32.const 0))))))
+      (func (export "nop")))"""
     engine = wasmffi.Engine(consume_fuel=True)
-    inst = wasmffi.load(wat, engine=engine, release_gil=True, timeout=1, fuel=10**15)
-    started = threading.Event()
-
-    def long_call():
-        started.set()
-        with pytest.raises(wasmffi.Interrupt):
-            inst.exports.spin()
-
-    t = threading.Thread(target=long_call)
-    t.start()
-    started.wait()
-    time.sleep(0.1)  # the other thread is inside spin(), without the GIL
+    inst = wasmffi.load(wat, engine=engine, release_gil=True, timeout=GENEROUS, fuel=10**15)
+    t, outcome = call_in_thread(inst.exports.wait_flag)
+    wait_for(lambda: refused(inst.exports.nop), "the other thread to be inside wait_flag()")
     g = inst.exports.g
     attempts = {
         "grow": lambda: inst.memory.grow(1),
@@ -190,14 +203,16 @@ def test_store_state_accessors_refuse_a_store_another_thread_is_inside():
         "fuel set": lambda: setattr(inst, "fuel", 5),
         "epoch deadline": lambda: inst.set_epoch_deadline(5),
     }
-    refused = []
+    refusals = []
     for name, attempt in attempts.items():
         try:
             attempt()
         except wasmffi.StoreInUseError:
-            refused.append(name)
-    t.join()
-    assert refused == list(attempts)
+            refusals.append(name)
+    inst.memory.write(0, b"\x01")  # lets the call return
+    t.join(GENEROUS)
+    assert outcome == {"result": "returned"}
+    assert refusals == list(attempts)
     # Free again once the call returned: every accessor works, and nothing was changed meanwhile.
     assert inst.memory.pages == 1 and g.value == 7
     assert inst.memory.grow(1) == 1

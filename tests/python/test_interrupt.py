@@ -11,13 +11,31 @@ import time
 import pytest
 
 import wasmffi
+from conftest import GENEROUS, wait_for
 
 SPIN = """(module
   (func (export "spin") (loop (br 0)))
   (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"""
 
-# Ctrl-C must land within this long after the signal is sent (the issue's promise).
-PROMPT = 0.100
+# How soon Ctrl-C lands (the promise: within 100 ms) is a figure of `python -m wasmffi bench
+# latency`, with its target. Here it must land, inside the call, and leave the instance usable; the
+# signal is sent only once the call is known to be running (see the handshakes below), never after
+# a guessed sleep.
+
+# CPU time a thread must have spent since it was about to make the call before the call counts as
+# running: the Python between that moment and the call takes microseconds; only the spinning guest
+# can use this much.
+IN_CALL_CPU = 0.005
+
+
+@pytest.fixture(autouse=True)
+def python_sigint_handler():
+    """Python's own Ctrl-C handler for each test, even when pytest was started with SIGINT
+    ignored (a shell does that for a background job), where the signal would be lost; the child
+    processes, whose handler exec resets to the default, then install the same."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
 
 
 def run_child(code: str) -> subprocess.CompletedProcess:
@@ -25,45 +43,58 @@ def run_child(code: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60)
 
 
+def _thread_cpu(pid: int, tid: int) -> float:
+    """CPU seconds (user + system) thread `tid` of process `pid` has used, from /proc."""
+    with open(f"/proc/{pid}/task/{tid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def test_sigint_from_another_process_stops_an_endless_loop_with_no_option_set():
     # The exact default path: no timeout, no release_gil, the default engine; the signal comes
-    # from outside the process (as a terminal's Ctrl-C does), stamped with the wall clock.
-    proc = run_child(f"""
-        import subprocess, sys, time, wasmffi
+    # from outside the process (this one), as a terminal's Ctrl-C does, once the child's main
+    # thread has run the guest for a while (its CPU time, read from /proc).
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, wasmffi
         inst = wasmffi.load({SPIN!r})
-        sender = subprocess.Popen([sys.executable, "-c",
-            "import os, signal, sys, time; time.sleep(0.3); print(time.time(), flush=True); "
-            "os.kill(int(sys.argv[1]), signal.SIGINT)", str(__import__("os").getpid())],
-            stdout=subprocess.PIPE, text=True)
+        print("ready", flush=True)
         try:
             inst.exports.spin()
             print("returned")
         except KeyboardInterrupt as e:
-            caught = time.time()
-            sent = float(sender.stdout.readline())
-            sender.wait()
-            print("latency", caught - sent)
             print("cause", type(e.__cause__).__name__, str(e.__cause__).splitlines()[0])
         print("after", inst.exports.add(2, 3))
-    """)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = dict(line.split(" ", 1) for line in proc.stdout.splitlines())
-    latency = float(out["latency"])
-    print(f"Ctrl-C latency (signal from another process): {latency * 1000:.1f} ms")
-    assert 0 <= latency < PROMPT
-    assert out["cause"] == "Interrupt spin(): interrupt: stopped by a signal"
-    assert out["after"] == "5"
+        """)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "ready\n"
+        ready = _thread_cpu(child.pid, child.pid)
+        # Clock ticks of CPU time are 10 ms: 3 of them are far more than the Python before the call.
+        wait_for(lambda: _thread_cpu(child.pid, child.pid) - ready >= 0.03, "the child to run the guest")
+        os.kill(child.pid, signal.SIGINT)
+        out, err = child.communicate(timeout=GENEROUS)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, err[-2000:]
+    got = dict(line.split(" ", 1) for line in out.splitlines())
+    assert got == {"cause": "Interrupt spin(): interrupt: stopped by a signal", "after": "5"}
 
 
-def _sigint_at(delay: float) -> float:
-    """SIGINT to this process `delay` seconds from now, sent from a SIGALRM handler (which itself
-    runs inside the wasm call, as every handler does); returns when the alarm is due."""
+def _sigint_once_in_the_call() -> None:
+    """Sends SIGINT to this process once the main thread is inside the wasm call it is about to
+    make. A SIGALRM handler (which itself runs inside the call, as every handler does) checks the
+    thread's CPU time and re-arms itself every 5 ms until the call has been running."""
+    mark = time.thread_time()
+
     def on_alarm(signum, frame):
-        os.kill(os.getpid(), signal.SIGINT)
+        if time.thread_time() - mark >= IN_CALL_CPU:
+            os.kill(os.getpid(), signal.SIGINT)
+        else:
+            signal.setitimer(signal.ITIMER_REAL, 0.005)
+
     signal.signal(signal.SIGALRM, on_alarm)
-    due = time.perf_counter() + delay
-    signal.setitimer(signal.ITIMER_REAL, delay)
-    return due
+    signal.setitimer(signal.ITIMER_REAL, 0.005)
 
 
 @pytest.fixture
@@ -75,21 +106,19 @@ def alarm_restored():
 
 
 def test_sigint_from_a_timer_raises_keyboard_interrupt_and_the_instance_still_answers(alarm_restored):
-    # timeout=5 only keeps a broken interrupt from hanging the suite; Ctrl-C must win by far.
-    inst = wasmffi.load(SPIN, timeout=5)
-    due = _sigint_at(0.2)
+    # The timeout only keeps a broken interrupt from hanging the suite; Ctrl-C must win by far.
+    inst = wasmffi.load(SPIN, timeout=GENEROUS)
+    _sigint_once_in_the_call()
     with pytest.raises(KeyboardInterrupt) as info:
         inst.exports.spin()
-    latency = time.perf_counter() - due
-    print(f"Ctrl-C latency (timer signal, in-process): {latency * 1000:.1f} ms")
-    assert latency < PROMPT
     assert isinstance(info.value.__cause__, wasmffi.Interrupt)
+    assert str(info.value.__cause__).startswith("spin(): interrupt: stopped by a signal")
     assert inst.exports.add(40, 2) == 42
     # And again: nothing stays tripped.
-    due = _sigint_at(0.05)
-    with pytest.raises(KeyboardInterrupt):
+    _sigint_once_in_the_call()
+    with pytest.raises(KeyboardInterrupt) as info:
         inst.exports.spin()
-    assert time.perf_counter() - due < PROMPT
+    assert str(info.value.__cause__).startswith("spin(): interrupt: stopped by a signal")
     assert inst.exports.add(1, 2) == 3
 
 
@@ -97,29 +126,36 @@ def test_a_handler_that_does_not_raise_lets_the_call_go_on(alarm_restored):
     seen = []
     old = signal.signal(signal.SIGINT, lambda s, f: seen.append(time.perf_counter()))
     try:
-        inst = wasmffi.load(SPIN, timeout=0.3)
-        _sigint_at(0.05)
+        inst = wasmffi.load(SPIN, timeout=1.0)
+        _sigint_once_in_the_call()
         start = time.perf_counter()
-        with pytest.raises(wasmffi.Interrupt, match=r"timeout=0\.3 s"):
+        with pytest.raises(wasmffi.Interrupt, match=r"timeout=1 s"):
             inst.exports.spin()
-        assert len(seen) == 1 and seen[0] - start < 0.05 + PROMPT
+        took = time.perf_counter() - start
+        # The handler ran during the call, which then went on until its timeout.
+        assert len(seen) == 1 and start < seen[0] < start + took
+        assert took >= 1.0
     finally:
         signal.signal(signal.SIGINT, old)
 
 
 def test_sigint_during_a_call_that_released_the_gil():
-    inst = wasmffi.load(SPIN, release_gil=True, timeout=5)
-    sent = []
-    timer = threading.Timer(0.2, lambda: (sent.append(time.perf_counter()), os.kill(os.getpid(), signal.SIGINT)))
-    timer.start()  # a Python thread can run: the call released the GIL
+    inst = wasmffi.load(SPIN, release_gil=True, timeout=GENEROUS)
+    main = time.pthread_getcpuclockid(threading.main_thread().ident)
+    mark = time.clock_gettime(main)
+
+    def send():  # a Python thread can run: the call released the GIL
+        wait_for(lambda: time.clock_gettime(main) - mark >= IN_CALL_CPU, "the main thread to run the guest")
+        os.kill(os.getpid(), signal.SIGINT)
+
+    sender = threading.Thread(target=send)
+    sender.start()
     try:
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt) as info:
             inst.exports.spin()
     finally:
-        timer.join()
-    latency = time.perf_counter() - sent[0]
-    print(f"Ctrl-C latency (GIL released): {latency * 1000:.1f} ms")
-    assert latency < PROMPT
+        sender.join()
+    assert str(info.value.__cause__).startswith("spin(): interrupt: stopped by a signal")
     assert inst.exports.add(2, 2) == 4
 
 
@@ -150,7 +186,7 @@ def test_after_fork_the_child_starts_its_own_ticker():
                 inst.exports.spin()
                 os._exit(3)
             except wasmffi.Interrupt:
-                os._exit(0 if time.perf_counter() - start < 1 else 4)
+                os._exit(0 if time.perf_counter() - start < {GENEROUS} else 4)
         _, status = os.waitpid(pid, 0)
         print("child", os.waitstatus_to_exitcode(status))
     """)
@@ -171,7 +207,7 @@ def test_a_handler_may_call_into_the_interrupted_instance(alarm_restored):
 
         old = signal.signal(signal.SIGINT, handler)
         try:
-            _sigint_at(0.05)
+            _sigint_once_in_the_call()
             with pytest.raises(KeyboardInterrupt):
                 inst.exports.spin()
         finally:

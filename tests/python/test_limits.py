@@ -7,6 +7,7 @@ import time
 import pytest
 
 import wasmffi
+from conftest import GENEROUS
 
 SPIN = """(module
   (func (export "spin") (loop (br 0)))
@@ -39,40 +40,36 @@ PAGE = 65536
 # ---------------------------------------------------------------------------------------------
 
 
+# How soon a timeout stops a call (within twice the timeout, 1 ms ones included) is a figure of
+# `python -m wasmffi bench latency`, with its targets; here it must stop, and not before its time.
 @pytest.mark.parametrize("timeout", [0.05, 0.2])
-def test_timeout_stops_an_endless_loop_within_twice_the_timeout(timeout):
+def test_timeout_stops_an_endless_loop_after_the_timeout(timeout):
     inst = wasmffi.load(SPIN, timeout=timeout)
     start = time.perf_counter()
     with pytest.raises(wasmffi.Interrupt) as info:
         inst.exports.spin()
     took = time.perf_counter() - start
     print(f"timeout={timeout}: stopped after {took * 1000:.1f} ms")
-    assert timeout <= took < 2 * timeout
+    assert timeout <= took < timeout + GENEROUS
     assert str(info.value).startswith(f"spin(): interrupt: the call ran past its timeout={timeout:g} s")
     assert "wasm backtrace" in str(info.value)
 
 
 @pytest.mark.parametrize("timeout", [0.001, 0.003, 0.012])
-def test_a_timeout_shorter_than_a_tick_stops_within_twice_the_timeout(timeout):
+def test_a_timeout_shorter_than_a_tick_stops_the_call_after_its_timeout(timeout):
     # Below two ticks (20 ms) the ticker wakes at the call's deadline, instead of the call waiting
-    # for a tick: before, 1 ms stopped after 10-20 ms. A wake-up on a loaded machine can come a
-    # millisecond late, so the bound has to hold in one of three tries (each is printed).
+    # for a tick (before, 1 ms stopped after 10-20 ms: the message says when it stopped).
     inst = wasmffi.load(SPIN, timeout=timeout)
-    took = []
-    for _ in range(3):
-        start = time.perf_counter()
-        with pytest.raises(wasmffi.Interrupt) as info:
-            inst.exports.spin()
-        took.append(time.perf_counter() - start)
-        assert took[-1] >= timeout
-        if took[-1] < 2 * timeout:
-            break
-    print(f"timeout={timeout}: stopped after", ", ".join(f"{t * 1000:.2f} ms" for t in took))
-    assert min(took) < 2 * timeout
+    start = time.perf_counter()
+    with pytest.raises(wasmffi.Interrupt) as info:
+        inst.exports.spin()
+    took = time.perf_counter() - start
+    print(f"timeout={timeout}: stopped after {took * 1000:.2f} ms")
+    assert timeout <= took < timeout + GENEROUS
     assert re.match(rf"spin\(\): interrupt: the call ran past its timeout={timeout:g} s \(stopped after [0-9.]+ ms\)",
                     str(info.value))
     assert inst.exports.add(2, 3) == 5  # no wake left over that could stop a later call
-    time.sleep(2 * timeout)
+    time.sleep(2 * timeout)  # past where a left-over wake would fire
     assert inst.exports.add(2, 3) == 5
 
 
@@ -86,7 +83,8 @@ def test_after_a_timeout_the_instance_answers_and_the_clock_restarts():
     start = time.perf_counter()
     with pytest.raises(wasmffi.Interrupt):
         inst.exports.spin()
-    assert time.perf_counter() - start < 0.1
+    # Timed from this call's start: not cut short by the time that passed since the last one.
+    assert 0.05 <= time.perf_counter() - start < 0.05 + GENEROUS
 
 
 def test_timeout_counts_the_start_function():
@@ -94,7 +92,7 @@ def test_timeout_counts_the_start_function():
     start = time.perf_counter()
     with pytest.raises(wasmffi.Interrupt, match=r"timeout=0\.05 s"):
         module.instantiate(timeout=0.05)
-    assert time.perf_counter() - start < 0.1
+    assert 0.05 <= time.perf_counter() - start < 0.05 + GENEROUS
 
 
 def test_timeout_applies_to_declared_functions():
@@ -180,9 +178,13 @@ def test_instance_and_memory_count_limits():
 @pytest.mark.parametrize("name", ["max_memory", "max_table_elements", "max_instances", "max_tables",
                                   "max_memories"])
 @pytest.mark.parametrize("value, exc, pattern", [
-    (-1, TypeError, "must be an int in 0..2\\*\\*64-1, not -1"),
+    # Python's convention (docs/design.md): the wrong type is a TypeError, an int out of range a
+    # ValueError, whichever bound it is past.
+    (-1, ValueError, "must be an int in 0..2\\*\\*64-1, not -1"),
+    (2**64, ValueError, "must be an int in 0..2\\*\\*64-1, not 18446744073709551616"),
+    (2**63, ValueError, "must be at most 2\\*\\*63-1, not 9223372036854775808"),
     (1.5, TypeError, "must be an int in 0..2\\*\\*64-1, not float"),
-    (2**63, ValueError, "must be at most 2\\*\\*63-1"),
+    ("1", TypeError, "must be an int in 0..2\\*\\*64-1, not str"),
 ])
 def test_bad_limits_name_the_argument(name, value, exc, pattern):
     with pytest.raises(exc, match=rf"^instantiate\(\) argument '{name}' {pattern}"):
@@ -211,8 +213,10 @@ def test_fuel_on_an_engine_without_fuel_names_the_fix():
 
 
 def test_bad_fuel_names_the_argument():
-    with pytest.raises(TypeError, match=r"^instantiate\(\) argument 'fuel' must be an int"):
+    with pytest.raises(ValueError, match=r"^instantiate\(\) argument 'fuel' must be an int in 0\.\.2\*\*64-1, not -5$"):
         wasmffi.load(SPIN, engine=wasmffi.Engine(consume_fuel=True), fuel=-5)
+    with pytest.raises(TypeError, match=r"^instantiate\(\) argument 'fuel' must be an int in 0\.\.2\*\*64-1, not str$"):
+        wasmffi.load(SPIN, engine=wasmffi.Engine(consume_fuel=True), fuel="5")
 
 
 def test_deep_recursion_is_a_stack_overflow_and_the_instance_survives():

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 import wasmffi
+from conftest import require_module
 from wasmffi import _memory
 
 PAGE = 65536
@@ -180,7 +181,7 @@ def test_write_multi_byte_array_writes_its_raw_bytes(mem):
 
 
 def test_write_numpy_array(mem):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     a = np.arange(10, dtype="<u2")
     assert mem.write(4, a) == 20
     assert mem.read(4, 20) == a.tobytes()
@@ -233,7 +234,7 @@ def test_read_into_array(mem):
 
 
 def test_read_into_numpy_array(mem):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     mem.write(0, struct.pack("<4d", 1.5, -2.0, 0.0, 1e300))
     a = np.zeros(4, dtype="<f8")
     assert mem.read_into(0, a) == 32
@@ -505,7 +506,7 @@ def test_write_array_from_array_array(mem):
 
 
 def test_write_array_from_numpy_of_matching_and_safely_castable_dtype(mem):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     assert mem.write_array(0, np.array([1, -2, 3], dtype=np.int32), "i32") == 12
     assert mem.read_array(0, 3, "i32").tolist() == [1, -2, 3]
     assert mem.write_array(32, np.array([1, 255], dtype=np.uint8), "u32") == 8
@@ -515,7 +516,7 @@ def test_write_array_from_numpy_of_matching_and_safely_castable_dtype(mem):
 
 
 def test_write_array_numpy_big_endian_is_stored_little_endian(mem):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     mem.write_array(0, np.array([0x01020304], dtype=">u4"), "u32")
     assert mem.read(0, 4) == b"\x04\x03\x02\x01"
 
@@ -538,7 +539,7 @@ def test_write_array_out_of_range_array_array_raises_overflow_error_and_writes_n
 
 
 def test_write_array_numpy_unsafe_float_to_int_raises_type_error_and_writes_nothing(filled):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     mem, before = filled
     with pytest.raises(TypeError):
         mem.write_array(0, np.array([1.5, 2.0]), "i32")
@@ -546,7 +547,7 @@ def test_write_array_numpy_unsafe_float_to_int_raises_type_error_and_writes_noth
 
 
 def test_write_array_out_of_range_numpy_raises_overflow_error_and_writes_nothing(filled):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     mem, before = filled
     try:
         with pytest.raises(OverflowError):
@@ -556,7 +557,7 @@ def test_write_array_out_of_range_numpy_raises_overflow_error_and_writes_nothing
 
 
 def test_write_array_numpy_default_int_array_with_in_range_values(mem):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     assert mem.write_array(0, np.arange(4), "i32") == 16
     assert mem.read_array(0, 4, "i32").tolist() == [0, 1, 2, 3]
 
@@ -707,7 +708,7 @@ def test_view_works_with_hashlib(mem):
 
 
 def test_view_works_with_numpy_frombuffer_zero_copy(inst, mem):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     a = np.frombuffer(mem.view(64, 16), dtype="<u4")
     assert a.flags.writeable
     a[1] = 0xDEADBEEF
@@ -743,7 +744,7 @@ def test_view_keeps_instance_alive_after_del_and_gc():
 
 
 def test_ndarray_keeps_instance_alive_after_del_and_gc():
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     inst = wasmffi.load(GUEST)
     inst.memory.write_array(0, [10, 20, 30], "u32")
     a = inst.memory.ndarray(0, np.uint32, 3)
@@ -786,7 +787,7 @@ def test_view_stays_valid_and_coherent_after_guest_grow(inst, mem):
 
 
 def test_ndarray_is_zero_copy(inst, mem):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     a = mem.ndarray(256, np.dtype("<i4"), (2, 3))
     assert a.shape == (2, 3) and a.dtype == np.dtype("<i4")
     assert a.flags.writeable
@@ -800,14 +801,14 @@ def test_ndarray_is_zero_copy(inst, mem):
 
 
 def test_ndarray_accepts_int_shape_and_dtype_strings(mem):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     mem.write(0, struct.pack("<2d", 1.25, -3.5))
     a = mem.ndarray(0, "f8", 2)
     assert a.shape == (2,) and a.tolist() == [1.25, -3.5]
 
 
 def test_ndarray_negative_shape_raises_value_error(mem):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     with pytest.raises(ValueError, match=r"got -1 at index 1"):
         mem.ndarray(0, np.uint8, (2, -1))
     with pytest.raises(ValueError, match=r"got -100000000000\.\.\.000000000000 \(601 digits\) at index 0"):
@@ -815,7 +816,7 @@ def test_ndarray_negative_shape_raises_value_error(mem):
 
 
 def test_ndarray_past_end_raises_memory_access_error(mem):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     with pytest.raises(wasmffi.MemoryAccessError):
         mem.ndarray(len(mem) - 8, np.uint32, (3,))
 
@@ -827,7 +828,7 @@ def test_ndarray_past_end_raises_memory_access_error(mem):
 
 
 def _np():
-    return pytest.importorskip("numpy")
+    return require_module("numpy")
 
 
 LENGTH_OPS = {
@@ -995,7 +996,7 @@ def test_read_cstring_negative_max_len_raises_memory_access_error(mem):
 
 
 def test_index_like_addresses_are_accepted(mem):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     mem.write(np.uint64(8), b"ok")
     assert mem.read(np.int32(8), np.uint8(2)) == b"ok"
     with pytest.raises(wasmffi.MemoryAccessError):
@@ -1035,7 +1036,7 @@ def test_signed_write_array_accepts_the_unsigned_range_as_bit_pattern(mem, t, va
 
 
 def test_signed_write_array_from_numpy_unsigned_accepts_the_unsigned_range(mem):
-    np = pytest.importorskip("numpy")
+    np = require_module("numpy")
     mem.write_array(0, np.array([2**32 - 1, 1], dtype=np.uint64), "i32")
     assert mem.read_array(0, 2, "i32").tolist() == [-1, 1]
     with pytest.raises(OverflowError, match=r"write_array\(\) element 1: 4294967296 is out of range for i32"):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pathlib
 import random
 import sys
 from typing import Any, Callable, Iterator
 
 import pytest
-from conftest import run_threads
+from conftest import require_file, require_module, run_threads
 from hypothesis import given, settings, strategies as st
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -19,8 +18,8 @@ BUILD = ROOT / "build" / "monocypher"
 sys.path.insert(0, str(ROOT / "examples" / "monocypher-wasm"))
 import monocypher_wasm as mw  # noqa: E402
 
-if not (BUILD / "monocypher.wasm").is_file() and not os.environ.get("MONOCYPHER_WASM"):
-    pytest.skip("build/monocypher/monocypher.wasm is missing: run `make monocypher`", allow_module_level=True)
+# Without the module every test here skips, or in strict mode (`make test`) fails.
+pytestmark = pytest.mark.usefixtures("monocypher_built")
 
 h = bytes.fromhex
 
@@ -28,6 +27,18 @@ h = bytes.fromhex
 @pytest.fixture(scope="module")
 def mc() -> Iterator[mw.Monocypher]:
     yield mw.Monocypher()
+
+
+# The cross-checks' references (dev dependencies): a missing one skips, or in strict mode fails,
+# each test that compares with it, rather than dropping the comparison silently.
+@pytest.fixture(scope="module")
+def nacl() -> Any:
+    return require_module("nacl.bindings")
+
+
+@pytest.fixture(scope="module")
+def native() -> Any:
+    return require_module("monocypher")
 
 
 def guest_bytes(mc: mw.Monocypher) -> bytes:
@@ -50,9 +61,7 @@ def test_blake2b_reference_kat(mc: mw.Monocypher) -> None:
     # The BLAKE2 reference KAT (github.com/BLAKE2/BLAKE2, testvectors/blake2-kat.json), as shipped
     # in the pymonocypher 4.0.3.4 sdist and extracted by `make monocypher`: 256 keyed and 256
     # unkeyed BLAKE2b-512 vectors, inputs 0..255 bytes of 00 01 02 ...
-    kat_file = BUILD / "blake2-kat.json"
-    if not kat_file.is_file():
-        pytest.skip("blake2-kat.json was not extracted (run `make monocypher`)")
+    kat_file = require_file(BUILD / "blake2-kat.json", "monocypher")
     vectors = [v for v in json.loads(kat_file.read_text()) if v["hash"] == "blake2b"]
     assert len(vectors) == 512
     rng = random.Random(7693)
@@ -139,13 +148,12 @@ def test_x25519_rfc7748_section_5_2(mc: mw.Monocypher) -> None:
     assert k == h("684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51")
 
 
-def test_x25519_matches_pynacl(mc: mw.Monocypher) -> None:
-    nb = pytest.importorskip("nacl.bindings")
+def test_x25519_matches_pynacl(mc: mw.Monocypher, nacl: Any) -> None:
     rng = random.Random(7748)
     for _ in range(20):
         sk, pk = rng.randbytes(32), rng.randbytes(32)
-        assert mc.x25519(sk, pk) == nb.crypto_scalarmult(sk, pk)
-        assert mc.x25519_public_key(sk) == nb.crypto_scalarmult_base(sk)
+        assert mc.x25519(sk, pk) == nacl.crypto_scalarmult(sk, pk)
+        assert mc.x25519_public_key(sk) == nacl.crypto_scalarmult_base(sk)
 
 
 def test_x25519_rfc7748_section_6_1(mc: mw.Monocypher) -> None:
@@ -239,8 +247,7 @@ def test_xchacha20_is_hchacha20_then_chacha20(mc: mw.Monocypher) -> None:
         assert mc.chacha20(key, nonce, data) == mc.chacha20(sub, bytes(4) + nonce[16:], data)
 
 
-def test_chacha20_matches_pymonocypher(mc: mw.Monocypher) -> None:
-    native = pytest.importorskip("monocypher")
+def test_chacha20_matches_pymonocypher(mc: mw.Monocypher, native: Any) -> None:
     rng = random.Random(8439)
     for n in (0, 5, 64, 200, 4097):
         for nonce_len in (8, 24):  # pymonocypher's chacha20 takes djb's 8-byte nonce or XChaCha's 24
@@ -250,32 +257,38 @@ def test_chacha20_matches_pymonocypher(mc: mw.Monocypher) -> None:
 
 # --- Authenticated encryption ----------------------------------------------------------------------
 
+LOCK_INPUTS = dict(key=st.binary(min_size=32, max_size=32), nonce=st.binary(min_size=24, max_size=24),
+                   msg=st.binary(max_size=600), ad=st.binary(max_size=80))
+
+
 @settings(max_examples=40, deadline=None)
-@given(key=st.binary(min_size=32, max_size=32), nonce=st.binary(min_size=24, max_size=24),
-       msg=st.binary(max_size=600), ad=st.binary(max_size=80))
-def test_lock_matches_pynacl_and_pymonocypher(mc: mw.Monocypher, key: bytes, nonce: bytes, msg: bytes,
-                                              ad: bytes) -> None:
+@given(**LOCK_INPUTS)
+def test_lock_round_trips(mc: mw.Monocypher, key: bytes, nonce: bytes, msg: bytes, ad: bytes) -> None:
     mac, cipher = mc.lock(key, nonce, msg, ad)
     assert len(mac) == 16 and len(cipher) == len(msg)
     assert mc.unlock(key, nonce, mac, cipher, ad) == msg
-    try:
-        import nacl.bindings as nb
-    except ImportError:
-        pass
-    else:  # libsodium's XChaCha20-Poly1305 (IETF): cipher text || MAC
-        assert nb.crypto_aead_xchacha20poly1305_ietf_encrypt(msg, ad, nonce, key) == cipher + mac
-    try:
-        import monocypher as native
-    except ImportError:
-        return
+
+
+@settings(max_examples=40, deadline=None)
+@given(**LOCK_INPUTS)
+def test_lock_matches_pynacl(mc: mw.Monocypher, nacl: Any, key: bytes, nonce: bytes, msg: bytes, ad: bytes) -> None:
+    mac, cipher = mc.lock(key, nonce, msg, ad)
+    # libsodium's XChaCha20-Poly1305 (IETF): cipher text || MAC
+    assert nacl.crypto_aead_xchacha20poly1305_ietf_encrypt(msg, ad, nonce, key) == cipher + mac
+
+
+@settings(max_examples=40, deadline=None)
+@given(**LOCK_INPUTS)
+def test_lock_matches_pymonocypher(mc: mw.Monocypher, native: Any, key: bytes, nonce: bytes, msg: bytes,
+                                   ad: bytes) -> None:
+    mac, cipher = mc.lock(key, nonce, msg, ad)
     assert tuple(native.lock(key, nonce, msg, ad)) == (mac, cipher)
     assert native.unlock(key, nonce, mac, cipher, ad) == msg
 
 
-def test_unlock_of_pynacl_ciphertext(mc: mw.Monocypher) -> None:
-    nb = pytest.importorskip("nacl.bindings")
+def test_unlock_of_pynacl_ciphertext(mc: mw.Monocypher, nacl: Any) -> None:
     key, nonce, msg = bytes(range(32)), bytes(range(24)), b"from libsodium"
-    sealed = nb.crypto_aead_xchacha20poly1305_ietf_encrypt(msg, b"hdr", nonce, key)
+    sealed = nacl.crypto_aead_xchacha20poly1305_ietf_encrypt(msg, b"hdr", nonce, key)
     assert mc.unlock(key, nonce, sealed[-16:], sealed[:-16], b"hdr") == msg
 
 
@@ -300,23 +313,25 @@ def test_forged_message_raises(mc: mw.Monocypher, what: str) -> None:
 
 # --- EdDSA ----------------------------------------------------------------------------------------
 
-def test_eddsa_sign_check_and_pymonocypher(mc: mw.Monocypher) -> None:
+def test_eddsa_sign_and_check(mc: mw.Monocypher) -> None:
     rng = random.Random(25519)
-    native: Any
-    try:
-        import monocypher as native
-    except ImportError:
-        native = None
     for n in (0, 1, 64, 1000):
         seed, msg = rng.randbytes(32), rng.randbytes(n)
         sk, pk = mc.eddsa_key_pair(seed)
         assert sk[:32] == seed and sk[32:] == pk  # Monocypher 4's secret key: seed || public key
         sig = mc.eddsa_sign(sk, msg)
         assert mc.eddsa_check(sig, pk, msg) is True
-        if native is not None:
-            assert native.compute_signing_public_key(sk) == pk
-            assert native.signature_sign(sk, msg) == sig
-            assert native.signature_check(sig, pk, msg) is True
+
+
+def test_eddsa_matches_pymonocypher(mc: mw.Monocypher, native: Any) -> None:
+    rng = random.Random(25519)
+    for n in (0, 1, 64, 1000):
+        seed, msg = rng.randbytes(32), rng.randbytes(n)
+        sk, pk = mc.eddsa_key_pair(seed)
+        sig = mc.eddsa_sign(sk, msg)
+        assert native.compute_signing_public_key(sk) == pk
+        assert native.signature_sign(sk, msg) == sig
+        assert native.signature_check(sig, pk, msg) is True
 
 
 def test_eddsa_key_pair_keeps_the_callers_seed(mc: mw.Monocypher) -> None:
@@ -350,8 +365,7 @@ def test_argon2_rfc9106(mc: mw.Monocypher, algorithm: int, tag: str) -> None:
     assert got == h(tag)
 
 
-def test_argon2i_matches_pymonocypher(mc: mw.Monocypher) -> None:
-    native = pytest.importorskip("monocypher")
+def test_argon2i_matches_pymonocypher(mc: mw.Monocypher, native: Any) -> None:
     rng = random.Random(9106)
     for _ in range(3):
         pw, salt = rng.randbytes(rng.randrange(0, 40)), rng.randbytes(16)

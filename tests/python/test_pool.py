@@ -5,7 +5,7 @@ import threading
 import pytest
 
 import wasmffi
-from conftest import run_threads
+from conftest import GENEROUS, run_threads
 
 # acc(x): adds x to a per-instance running total and returns it. Two threads sharing one store
 # would see each other's additions, so exact totals prove every thread had a store to itself.
@@ -99,8 +99,31 @@ def test_a_closed_pool_refuses_use(module):
     assert "closed" in repr(pool)
 
 
+class WatchedQueue:
+    """A Pool's queue of free instances that records the blocking get()s: when a thread starts
+    waiting for an instance, and what woke it."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.waiting = threading.Event()
+        self.woken_by = []
+
+    def get_nowait(self):
+        return self._inner.get_nowait()
+
+    def put(self, item):
+        self._inner.put(item)
+
+    def get(self):
+        self.waiting.set()
+        item = self._inner.get()
+        self.woken_by.append(type(item).__name__)
+        return item
+
+
 def test_a_waiter_is_woken_by_close(module):
     pool = wasmffi.Pool(module, size=1)
+    pool._free = watched = WatchedQueue(pool._free)
     outcome = []
     with pool.instance():
         def waiter():
@@ -111,10 +134,13 @@ def test_a_waiter_is_woken_by_close(module):
 
         t = threading.Thread(target=waiter)
         t.start()
-        t.join(0.1)
+        # The waiter is blocked for an instance (the only one is held here) before the close.
+        assert watched.waiting.wait(GENEROUS)
         pool.close()
-        t.join(5)
+        t.join(GENEROUS)
+    assert not t.is_alive()
     assert outcome == ["the Pool is closed"]
+    assert watched.woken_by == ["_Closed"]  # woken in its wait, by the close
 
 
 def test_bad_arguments_are_clear(module):

@@ -73,7 +73,7 @@ DECLARED_C = """
 
 # Every trap class by name, typed as Trap subclasses.
 TRAPS: Tuple[Type[wasmffi.Trap], ...] = (
-    wasmffi.StackOverflow, wasmffi.MemoryOutOfBounds, wasmffi.HeapMisaligned, wasmffi.TableOutOfBounds,
+    wasmffi.StackOverflow, wasmffi.MemoryOutOfBounds, wasmffi.TableOutOfBounds,
     wasmffi.IndirectCallToNull, wasmffi.BadSignature, wasmffi.IntegerOverflow, wasmffi.IntegerDivisionByZero,
     wasmffi.BadConversionToInteger, wasmffi.Unreachable, wasmffi.Interrupt, wasmffi.OutOfFuel,
 )

@@ -14,10 +14,12 @@ BENCHMARKS = {
     "lifecycle": "import and first call in a fresh process; compile, cache load, instantiate+drop (wasmffi vs "
                  "wasmtime-py) and 2-thread speedup on a 200 KB module",
     "monocypher": "Monocypher in wasm vs native pymonocypher: blake2b 64 B and 1 MiB, lock 1 KiB, x25519",
+    "latency": "how soon Ctrl-C (in-process, GIL released, another process) and timeouts stop a call; "
+               "engine teardown with its ticker thread",
 }
 
 # What `bench all` runs, in this order; a group whose module is absent is skipped with a note.
-ALL_GROUPS = ("calls", "memory", "marshal", "callbacks", "lifecycle", "monocypher")
+ALL_GROUPS = ("calls", "memory", "marshal", "callbacks", "lifecycle", "monocypher", "latency")
 
 
 def group_module(name: str) -> ModuleType:
