@@ -187,6 +187,20 @@ def format_targets(targets: Mapping[str, Dict[str, Any]], width: int) -> List[st
     return lines
 
 
+def format_absolute_targets(targets: Mapping[str, Dict[str, Any]], specs: Any, units: Mapping[str, str],
+                            width: int) -> List[str]:
+    """Lines for targets on a figure itself, in its unit, not a ratio: `specs` holds
+    (label, key, op, bound) rows, `units` each key's unit."""
+    lines = []
+    for label, key, _op, _bound in specs:
+        t = targets[label]
+        if t["pass"] is None:
+            lines.append(f"  N/A   {label:<{width}} ({t['reason']})")
+        else:
+            lines.append(f"  {'PASS' if t['pass'] else 'FAIL'}  {label:<{width}} measured {t['ratio']:.2f} {units[key]}")
+    return lines
+
+
 def wasmtime_py_export(wat: str, name: str) -> Optional[Tuple[Any, Any]]:
     """(export, store) for `name` of a WAT module instantiated through wasmtime-py (the comparison
     anchor), or None when wasmtime-py is not installed."""

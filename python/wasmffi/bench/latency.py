@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, TextIO
 
-from ._timing import environment, print_environment, write_json
+from ._timing import environment, format_absolute_targets, print_environment, write_json
 
 HELP = "latency: Ctrl-C (in-process, GIL released, from another process), timeout overshoot, engine teardown"
 
@@ -240,12 +240,7 @@ def format_report(figures: Dict[str, Optional[float]], targets: Dict[str, Dict[s
         "always lands inside the call.", 78))
     lines.append("")
     lines.append("targets:")
-    for label, key, _op, _bound in TARGETS:
-        t = targets[label]
-        if t["pass"] is None:
-            lines.append(f"  N/A   {label:<34} ({t['reason']})")
-        else:
-            lines.append(f"  {'PASS' if t['pass'] else 'FAIL'}  {label:<34} measured {t['ratio']:.2f} {UNITS[key]}")
+    lines.extend(format_absolute_targets(targets, TARGETS, UNITS, 34))
     lines.append("")
     return "\n".join(lines)
 

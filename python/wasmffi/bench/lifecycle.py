@@ -16,8 +16,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
-from ._timing import (Case, Settings, environment, evaluate_ratio_targets, format_targets, measure,
-                      print_environment, write_json)
+from ._timing import (Case, Settings, environment, evaluate_ratio_targets, format_absolute_targets, format_targets,
+                      measure, print_environment, write_json)
 
 HELP = ("module lifecycle: import and first call in a fresh process, then on a 200 KB guest compile, "
         "cache load, instantiate+drop (wasmffi vs wasmtime-py) and 2-thread speedup")
@@ -387,12 +387,7 @@ def format_report(figures: Dict[str, Optional[float]], targets: Dict[str, Dict[s
     ratio_labels = {t[0] for t in TARGETS}
     lines.extend(format_targets({k: v for k, v in targets.items() if k in ratio_labels}, 50))
     # Absolute targets: the measured figure itself, in its unit, not a ratio.
-    for label, key, _op, _bound in ABSOLUTE:
-        t = targets[label]
-        if t["pass"] is None:
-            lines.append(f"  N/A   {label:<50} ({t['reason']})")
-        else:
-            lines.append(f"  {'PASS' if t['pass'] else 'FAIL'}  {label:<50} measured {t['ratio']:.2f} {UNITS[key]}")
+    lines.extend(format_absolute_targets(targets, ABSOLUTE, UNITS, 50))
     lines.append("")
     return "\n".join(lines)
 
