@@ -43,13 +43,7 @@ void host_finalize(void* env) {
 }
 
 // Moves the raised Python exception into the store and returns the trap that unwinds wasm.
-wasm_trap_t* stash_exception(Store& store, const HostFunc& h) {
-  std::string msg = "host function '";
-  msg += PyUnicode_AsUTF8(h.name);
-  msg += "' raised ";
-  msg += park_python_exception(store);
-  return wasmtime_trap_new(msg.data(), msg.size());
-}
+wasm_trap_t* stash_exception(Store& store, const HostFunc& h) { return raised_trap(store, h.name); }
 
 // Writes the callable's return value into the result slots; false with a Python exception set.
 bool store_results(const HostFunc& h, PyObject* ret, wasmtime_val_raw_t* raw) {
@@ -123,6 +117,14 @@ wasm_trap_t* host_trampoline(void* env, wasmtime_caller_t* caller, wasmtime_val_
 void drop_exception(void* payload) { Py_DECREF(static_cast<PyObject*>(payload)); }
 
 }  // namespace
+
+wasm_trap_t* raised_trap(Store& store, PyObject* name) {
+  std::string msg = "host function '";
+  msg += PyUnicode_AsUTF8(name);
+  msg += "' raised ";
+  msg += park_python_exception(store);
+  return wasmtime_trap_new(msg.data(), msg.size());
+}
 
 const char* park_python_exception(Store& store) noexcept {
   PyObject *type, *value, *tb;

@@ -37,4 +37,8 @@ Result<wasmtime_func_t> make_declared_host_func(Store& store, const Module& modu
 // functions and by the Ctrl-C check (interrupt.cpp).
 const char* park_python_exception(Store& store) noexcept;
 
+// The trap a host function named `name` ("env.log") returns when its Python code raised: the
+// exception is parked in `store` (park_python_exception) and the trap's text names both.
+wasm_trap_t* raised_trap(Store& store, PyObject* name);
+
 }  // namespace wasmffi::py

@@ -76,13 +76,7 @@ void decl_finalize(void* env) {
   delete h;
 }
 
-wasm_trap_t* stash(Store& store, const DeclHost& h) {
-  std::string msg = "host function '";
-  msg += PyUnicode_AsUTF8(h.name);
-  msg += "' raised ";
-  msg += park_python_exception(store);
-  return wasmtime_trap_new(msg.data(), msg.size());
-}
+wasm_trap_t* stash(Store& store, const DeclHost& h) { return raised_trap(store, h.name); }
 
 // The slot's integer as its unit reads it (truncated to the C width, extended by its sign).
 // `negative` tells a signed value below zero.
