@@ -187,6 +187,22 @@ def format_targets(targets: Mapping[str, Dict[str, Any]], width: int) -> List[st
     return lines
 
 
+def format_figures(names: Any, figures: Mapping[str, Optional[float]], notes: Mapping[str, str],
+                   units: Mapping[str, str], width: int) -> List[str]:
+    """The figure table of a benchmark whose figures have units of their own (ms, us): a header,
+    one row per name (n/a with the reason where not measured), a closing rule."""
+    rule = "-" * (width + 12)
+    lines = [f"{'figure':<{width}}{'value':>12}", rule]
+    for name in names:
+        v = figures.get(name)
+        if v is None:
+            lines.append(f"{name:<{width}}{'n/a':>12}  ({notes.get(name, 'not measured')})")
+        else:
+            lines.append(f"{name:<{width}}{v:>10.2f} {units[name]:<2}")
+    lines.append(rule)
+    return lines
+
+
 def format_absolute_targets(targets: Mapping[str, Dict[str, Any]], specs: Any, units: Mapping[str, str],
                             width: int) -> List[str]:
     """Lines for targets on a figure itself, in its unit, not a ratio: `specs` holds

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, TextIO
 
-from ._timing import environment, format_absolute_targets, print_environment, write_json
+from ._timing import environment, format_absolute_targets, format_figures, print_environment, write_json
 
 HELP = "latency: Ctrl-C (in-process, GIL released, from another process), timeout overshoot, engine teardown"
 
@@ -225,14 +225,7 @@ def evaluate_targets(figures: Dict[str, Optional[float]], notes: Dict[str, str])
 
 def format_report(figures: Dict[str, Optional[float]], targets: Dict[str, Dict[str, Any]],
                   notes: Dict[str, str], rounds: Dict[str, int]) -> str:
-    lines = [f"{'figure':<32}{'value':>12}", "-" * 44]
-    for name in NAMES:
-        v = figures.get(name)
-        if v is None:
-            lines.append(f"{name:<32}{'n/a':>12}  ({notes.get(name, 'not measured')})")
-        else:
-            lines.append(f"{name:<32}{v:>10.2f} {UNITS[name]:<2}")
-    lines.append("-" * 44)
+    lines = format_figures(NAMES, figures, notes, UNITS, 32)
     lines.extend(f"{name}: {text}" for name, text in STATEMENTS.items())
     lines.append(textwrap.fill(
         f"N = {rounds['ctrl_c']} for Ctrl-C, {rounds['timeout']} for timeouts, {rounds['teardown']} for "

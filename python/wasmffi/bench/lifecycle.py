@@ -16,8 +16,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
-from ._timing import (Case, Settings, environment, evaluate_ratio_targets, format_absolute_targets, format_targets,
-                      measure, print_environment, write_json)
+from ._timing import (Case, Settings, environment, evaluate_ratio_targets, format_absolute_targets, format_figures,
+                      format_targets, measure, print_environment, write_json)
 
 HELP = ("module lifecycle: import and first call in a fresh process, then on a 200 KB guest compile, "
         "cache load, instantiate+drop (wasmffi vs wasmtime-py) and 2-thread speedup")
@@ -370,14 +370,7 @@ def format_report(figures: Dict[str, Optional[float]], targets: Dict[str, Dict[s
                   notes: Dict[str, str], settings: Settings, size: int, startup: str = "") -> str:
     lines = [f"module: guest/bench/lifecycle.c, {size} bytes of wasm (3000 functions, 64 KiB data segment)",
              *([f"start-up: {startup}"] if startup else []), "",
-             f"{'figure':<30}{'value':>12}", "-" * 42]
-    for name in NAMES:
-        v = figures.get(name)
-        if v is None:
-            lines.append(f"{name:<30}{'n/a':>12}  ({notes.get(name, 'not measured')})")
-        else:
-            lines.append(f"{name:<30}{v:>10.2f} {UNITS[name]:<2}")
-    lines.append("-" * 42)
+             *format_figures(NAMES, figures, notes, UNITS, 30)]
     lines.extend(f"{name}: {text}" for name, text in STATEMENTS.items())
     lines.append(textwrap.fill(
         f"Instantiation figures: minimum over {settings.repeats} interleaved timeit repeats "
