@@ -2,6 +2,8 @@
 #include "wasmffi/instance.hpp"
 
 #include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cinttypes>
 #include <cstdint>
@@ -139,6 +141,19 @@ void Store::set_limits(const StoreLimits& limits) {
 
 Store::~Store() {
   if (engine_->config().epoch_interruption) engine_->store_closed();
+  // The pages of large memories go back now, not when the pool's decommit batch fills (see
+  // release_at_close). This is what the pool does to the slot later anyway (madvise DONTNEED
+  // over the accessible bytes: anonymous pages read as zero again, a memory image's pages as
+  // the image), done while the store still owns the slot, so no other instance can have it yet.
+  if (!release_at_close_.empty()) {
+    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+    for (const wasmtime_memory_t& m : release_at_close_) {
+      auto start = reinterpret_cast<uintptr_t>(wasmtime_memory_data(context_, &m));
+      const uintptr_t end = (start + wasmtime_memory_data_size(context_, &m)) & ~(page - 1);
+      start = (start + page - 1) & ~(page - 1);
+      if (end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
+    }
+  }
   // Host functions' environments are finalised by wasmtime_store_delete (the member below);
   // a pending error nobody collected goes first.
   if (pending_ != nullptr) pending_drop_(std::exchange(pending_, nullptr));
@@ -158,6 +173,12 @@ uintptr_t this_thread_token() noexcept {
 namespace detail {
 constinit std::atomic<uint32_t> g_host_active{0};
 }  // namespace detail
+
+void Store::release_at_close(const wasmtime_memory_t& memory) {
+  for (const wasmtime_memory_t& m : release_at_close_)
+    if (m.store_id == memory.store_id && m.__private1 == memory.__private1 && m.__private2 == memory.__private2) return;
+  release_at_close_.push_back(memory);
+}
 
 Store& Store::of(wasmtime_context_t* ctx) noexcept { return *static_cast<Store*>(wasmtime_context_get_data(ctx)); }
 
@@ -273,6 +294,7 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<const Module>
   wasm_trap_t* trap = nullptr;
   wasmtime_error_t* err = wasmtime_instance_new(inst->context(), inst->module_->capi(),
                                                 imports.data(), imports.size(), &inst->instance_, &trap);
+  inst->created_ = err == nullptr && trap == nullptr;
   if (trap != nullptr) return inst->store_->explain(call_failure(nullptr, trap));  // start function trapped
   if (err != nullptr) {
     Error e = inst->store_->explain(take_error(err, ErrorKind::Link));
@@ -292,6 +314,24 @@ Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<const Module>
 Result<std::unique_ptr<Instance>> Instance::create(std::shared_ptr<const Module> module) {
   auto store = std::make_shared<Store>(module->engine());
   return create(std::move(module), std::move(store), {});
+}
+
+Instance::~Instance() {
+  if (!created_ || store_->engine().config().pooling_slots == 0) return;  // on demand: unmapped at once
+  for (const auto& desc : module_->exports()) {
+    if (desc.kind != ExternKind::Memory) continue;
+    wasmtime_extern_t item;
+    if (!wasmtime_instance_export_get(context(), &instance_, desc.name.data(), desc.name.size(), &item)) continue;
+    if (wasmtime_memory_data_size(context(), &item.of.memory) < Store::kReleaseAtClose) continue;
+    wasm_memorytype_t* type = wasmtime_memory_type(context(), &item.of.memory);
+    const bool shared = wasmtime_memorytype_isshared(type);  // shared memories live outside the pool's slots
+    wasm_memorytype_delete(type);
+    if (shared) continue;
+    try {
+      store_->release_at_close(item.of.memory);
+    } catch (...) {  // no memory for the entry: the pool's batch resets the slot later
+    }
+  }
 }
 
 std::optional<Export> Instance::export_get(std::string_view name) const {
