@@ -127,6 +127,12 @@ class Engine {
   // and is only read after it is made, so every thread and store of the engine shares it.
   // Logically const: a cache, filled once.
   Result<const wasmtime_linker_t*> wasi_linker() const;
+  // A tiny module, compiled on first use: it imports a memory ("env" "memory") and WASI's fd_write,
+  // exports the memory as "memory" and an "fd_write" that calls the imported one. WASI's functions
+  // find guest memory through their caller's "memory" export, so a host function that stands in
+  // for fd_write (the binding's captured stdout/stderr) and must pass other descriptors on to
+  // WASI's calls it through an instance of this, which has the guest's memory as that export.
+  Result<const wasmtime_module_t*> wasi_forwarder() const;
 
  private:
   struct Ticker;
@@ -142,6 +148,9 @@ class Engine {
   mutable std::once_flag wasi_once_;
   mutable Owned<wasmtime_linker_t, wasmtime_linker_delete> wasi_linker_;
   mutable Error wasi_error_{ErrorKind::Link, ""};  // why wasi_linker_ is null, once wasi_once_ ran
+  mutable std::once_flag forwarder_once_;
+  mutable Owned<wasmtime_module_t, wasmtime_module_delete> forwarder_;
+  mutable Error forwarder_error_{ErrorKind::Compile, ""};
 };
 
 // Turns an owned wasmtime_error_t into an Error (and deletes it).

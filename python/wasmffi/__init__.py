@@ -14,7 +14,7 @@ from . import _core
 from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, CompileError, Error,
                       IndirectCallToNull, IntegerDivisionByZero, IntegerOverflow,
                       Interrupt, LinkError, MemoryAccessError, MemoryOutOfBounds, OutOfFuel,
-                      Exit, ResourceError, StackOverflow, StoreInUseError, TableOutOfBounds, Trap, Unreachable)
+                      Exit, OutputLimitExceeded, ResourceError, StackOverflow, StoreInUseError, TableOutOfBounds, Trap, Unreachable)
 from ._api import Instance, Module, load
 from ._engines import default_engine, set_default_engine
 from ._cache import cache_dir, prune_cache
@@ -71,6 +71,6 @@ __all__ = [
     "StackOverflow", "MemoryOutOfBounds", "TableOutOfBounds", "IndirectCallToNull",
     "BadSignature", "IntegerOverflow", "IntegerDivisionByZero", "BadConversionToInteger", "Unreachable",
     "Interrupt", "OutOfFuel",
-    "StoreInUseError", "Caller", "with_caller", "Wasi", "Exit", "Linker", "Pool",
+    "StoreInUseError", "Caller", "with_caller", "Wasi", "Exit", "OutputLimitExceeded", "Linker", "Pool",
     "CDef", "CDefError", "sizeof", "alignof", "offsetof", "out",
 ]

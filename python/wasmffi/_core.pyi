@@ -219,10 +219,18 @@ class _Instantiate:
 class _WasiCapture:
     def __init__(self) -> None: ...
 
-    def take(self, stderr: bool) -> bytes:
+    def configure(self, stderr: bool, captured: bool, sink: object | None, limit: object | None) -> None:
         """
-        The bytes captured since the last take (stdout, or stderr when stderr=True).
+        Sets up stdout (or stderr when stderr=True), before any instance uses this capture: whether it is captured, its file-like target (None: kept here) and its limit in bytes (None: none).
         """
+
+    def data(self, stderr: bool) -> bytes:
+        """
+        The bytes kept since the last clear (stdout, or stderr when stderr=True).
+        """
+
+    def clear(self) -> None:
+        """Forgets the bytes kept and restarts both limits' counts."""
 
 def _wasi_start(arg: _Instance, /) -> int: ...
 

@@ -97,6 +97,22 @@ class OutOfFuel(Trap):
     """The store ran out of fuel (``instantiate(fuel=...)`` or ``inst.fuel``)."""
 
 
+class OutputLimitExceeded(Trap):
+    """A WASI guest wrote more to a captured stream than its limit allows
+    (``Wasi(stdout_limit=..., stderr_limit=...)``): the bytes up to the limit were kept (or handed
+    to the file-like target), and the guest was stopped at the write that went past it.
+    ``.stream`` is "stdout" or "stderr", ``.limit`` the limit in bytes."""
+
+    def __init__(self, stream: str, limit: int):
+        super().__init__(f"the guest's {stream} went past its limit of {limit} bytes "
+                         f"(Wasi({stream}_limit={limit})); it was stopped at that write")
+        self.stream = stream
+        self.limit = limit
+
+    def __reduce__(self) -> "tuple[type[OutputLimitExceeded], tuple[str, int]]":
+        return (type(self), (self.stream, self.limit))
+
+
 TRAP_CLASSES = {
     cls.__name__: cls
     for cls in (

@@ -242,4 +242,31 @@ Result<const wasmtime_linker_t*> Engine::wasi_linker() const {
   return static_cast<const wasmtime_linker_t*>(wasi_linker_.capi());
 }
 
+Result<const wasmtime_module_t*> Engine::wasi_forwarder() const {
+  std::call_once(forwarder_once_, [this] {
+    static constexpr std::string_view kWat = R"((module
+      (import "env" "memory" (memory 0))
+      (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+      (export "memory" (memory 0))
+      (func (export "fd_write") (param i32 i32 i32 i32) (result i32)
+        local.get 0 local.get 1 local.get 2 local.get 3 call $w)))";
+    wasm_byte_vec_t bytes;
+    if (wasmtime_error_t* err = wasmtime_wat2wasm(kWat.data(), kWat.size(), &bytes)) {
+      forwarder_error_ = take_error(err, ErrorKind::Compile);
+      return;
+    }
+    wasmtime_module_t* m = nullptr;
+    wasmtime_error_t* err = wasmtime_module_new(engine_.capi(), reinterpret_cast<const uint8_t*>(bytes.data),
+                                                bytes.size, &m);
+    wasm_byte_vec_delete(&bytes);
+    if (err != nullptr) {
+      forwarder_error_ = take_error(err, ErrorKind::Compile);
+      return;
+    }
+    forwarder_ = Owned<wasmtime_module_t, wasmtime_module_delete>(m);
+  });
+  if (!forwarder_) return forwarder_error_;
+  return static_cast<const wasmtime_module_t*>(forwarder_.capi());
+}
+
 }  // namespace wasmffi

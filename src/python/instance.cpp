@@ -128,17 +128,19 @@ std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::hand
   }
   if (!wasi.is_none()) {
     // A Linker's store gets its WASI context with its first instance; later ones share it.
-    wasi_config_t* config = store_of.is_none() ? make_wasi_config(wasi, nb::cast<WasiCapture&>(capture)) : nullptr;
-    if (Result<void> r = attach_wasi(*store, config, externs, *pm.module, given); !r) throw_error(r.error());
+    if (!nb::isinstance<WasiCapture>(capture)) throw nb::type_error("_Instance(): a wasi needs its _WasiCapture");
+    wasi_config_t* config = store_of.is_none() ? make_wasi_config(wasi) : nullptr;
+    if (Result<void> r = attach_wasi(*store, config, nb::cast<WasiCapture&>(capture), externs, *pm.module, given); !r)
+      throw_error(r.error());
   } else {
     for (size_t i = 0; i < wanted.size(); ++i)
       if (!given[i]) throw nb::value_error("_Instance(): an import was left unresolved");
   }
   if (const PyStoreState* st = find_py_state(*store); st != nullptr && st->release_gil && st->gil_imports)
     throw nb::value_error(
-        "instantiate(): release_gil=True cannot be used with Python host functions (imports): they run Python "
-        "code, which needs the GIL in the middle of a call; release the GIL per function instead with "
-        "Func.typed(release_gil=True) on an instance without Python imports");
+        "instantiate(): release_gil=True cannot be used with Python host functions (imports) or a Wasi writing to "
+        "a file-like object: they run Python code, which needs the GIL in the middle of a call; release the GIL "
+        "per function instead with Func.typed(release_gil=True) on an instance without them");
   // The start function, if any, is a call like any other: the timeout counts it.
   store->begin_call();
   Result<std::unique_ptr<Instance>> r = create_collecting([&] { return Instance::create(pm.module, store, externs); });

@@ -2,6 +2,8 @@
 // claim their store while they do), and the one-thread-per-store refusal.
 #include "store_guard.hpp"
 
+#include "wasi_capture.hpp"
+
 #include "convert.hpp"
 #include "interrupt.hpp"
 #include "store_state.hpp"
@@ -22,8 +24,9 @@ bool check_release_allowed(wasmtime_context_t* ctx, const char* who) noexcept {
   const PyStoreState* st = find_py_state(Store::of(ctx));
   if (st == nullptr || !st->gil_imports) return true;
   PyErr_Format(PyExc_ValueError,
-               "%s: release_gil=True cannot be used on an instance with Python host functions (imports): "
-               "they run Python code, which needs the GIL in the middle of the call",
+               "%s: release_gil=True cannot be used on an instance with Python host functions (imports) or a "
+               "Wasi writing to a file-like object: they run Python code, which needs the GIL in the middle "
+               "of the call",
                who);
   return false;
 }
@@ -89,6 +92,9 @@ void StoreEntry::enter_slow(wasmtime_context_t* ctx) noexcept {
 PyObject* raise_call_error(wasmtime_context_t* ctx, const Error& err, PyObject* func_name) {
   auto* exc = static_cast<PyObject*>(Store::of(ctx).take_pending());
   raise_in(err, func_name);
+  // A captured WASI stream that went past its limit: wasmffi.OutputLimitExceeded, unless a
+  // pending exception (Ctrl-C, say) came first.
+  raise_output_limit(Store::of(ctx), exc == nullptr);
   if (exc == nullptr) return nullptr;
   PyObject *type, *trap, *tb;
   PyErr_Fetch(&type, &trap, &tb);

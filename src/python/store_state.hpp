@@ -22,6 +22,11 @@ struct PyStoreState final : Store::Extension {
   PyThreadState* released_state = nullptr;
   // Epoch callbacks seen by a call with the GIL released (the check runs on every few).
   uint32_t released_polls = 0;
+  // A captured WASI stream ("stdout"/"stderr") that went past its limit of `over_limit` bytes,
+  // stopping the call; the call raises wasmffi.OutputLimitExceeded for it (wasi_capture.cpp).
+  // Set by the thread inside the call (which may not hold the GIL), taken when the call raises.
+  const char* over_limit_stream = nullptr;
+  uint64_t over_limit = 0;
 };
 
 // The binding's state of `s`, or nullptr for a store it never configured (every field at its

@@ -24,28 +24,14 @@ namespace wasmffi::py {
 
 namespace {
 
-ptrdiff_t capture_write(void* env, const unsigned char* buf, size_t len) {
-  auto& cap = **static_cast<std::shared_ptr<Capture>*>(env);
-  std::lock_guard<std::mutex> g(cap.lock);
-  cap.data.append(reinterpret_cast<const char*>(buf), len);
-  return static_cast<ptrdiff_t>(len);
-}
-
-void capture_free(void* env) { delete static_cast<std::shared_ptr<Capture>*>(env); }
-
 [[noreturn]] void wasi_fail(const std::string& what) {
   PyErr_SetString(PyExc_ValueError, ("Wasi(): " + what).c_str());
   throw nb::python_error();
 }
 
-void set_output(wasi_config_t* cfg, nb::handle mode, const std::shared_ptr<Capture>& cap, bool is_stdout) {
-  const std::string m = nb::cast<std::string>(mode);
-  if (m == "inherit") {
-    is_stdout ? wasi_config_inherit_stdout(cfg) : wasi_config_inherit_stderr(cfg);
-  } else if (m == "capture") {
-    auto* env = new std::shared_ptr<Capture>(cap);
-    (is_stdout ? wasi_config_set_stdout_custom : wasi_config_set_stderr_custom)(cfg, capture_write, env, capture_free);
-  }  // "discard": the builder's default (a sink)
+// "capture" leaves WASI's own stream a sink: our fd_write takes fds 1 and 2 (attach_capture).
+void set_output(wasi_config_t* cfg, nb::handle mode, bool is_stdout) {
+  if (nb::cast<std::string>(mode) == "inherit") is_stdout ? wasi_config_inherit_stdout(cfg) : wasi_config_inherit_stderr(cfg);
 }
 
 }  // namespace
@@ -53,7 +39,7 @@ void set_output(wasi_config_t* cfg, nb::handle mode, const std::shared_ptr<Captu
 // `spec` comes from wasmffi._wasi.Wasi._spec(): argv (list of str), env (list of (str, str)),
 // stdin (bytes), stdout/stderr ("capture", "inherit" or "discard"), preopens (list of
 // (host, guest, writable)). Returns the configuration, owned by the caller until given to a store.
-wasi_config_t* make_wasi_config(nb::handle spec, WasiCapture& capture) {
+wasi_config_t* make_wasi_config(nb::handle spec) {
   std::unique_ptr<wasi_config_t, void (*)(wasi_config_t*)> cfg(wasi_config_new(), wasi_config_delete);
   std::vector<std::string> argv;
   for (nb::handle a : spec.attr("argv")) argv.push_back(nb::cast<std::string>(a));
@@ -75,8 +61,8 @@ wasi_config_t* make_wasi_config(nb::handle spec, WasiCapture& capture) {
   wasm_byte_vec_t vec;
   wasm_byte_vec_new(&vec, in.size(), in.c_str());
   wasi_config_set_stdin_bytes(cfg.get(), &vec);  // takes the vector's bytes
-  set_output(cfg.get(), spec.attr("stdout_mode"), capture.out, true);
-  set_output(cfg.get(), spec.attr("stderr_mode"), capture.err, false);
+  set_output(cfg.get(), spec.attr("stdout_mode"), true);
+  set_output(cfg.get(), spec.attr("stderr_mode"), false);
   for (nb::handle p : spec.attr("preopens")) {
     const std::string host = nb::cast<std::string>(p[0]), guest = nb::cast<std::string>(p[1]);
     if (!wasi_config_preopen_dir(cfg.get(), host.c_str(), guest.c_str(), nb::cast<bool>(p[2])))
@@ -85,8 +71,8 @@ wasi_config_t* make_wasi_config(nb::handle spec, WasiCapture& capture) {
   return cfg.release();
 }
 
-Result<void> attach_wasi(Store& store, wasi_config_t* config, std::vector<wasmtime_extern_t>& externs,
-                         const Module& module, const std::vector<bool>& given) {
+Result<void> attach_wasi(Store& store, wasi_config_t* config, const WasiCapture& capture,
+                         std::vector<wasmtime_extern_t>& externs, const Module& module, const std::vector<bool>& given) {
   if (config != nullptr)
     if (wasmtime_error_t* err = wasmtime_context_set_wasi(store.context(), config))
       return take_error(err, ErrorKind::Link);
@@ -102,24 +88,11 @@ Result<void> attach_wasi(Store& store, wasi_config_t* config, std::vector<wasmti
                                              extern_kind_name(imp.kind) + " " + imp.type_string() +
                                              ") is neither given nor provided by WASI preview 1");
   }
-  return {};
+  return attach_capture(store, capture, externs, module);
 }
 
 void bind_wasi(nb::module_& m) {
-  nb::class_<WasiCapture>(m, "_WasiCapture")
-      .def(nb::init<>())
-      .def(
-          "take",
-          [](WasiCapture& c, bool err) {
-            Capture& cap = err ? *c.err : *c.out;
-            std::string data;
-            {
-              std::lock_guard<std::mutex> g(cap.lock);
-              data.swap(cap.data);
-            }
-            return nb::bytes(data.data(), data.size());
-          },
-          nb::arg("stderr"), "The bytes captured since the last take (stdout, or stderr when stderr=True).");
+  bind_wasi_capture(m);
 
   // Runs a command's _start: the exit code (0 when _start returned), or the call's error raised.
   m.def("_wasi_start", [](PyInstance& pi) -> int {

@@ -278,30 +278,30 @@ SAYING_REACTOR = r"""(module
     (call $fd_write (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 8))))"""
 
 
-def test_flush_hands_a_reactors_output_to_its_file_like_targets_once():
+def test_a_reactors_output_reaches_its_file_like_targets_at_each_write():
     out, err = io.BytesIO(), io.BytesIO()
     wasi = wasmffi.Wasi(stdout=out, stderr=err)
     inst = wasmffi.load(SAYING_REACTOR, wasi=wasi)
-    assert [inst.exports.say(fd) for fd in (1, 2, 1)] == [0, 0, 0]
-    # A reactor's calls end no run: what they wrote waits in the capture until flush().
-    assert out.getvalue() == b"" and err.getvalue() == b""
-    wasi.flush()
+    assert inst.exports.say(1) == 0
+    # Before, output waited in the capture until flush() or the end of a run.
+    assert out.getvalue() == b"out\n" and err.getvalue() == b""
+    assert [inst.exports.say(fd) for fd in (2, 1)] == [0, 0]
     assert out.getvalue() == b"out\nout\n" and err.getvalue() == b"err\n"
-    wasi.flush()  # nothing new since: nothing written twice
+    wasi.flush()  # BytesIO.flush(): nothing written twice
     assert out.getvalue() == b"out\nout\n" and err.getvalue() == b"err\n"
-    inst.exports.say(2)
-    wasi.flush()
-    assert out.getvalue() == b"out\nout\n" and err.getvalue() == b"err\nerr\n"
     assert wasi.stdout == b"" and wasi.stderr == b""  # handed on, not also kept
 
 
-def test_flush_of_captured_output_moves_it_into_stdout_and_stderr():
+def test_a_reactors_captured_output_accumulates_until_clear():
     wasi = wasmffi.Wasi()
     inst = wasmffi.load(SAYING_REACTOR, wasi=wasi)
     inst.exports.say(1)
     inst.exports.say(2)
-    wasi.flush()
-    wasi.flush()
+    wasi.flush()  # no file-like target: nothing to do
     assert (wasi.stdout, wasi.stderr) == (b"out\n", b"err\n")
     inst.exports.say(1)
-    assert wasi.stdout == b"out\nout\n"  # reading flushes too, and keeps what came before
+    assert wasi.stdout == b"out\nout\n"  # reading keeps what came before
+    wasi.clear()
+    assert (wasi.stdout, wasi.stderr) == (b"", b"")
+    inst.exports.say(2)
+    assert (wasi.stdout, wasi.stderr) == (b"", b"err\n")

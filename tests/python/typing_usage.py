@@ -79,7 +79,7 @@ TRAPS: Tuple[Type[wasmffi.Trap], ...] = (
 )
 ERRORS: Tuple[Type[wasmffi.Error], ...] = (wasmffi.CompileError, wasmffi.LinkError, wasmffi.MemoryAccessError,
                                           wasmffi.ResourceError, wasmffi.Trap, wasmffi.CDefError,
-                                          wasmffi.StoreInUseError, wasmffi.Exit)
+                                          wasmffi.StoreInUseError, wasmffi.Exit, wasmffi.OutputLimitExceeded)
 
 
 def modules_and_types() -> wasmffi.Instance:
@@ -336,6 +336,17 @@ def wasi() -> None:
         raise AssertionError("wasmffi.Exit was not raised")
     assert_type(w.stdout, bytes)
     assert w.stdout == b"hi\n" and w.stderr == b""
+    capped = wasmffi.Wasi.sandboxed(output_limit=2, timeout=2.0, max_memory=1 << 20)
+    assert_type(capped, wasmffi.Wasi)
+    try:
+        capped.run(WASI_WAT)
+    except wasmffi.OutputLimitExceeded as limit:
+        assert_type(limit.stream, str)
+        assert_type(limit.limit, int)
+        assert (limit.stream, limit.limit) == ("stdout", 2) and capped.stdout == b"hi"
+    else:
+        raise AssertionError("wasmffi.OutputLimitExceeded was not raised")
+    capped.clear()
 
 
 def sandbox_and_threads() -> None:
