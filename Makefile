@@ -70,6 +70,11 @@ $(GUEST_DIR)/wasi_prog.wasm: guest/examples/wasi_prog.c Makefile
 	@mkdir -p $(GUEST_DIR)
 	clang --target=wasm32-wasi -O2 -Wl,--strip-all -o $@ $<
 
+# The README's stand-in for an untrusted plugin: a WASI command too.
+$(GUEST_DIR)/plugin.wasm: guest/examples/plugin.c Makefile
+	@mkdir -p $(GUEST_DIR)
+	clang --target=wasm32-wasi -O2 -Wl,--strip-all -o $@ $<
+
 # Monocypher as one wasm32 module (examples/monocypher-wasm, docs/monocypher.md): its sources come
 # from the pinned pymonocypher sdist (sha256-checked by fetch_monocypher.py) into build/monocypher,
 # never into the repository; `wasmffi build` links the SDK's bump allocator, no libc.
