@@ -87,38 +87,25 @@ wasm_trap_t* forward(FdWrite& self, wasmtime_caller_t* caller, wasmtime_val_raw_
   return trap;
 }
 
-struct Span {
-  const uint8_t* data;
-  uint32_t len;
-};
-
-// Hands `want` bytes of `spans` to the stream: appended to its data, or written to its target.
-// nullptr, or the trap that stops the guest (the target's write() raised: its exception waits
-// in the store for the call to re-raise).
-wasm_trap_t* deliver(Store& store, Capture& cap, const std::vector<Span>& spans, uint64_t want) {
+// Hands `n` bytes at `data` (guest memory) to the stream: appended to its data, or written to
+// its target. nullptr, or the trap that stops the guest (no memory for the bytes; or the
+// target's write() raised, and its exception waits in the store for the call to re-raise).
+// Nothing here may throw: it runs under wasmtime's frames.
+wasm_trap_t* deliver(Store& store, Capture& cap, const uint8_t* data, uint64_t n) noexcept {
   if (!cap.sink.is_valid()) {
     std::lock_guard<std::mutex> g(cap.lock);
-    for (const Span& s : spans) {
-      if (want == 0) break;
-      const uint64_t n = std::min<uint64_t>(want, s.len);
-      cap.data.append(reinterpret_cast<const char*>(s.data), n);
-      want -= n;
+    try {
+      cap.data.append(reinterpret_cast<const char*>(data), n);
+    } catch (...) {  // std::bad_alloc
+      return trap_text(std::string("no memory left to capture the guest's ") + cap.name);
     }
     return nullptr;
   }
   // A target's store holds the GIL during calls (WasiCapture::needs_gil): Python may run here.
   // Its code may switch threads, so the store is marked entered meanwhile, as for a host function.
   HostActivation active(store);
-  PyObject* bytes = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(want));
+  PyObject* bytes = PyBytes_FromStringAndSize(reinterpret_cast<const char*>(data), static_cast<Py_ssize_t>(n));
   if (bytes != nullptr) {
-    char* to = PyBytes_AS_STRING(bytes);
-    for (const Span& s : spans) {
-      if (want == 0) break;
-      const uint64_t n = std::min<uint64_t>(want, s.len);
-      std::memcpy(to, s.data, n);
-      to += n;
-      want -= n;
-    }
     static PyObject* write_name = PyUnicode_InternFromString("write");
     PyObject* r = write_name == nullptr ? nullptr : PyObject_CallMethodOneArg(cap.sink.ptr(), write_name, bytes);
     Py_DECREF(bytes);
@@ -129,12 +116,13 @@ wasm_trap_t* deliver(Store& store, Capture& cap, const std::vector<Span>& spans,
   }
   std::string msg = std::string("the write() of the Wasi's ") + cap.name + " target raised ";
   msg += park_python_exception(store);
-  return wasmtime_trap_new(msg.data(), msg.size());
+  return trap_text(msg);
 }
 
 // fd_write(fd, iovs, iovs_len, nwritten) -> errno, on wasmtime's unchecked path (raw[0] gets
-// the result). Guest addresses are checked against the memory's size as WASI's own would be:
-// a bad one is EFAULT, not a trap.
+// the result). As WASI's own, it writes the first non-empty iovec only and reports that count
+// (libc writes the rest in further calls), so one call moves at most one buffer of guest memory;
+// and a bad address is EFAULT, not a trap.
 wasm_trap_t* fd_write(void* env, wasmtime_caller_t* caller, wasmtime_val_raw_t* raw, size_t raw_len) {
   auto& self = *static_cast<FdWrite*>(env);
   wasmtime_context_t* ctx = wasmtime_caller_context(caller);
@@ -142,56 +130,46 @@ wasm_trap_t* fd_write(void* env, wasmtime_caller_t* caller, wasmtime_val_raw_t* 
   Capture* cap = fd == 1 ? self.out.get() : fd == 2 ? self.err.get() : nullptr;
   if (cap == nullptr || !cap->captured) return forward(self, caller, raw, raw_len);
   wasmtime_extern_t item;
-  if (!wasmtime_caller_export_get(caller, "memory", 6, &item) || item.kind != WASMTIME_EXTERN_MEMORY) {
-    static constexpr char kNoMemory[] = "fd_write: the module exports no memory named 'memory' (WASI needs one)";
-    return wasmtime_trap_new(kNoMemory, sizeof kNoMemory - 1);
-  }
-  const uint8_t* mem = wasmtime_memory_data(ctx, &item.of.memory);
+  if (!wasmtime_caller_export_get(caller, "memory", 6, &item) || item.kind != WASMTIME_EXTERN_MEMORY)
+    return trap_text("fd_write: the module exports no memory named 'memory' (WASI needs one)");
+  uint8_t* mem = wasmtime_memory_data(ctx, &item.of.memory);
   const uint64_t size = wasmtime_memory_data_size(ctx, &item.of.memory);
-  const auto at = [size](uint64_t addr, uint64_t len) { return addr <= size && len <= size - addr; };
+  const auto inside = [size](uint64_t addr, uint64_t len) { return addr <= size && len <= size - addr; };
   const uint64_t iovs = static_cast<uint32_t>(raw[1].i32), count = static_cast<uint32_t>(raw[2].i32);
   const uint64_t nwritten = static_cast<uint32_t>(raw[3].i32);
-  if (!at(iovs, count * 8) || !at(nwritten, 4)) {
+  if (!inside(iovs, count * 8) || !inside(nwritten, 4)) {
     raw[0].i32 = kErrnoFault;
     return nullptr;
   }
-  std::vector<Span> spans;
-  spans.reserve(count);
-  uint64_t total = 0;
-  for (uint64_t i = 0; i < count; ++i) {
-    uint32_t buf, len;
+  uint32_t buf = 0, len = 0;
+  for (uint64_t i = 0; i < count && len == 0; ++i) {
     std::memcpy(&buf, mem + iovs + 8 * i, 4);
     std::memcpy(&len, mem + iovs + 8 * i + 4, 4);
-    if (!at(buf, len)) {
-      raw[0].i32 = kErrnoFault;
-      return nullptr;
-    }
-    spans.push_back({mem + buf, len});
-    total += len;
+  }
+  if (!inside(buf, len)) {
+    raw[0].i32 = kErrnoFault;
+    return nullptr;
   }
   uint64_t allowed;
   {
     std::lock_guard<std::mutex> g(cap->lock);
-    allowed = std::min(total, cap->limit - std::min(cap->limit, cap->taken));
+    allowed = std::min<uint64_t>(len, cap->limit - std::min(cap->limit, cap->taken));
     cap->taken += allowed;
   }
   if (allowed != 0)
-    if (wasm_trap_t* trap = deliver(Store::of(ctx), *cap, spans, allowed)) return trap;
-  if (allowed < total) {
+    if (wasm_trap_t* trap = deliver(Store::of(ctx), *cap, mem + buf, allowed)) return trap;
+  if (allowed < len) {
     // Up to the limit was kept (or handed on); the guest stops here. The call that entered wasm
     // raises wasmffi.OutputLimitExceeded for it (raise_output_limit): no Python object is made
     // here, where a call that released the GIL does not hold it.
-    Store& store = Store::of(ctx);
-    if (PyStoreState* st = ensure_py_state(store)) {
+    if (PyStoreState* st = ensure_py_state(Store::of(ctx))) {
       st->over_limit_stream = cap->name;
       st->over_limit = cap->limit;
     }
-    std::string msg = std::string("the guest's ") + cap->name + " went past its limit of " +
-                      std::to_string(cap->limit) + " bytes";
-    return wasmtime_trap_new(msg.data(), msg.size());
+    return trap_text(std::string("the guest's ") + cap->name + " went past its limit of " +
+                     std::to_string(cap->limit) + " bytes");
   }
-  const auto n = static_cast<uint32_t>(total);
-  std::memcpy(const_cast<uint8_t*>(mem) + nwritten, &n, 4);
+  std::memcpy(mem + nwritten, &len, 4);
   raw[0].i32 = kErrnoSuccess;
   return nullptr;
 }

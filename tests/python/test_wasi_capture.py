@@ -182,3 +182,34 @@ def test_bad_limits_are_refused_by_name(kwargs, exc, words):
 
 def test_repr_shows_the_limits():
     assert repr(wasmffi.Wasi(stdout_limit=10)).endswith("stdout=capture stderr=capture stdout_limit=10>")
+
+
+# write(fd, iovs, count) calls fd_write with an iovec array the test lays out in memory.
+RAW_WRITER = f"""(module {FD_WRITE}
+  (memory (export "memory") 1)
+  (data (i32.const 64) "abcdef")
+  (func (export "write") (param i32 i32 i32) (result i32)
+    (call $fd_write (local.get 0) (local.get 1) (local.get 2) (i32.const 8)))
+  (func (export "written") (result i32) (i32.load (i32.const 8))))"""
+
+
+def test_fd_write_writes_the_first_non_empty_iovec_and_says_how_much_as_wasis_own_does():
+    wasi = wasmffi.Wasi()
+    inst = wasmffi.load(RAW_WRITER, wasi=wasi)
+    # iovecs at 16: {64, 0} (empty), {64, 3} "abc", {67, 3} "def"
+    inst.memory.pack_into("<6I", 16, 64, 0, 64, 3, 67, 3)
+    assert inst.exports.write(1, 16, 3) == 0 and inst.exports.written() == 3
+    assert wasi.stdout == b"abc"  # libc's writev writes the rest in a further call
+    assert inst.exports.write(1, 16, 0) == 0 and inst.exports.written() == 0
+
+
+@pytest.mark.parametrize("iovs,count,what", [
+    (0xFFFFFFF8, 2, "iovec array past the end of memory"),
+    (16, 1, "buffer past the end of memory"),
+])
+def test_fd_write_with_a_bad_address_returns_efault_and_writes_nothing(iovs, count, what):
+    wasi = wasmffi.Wasi()
+    inst = wasmffi.load(RAW_WRITER, wasi=wasi)
+    inst.memory.pack_into("<2I", 16, 65530, 100)  # 100 bytes from 65530: past the 64 KiB
+    assert inst.exports.write(1, iovs, count) == 21, what  # EFAULT
+    assert wasi.stdout == b""
