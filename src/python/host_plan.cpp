@@ -206,19 +206,7 @@ PyObject* read_cstring(const DeclHost& h, const ArgStep& s, const wasmtime_val_r
 }
 
 PyObject* as_enum(const ArgStep& s, const wasmtime_val_raw_t& slot) {
-  PyObject* v = from_raw(slot, s.unit);
-  if (v == nullptr) return nullptr;
-  PyObject* e = PyObject_CallOneArg(s.enum_class, v);
-  if (e != nullptr) {
-    Py_DECREF(v);
-    return e;
-  }
-  if (!PyErr_ExceptionMatches(PyExc_ValueError)) {
-    Py_DECREF(v);
-    return nullptr;
-  }
-  PyErr_Clear();  // a value the declaration does not name stays a plain int
-  return v;
+  return enum_or_int(s.enum_class, from_raw(slot, s.unit));
 }
 
 PyObject* make_arg(const DeclHost& h, const ArgStep& s, const wasmtime_val_raw_t* raw, CallerMemory& cm) {
