@@ -104,6 +104,10 @@ RULES: List[Tuple[str, str, int]] = [
 """, 1),
     # The record base: its bytes are its own bytearray or a view of its parent's.
     (r"    _buf: types\.MemberDescriptorType = \.\.\.\n", "    _buf: bytearray | memoryview\n", 1),
+    # The C bases of Module and Instance (instantiate_plain.cpp): fields the Python classes
+    # annotate with their own types.
+    (r"^    (_m|_export_names|_export_name_set|_plain_memory|module|_i|exports|raw_exports|cdef): "
+     r"types\.MemberDescriptorType = \.\.\.\n", r"    \1: Any\n", 9),
     # ScalarField is written in C (record.cpp): its methods and members, typed.
     (r"^(class ScalarField:\n    \"\"\"\n.*\n    \"\"\"\n)\n(?:(?:    .*)?\n)*?(?=^\S)",
      r"""\1

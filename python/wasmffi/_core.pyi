@@ -232,9 +232,37 @@ class _Instance:
 
     def guest_release(self, arg: int, /) -> None: ...
 
+class _ModuleBase:
+    """
+    The C base of wasmffi.Module: the fields Module.instantiate's C path reads.
+    """
+
+    _m: Any
+
+    _export_names: Any
+
+    _export_name_set: Any
+
+    _plain_memory: Any
+
+class _InstanceBase:
+    """
+    The C base of wasmffi.Instance: the fields Module.instantiate's C path fills.
+    """
+
+    module: Any
+
+    _i: Any
+
+    exports: Any
+
+    raw_exports: Any
+
+    cdef: Any
+
 def _register_types(module_cls: type, instance_cls: type) -> None:
     """
-    Tells _Instantiate the wasmffi.Module and wasmffi.Instance classes whose slots it reads and fills.
+    Tells _Instantiate the wasmffi.Module and wasmffi.Instance classes (derived from _ModuleBase and _InstanceBase) whose fields it reads and fills.
     """
 
 class _Instantiate:
