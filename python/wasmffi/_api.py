@@ -26,7 +26,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-class Module:
+class Module(_core._ModuleBase):
     """A compiled WebAssembly module: immutable, compiled once per Engine, cheap to instantiate,
     shareable between threads, and picklable (see docs/lifecycle.md).
 
@@ -39,8 +39,10 @@ class Module:
     keyed MAC proves this user wrote it, and any other file there is ignored and rewritten.
     """
 
-    __slots__ = ("_m", "_engine", "_imports", "_wasi_only", "_exports", "_export_names", "_export_name_set",
-                 "_memory_name", "_plain_memory", "_name", "_source", "_is_wat", "__weakref__")
+    # _m, _export_names, _export_name_set and _plain_memory are fields of the C base, which
+    # Module.instantiate's C path reads (src/python/instantiate_plain.cpp).
+    __slots__ = ("_engine", "_imports", "_wasi_only", "_exports", "_memory_name", "_name", "_source", "_is_wat",
+                 "__weakref__")
     # The slots' types (set once, through object.__setattr__, in _setup).
     _m: "_core._Module"
     _engine: _core.Engine
@@ -249,14 +251,16 @@ def _unpickle_module(version: int, source: bytes, is_wat: bool, engine_opts: Opt
         return _unpickled.setdefault(key, module)
 
 
-class Instance:
+class Instance(_core._InstanceBase):
     """A module instantiated in its own store: ``inst.exports.NAME`` (or ``inst.exports["NAME"]``)
     are callables and objects bound to that store, so no call takes a store argument.
     ``inst.module``, ``inst.exports`` and ``inst.memory`` are read-only; ``inst.fuel`` is settable."""
 
-    # `exports` is a plain slot, read through its member descriptor: `inst.exports.add(1, 2)` is
-    # the idiom users write, and a property would add a Python-level call to every such call.
-    __slots__ = ("module", "_i", "exports", "raw_exports", "cdef", "_linker_store", "__weakref__")
+    # module, _i, exports, raw_exports and cdef are fields of the C base, which Module.instantiate's
+    # C path fills (src/python/instantiate_plain.cpp). `exports` is read through its member
+    # descriptor: `inst.exports.add(1, 2)` is the idiom users write, and a property would add a
+    # Python-level call to every such call.
+    __slots__ = ("_linker_store", "__weakref__")
     module: Module
     _i: "_core._Instance"
     exports: _core.Exports
@@ -434,13 +438,13 @@ class Instance:
 
 # The exports allocator="auto" looks for first, one per convention (GuestAllocator::find).
 _ALLOCATOR_EXPORTS = frozenset(parts[0][0] for _, parts in ALLOCATOR_CONVENTIONS)
-_SET_MODULE: Any = Instance.__dict__["module"].__set__
-_SET_I: Any = Instance.__dict__["_i"].__set__
-_SET_EXPORTS: Any = Instance.__dict__["exports"].__set__
-_SET_RAW_EXPORTS: Any = Instance.__dict__["raw_exports"].__set__
-_SET_CDEF: Any = Instance.__dict__["cdef"].__set__
-# Module.instantiate()'s plain case reads Module's slots and builds Instances in C, writing these
-# same slots.
+_SET_MODULE: Any = _core._InstanceBase.__dict__["module"].__set__
+_SET_I: Any = _core._InstanceBase.__dict__["_i"].__set__
+_SET_EXPORTS: Any = _core._InstanceBase.__dict__["exports"].__set__
+_SET_RAW_EXPORTS: Any = _core._InstanceBase.__dict__["raw_exports"].__set__
+_SET_CDEF: Any = _core._InstanceBase.__dict__["cdef"].__set__
+# Module.instantiate()'s plain case reads Module's fields and builds Instances in C, writing these
+# same fields.
 _core._register_types(Module, Instance)
 
 

@@ -20,6 +20,37 @@ class Record:
 
     _buf: bytearray | memoryview
 
+class ScalarField:
+    """
+    A scalar member of a declared struct: read and written by its marshalling unit, the same conversion as a declared parameter of that C type. Also the descriptor on the record class.
+    """
+
+    def __init__(self, unit: str, offset: int, label: str, ctype: str, *, wide: bool = False,
+                 enum_class: Callable[[int], Any] | None = None, char: bool = False) -> None: ...
+    def __get__(self, instance: Record | None, owner: type | None = None, /) -> Any: ...
+    def __set__(self, instance: Record, value: Any, /) -> None: ...
+    def __delete__(self, instance: Record, /) -> None: ...
+    def get(self, buf: Buffer, base: int = 0, /) -> Any: ...
+    def set(self, buf: Buffer, value: Any, base: int = 0, label: str | None = None, /) -> None: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def ctype(self) -> str: ...
+
+class Out:
+    """
+    The out-marker: `wasmffi.out(n)` passed for a non-const pointer asks wasmffi to allocate `n` elements of the pointee in guest scratch and return them after the call. `None` means the same with the declared size (`T name[N]`: N elements; `T *`: one element).
+    """
+
+    def __init__(self, count: int) -> None: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __reduce__(self) -> tuple[type[Out], tuple[int]]: ...
+    @property
+    def count(self) -> int: ...
+
 def signature_text(params: Sequence[str], results: Sequence[str]) -> str:
     """
     The text of a function signature, e.g. '(i32, i32) -> i32': the one producer, shared by FuncType, Func and the module descriptions.
@@ -187,7 +218,7 @@ class _Instance:
     @property
     def timeout(self) -> object: ...
 
-    def cfunc(self, name: str, raw: Func, plan: DeclPlan, spec: FunctionSpec, out_type: type) -> CFunc:
+    def cfunc(self, name: str, raw: Func, plan: DeclPlan, spec: FunctionSpec) -> CFunc:
         """A declared function (see python/wasmffi/_marshal.py)."""
 
     def guest_alloc(self, size: int) -> int: ...
@@ -201,9 +232,37 @@ class _Instance:
 
     def guest_release(self, arg: int, /) -> None: ...
 
+class _ModuleBase:
+    """
+    The C base of wasmffi.Module: the fields Module.instantiate's C path reads.
+    """
+
+    _m: Any
+
+    _export_names: Any
+
+    _export_name_set: Any
+
+    _plain_memory: Any
+
+class _InstanceBase:
+    """
+    The C base of wasmffi.Instance: the fields Module.instantiate's C path fills.
+    """
+
+    module: Any
+
+    _i: Any
+
+    exports: Any
+
+    raw_exports: Any
+
+    cdef: Any
+
 def _register_types(module_cls: type, instance_cls: type) -> None:
     """
-    Tells _Instantiate the wasmffi.Module and wasmffi.Instance classes whose slots it reads and fills.
+    Tells _Instantiate the wasmffi.Module and wasmffi.Instance classes (derived from _ModuleBase and _InstanceBase) whose fields it reads and fills.
     """
 
 class _Instantiate:

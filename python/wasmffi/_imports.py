@@ -159,14 +159,14 @@ def declared_entry(module: "Module", cd: "CDef", imp: Any, fn: Callable[..., Any
     if got != (spec.wasm_params, spec.wasm_results):
         raise CDefError(f"declared `{spec.declaration}` lowers to {spec.wasm_text} on {target} but import "
                         f"`{name}` is {imp.type}")
-    if spec.result.kind == "sret":
-        raise CDefError(f"declared import `{spec.declaration}`: a struct returned through memory is not "
-                        f"supported for imports")
-    # What the core reads from the calling instance's memory: `const char *` and `const T *` with a
-    # linked length (the length then travels in the bytes and is not passed).
-    reads = [p.name for p in spec.params if p.direction == IN and not p.byval
-             and (p.cstring or p.length_param is not None)]
+    # What the core reads from the calling instance's memory: `const char *`, `const T *` with a
+    # linked length (the length then travels in the bytes and is not passed) and structs passed by
+    # value; a struct result is written there.
+    reads = [repr(p.name) for p in spec.params if p.direction == IN and (p.byval or p.cstring or p.length_param is not None)]
     if reads and mem_name is None:
-        raise LinkError(f"declared import `{spec.declaration}`: parameter {reads[0]!r} is read from guest "
+        raise LinkError(f"declared import `{spec.declaration}`: parameter {reads[0]} is read from guest "
                         f"memory, but the module exports no memory")
+    if spec.result.kind == "sret" and mem_name is None:
+        raise LinkError(f"declared import `{spec.declaration}`: its struct result is written to guest memory, "
+                        f"but the module exports no memory")
     return (fn, first, name, build_plan(cd, spec), mem_name)

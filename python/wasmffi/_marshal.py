@@ -8,20 +8,10 @@ from typing import TYPE_CHECKING, List, Optional, Tuple, Union
 from . import _core
 from ._types import MemoryType
 from .cdef import CDef, CDefError, Enum, Struct, target_for_memory
-from .cdef._lower import IN, INOUT, OUT, VALUE, BYTES, FunctionSpec
-from .cdef._model import Out
+from .cdef._lower import IN, INOUT, OUT, VALUE, BYTES, FunctionSpec, unit_name as _unit
 
 if TYPE_CHECKING:
     from ._api import Instance
-
-# cdef's scalar codes name C types; the unit table spells C's int32_t/int64_t "int32"/"int64"
-# ("i32"/"i64" are the wasm-level units, which accept the unsigned range too).
-_UNITS = {"i32": "int32", "i64": "int64"}
-
-
-def _unit(code: Optional[str]) -> str:
-    return "" if code is None else _UNITS.get(code, code)
-
 
 def _as_cdef(cdef: Union[str, CDef]) -> CDef:
     if isinstance(cdef, CDef):
@@ -94,7 +84,7 @@ def bind(instance: "Instance", cdef: Union[str, CDef]) -> CDef:
         spec = cd.lower(name, target)
         func = raw[name]
         spec.check(func.type, export_name=name)
-        bound.append((name, instance._i.cfunc(name, func, build_plan(cd, spec), spec, Out)))
+        bound.append((name, instance._i.cfunc(name, func, build_plan(cd, spec), spec)))
     for name, cf in bound:
         _core.exports_declare(instance.exports, name, cf)
     return cd

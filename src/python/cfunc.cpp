@@ -290,7 +290,6 @@ void cfunc_dealloc(PyObject* o) {
   clear_head(&self->head);
   Py_CLEAR(self->plan_obj);
   Py_CLEAR(self->raw);
-  Py_CLEAR(self->out_type);
   Py_CLEAR(self->doc);
   Py_CLEAR(self->spec);
   free_callable(&self->head);
@@ -342,8 +341,7 @@ bool init_cfunc_type(PyObject* module) {
 }
 
 PyObject* make_cfunc(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_func_t& func, GuestAllocator* alloc,
-                     std::optional<GuestMemory>* mem, PyObject* raw, PyObject* plan_obj, PyObject* spec,
-                     PyObject* out_type) {
+                     std::optional<GuestMemory>* mem, PyObject* raw, PyObject* plan_obj, PyObject* spec) {
   const DeclPlan* plan = plan_of(plan_obj);
   if (plan == nullptr) return nullptr;
   const bool is64 = mem->has_value() && (*mem)->is64();
@@ -373,7 +371,6 @@ PyObject* make_cfunc(PyObject* owner, wasmtime_context_t* ctx, const wasmtime_fu
   self->plan = plan;
   self->plan_obj = Py_NewRef(plan_obj);
   self->raw = Py_NewRef(raw);
-  self->out_type = Py_NewRef(out_type);
   self->doc = doc;
   self->spec = Py_NewRef(spec);
   PyObject_GC_Track(self);

@@ -8,6 +8,7 @@
 
 #include "convert.hpp"
 #include "marshal.hpp"
+#include "out.hpp"
 #include "record.hpp"
 
 namespace wasmffi::py::cfunc {
@@ -82,18 +83,15 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
     a.addr = addr;
     return true;
   }
-  if (o == Py_None || Py_TYPE(o) == reinterpret_cast<PyTypeObject*>(self->out_type)) {
+  uint64_t n = 1;
+  const bool is_out = o != Py_None && out_count(o, n);
+  if (o == Py_None || is_out) {
     if (!wants_write) {
-      arg_error(PyExc_TypeError, self, p, "None is not a value for an input buffer");
+      arg_error(PyExc_TypeError, self, p, is_out ? "out() is for buffers the function writes, not an input buffer"
+                                                 : "None is not a value for an input buffer");
       return false;
     }
-    uint64_t n = 1;
-    if (o != Py_None) {
-      PyObject* c = PyObject_GetAttrString(o, "count");
-      if (c == nullptr) return false;
-      n = PyLong_AsUnsignedLongLong(c);
-      Py_DECREF(c);
-      if (PyErr_Occurred()) return false;
+    if (is_out) {
       if (p.count >= 0 && n != static_cast<uint64_t>(p.count)) {
         arg_error(PyExc_ValueError, self, p, "out(%llu) for an array of %lld elements", static_cast<unsigned long long>(n),
                   static_cast<long long>(p.count));
@@ -332,15 +330,7 @@ PyObject* result_value(CFuncObject* self, const wasmtime_val_raw_t* raw, const u
     return make_record(plan.result.record, bytes, plan.result.size);
   }
   PyObject* v = from_raw(raw[0], plan.result.unit);
-  if (v != nullptr && plan.result.enum_class != nullptr) {  // an enum: its member when the value names one
-    PyObject* e = PyObject_CallOneArg(plan.result.enum_class, v);
-    if (e != nullptr) {
-      Py_DECREF(v);
-      return e;
-    }
-    PyErr_Clear();
-  }
-  return v;
+  return plan.result.enum_class != nullptr ? enum_or_int(plan.result.enum_class, v) : v;
 }
 
 // The bytes of a single-scalar struct passed by value. A struct instance keeps its bytes in its

@@ -24,7 +24,6 @@ struct CFuncObject {
   const DeclPlan* plan;  // owned by plan_obj
   PyObject* plan_obj;    // the _core.DeclPlan
   PyObject* raw;         // the undeclared Func, for .raw
-  PyObject* out_type;    // wasmffi.Out
   PyObject* doc;
   PyObject* spec;        // cdef's FunctionSpec: __signature__ and .spec
 };

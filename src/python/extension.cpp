@@ -12,6 +12,7 @@
 #include "cfunc.hpp"
 #include "exports.hpp"
 #include "func.hpp"
+#include "out.hpp"
 #include "host.hpp"
 #include "instance_impl.hpp"
 #include "record.hpp"
@@ -37,6 +38,8 @@ NB_MODULE(_core, m) {
   if (!init_exports_type(m.ptr())) throw nb::python_error();
   if (!init_cfunc_type(m.ptr())) throw nb::python_error();
   if (!init_record_type(m.ptr())) throw nb::python_error();
+  if (!init_scalar_field_type(m.ptr())) throw nb::python_error();
+  if (!init_out_type(m.ptr())) throw nb::python_error();
 
   m.def(
       "signature_text",

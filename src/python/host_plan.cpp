@@ -16,6 +16,7 @@
 #include "host.hpp"
 #include "marshal.hpp"
 #include "plan.hpp"
+#include "record.hpp"
 #include "store_guard.hpp"
 #include "wasmffi/host_func.hpp"
 #include "wasmffi/memory.hpp"
@@ -31,6 +32,9 @@ enum class Step : uint8_t {
   Bytes,    // `const T *` with a linked length: that many elements read as bytes
   CString,  // `const char *`: the NUL-terminated UTF-8 text as str, None for NULL; `const char16_t *`
             // (UTF-16) and `const char32_t *` / `const wchar_t *` (UTF-32) up to their zero unit
+  Record,   // a struct by value, passed as a pointer to a copy: an instance of its class holding
+            // the `scale` bytes there
+  ScalarRecord,  // a struct of one scalar, passed as that scalar: an instance of its class
 };
 
 struct ArgStep {
@@ -41,6 +45,7 @@ struct ArgStep {
   uint32_t len_slot = 0;
   uint64_t scale = 1;                   // Bytes: bytes per unit of the length; CString: bytes per character
   PyObject* enum_class = nullptr;       // Enum (borrowed from the plan)
+  PyObject* record = nullptr;           // Record/ScalarRecord: the struct class (borrowed from the plan)
   PyObject* param = nullptr;            // the parameter's name, for messages (borrowed from the plan)
 };
 
@@ -61,6 +66,10 @@ struct DeclHost {
   mutable wasmtime_memory_t cached_memory{};
   ResKind result = ResKind::Void;
   Marshal result_unit = Marshal::Unsupported;
+  // A struct result (borrowed from the plan): Sret, written at the hidden first parameter's
+  // address (`result_size` bytes); or a struct of one scalar, returned as that scalar.
+  PyObject* result_record = nullptr;
+  uint64_t result_size = 0;
   MarshalUnit::Num result_num = MarshalUnit::Num::Int;  // the result unit's data, copied once
   bool result_i64 = false;
   int64_t result_lo = 0;
@@ -101,7 +110,7 @@ struct CallerMemory {
 
   // The memory's bytes and size now (a host function may grow it between two reads); false with
   // LinkError set when the calling instance exports no such memory.
-  bool get(const uint8_t*& base, uint64_t& size) {
+  bool get(uint8_t*& base, uint64_t& size) {
     if (!found && h.have_memory) {
       mem = h.cached_memory;
       found = true;
@@ -147,7 +156,7 @@ PyObject* read_bytes(const DeclHost& h, const ArgStep& s, const wasmtime_val_raw
                  s.param, static_cast<long long>(count));
     return nullptr;
   }
-  const uint8_t* base;
+  uint8_t* base;
   uint64_t size;
   if (!cm.get(base, size)) return nullptr;
   uint64_t len;
@@ -164,7 +173,7 @@ PyObject* read_cstring(const DeclHost& h, const ArgStep& s, const wasmtime_val_r
   bool negative;
   const uint64_t addr = slot_integer(raw[s.slot], s.unit, negative);
   if (addr == 0) return Py_NewRef(Py_None);
-  const uint8_t* base;
+  uint8_t* base;
   uint64_t size;
   if (!cm.get(base, size)) return nullptr;
   const uint64_t width = s.scale;
@@ -206,19 +215,25 @@ PyObject* read_cstring(const DeclHost& h, const ArgStep& s, const wasmtime_val_r
 }
 
 PyObject* as_enum(const ArgStep& s, const wasmtime_val_raw_t& slot) {
-  PyObject* v = from_raw(slot, s.unit);
-  if (v == nullptr) return nullptr;
-  PyObject* e = PyObject_CallOneArg(s.enum_class, v);
-  if (e != nullptr) {
-    Py_DECREF(v);
-    return e;
-  }
-  if (!PyErr_ExceptionMatches(PyExc_ValueError)) {
-    Py_DECREF(v);
-    return nullptr;
-  }
-  PyErr_Clear();  // a value the declaration does not name stays a plain int
-  return v;
+  return enum_or_int(s.enum_class, from_raw(slot, s.unit));
+}
+
+// A struct passed by value: a copy of its bytes at the address, as an instance of its class.
+PyObject* read_record(const DeclHost& h, const ArgStep& s, const wasmtime_val_raw_t* raw, CallerMemory& cm) {
+  bool negative;
+  const uint64_t addr = slot_integer(raw[s.slot], s.unit, negative);
+  uint8_t* base;
+  uint64_t size;
+  if (!cm.get(base, size)) return nullptr;
+  if (addr > size || s.scale > size - addr) return out_of_bounds_error(h, s, addr, s.scale, size, "");
+  return make_record(s.record, base + addr, s.scale);
+}
+
+// A struct of one scalar, which the C ABI passes as the scalar: its bytes are the slot's.
+PyObject* scalar_record(const ArgStep& s, const wasmtime_val_raw_t& slot) {
+  uint8_t bytes[8] = {};
+  store_element(s.unit, slot, bytes);
+  return make_record(s.record, bytes, unit_of(s.unit).size);
 }
 
 PyObject* make_arg(const DeclHost& h, const ArgStep& s, const wasmtime_val_raw_t* raw, CallerMemory& cm) {
@@ -227,13 +242,84 @@ PyObject* make_arg(const DeclHost& h, const ArgStep& s, const wasmtime_val_raw_t
     case Step::Enum: return as_enum(s, raw[s.slot]);
     case Step::Bytes: return read_bytes(h, s, raw, cm);
     case Step::CString: return read_cstring(h, s, raw, cm);
+    case Step::Record: return read_record(h, s, raw, cm);
+    case Step::ScalarRecord: return scalar_record(s, raw[s.slot]);
   }
   return nullptr;
 }
 
 // The callable's return value into raw[0], checked once by the declared C type: integers must be
 // int (bool refused) within the type's range, bool True/False/0/1, floating point as wasm floats.
+// The bytes of a struct result: an instance of the declared class (a dict of its fields is made
+// into one), exactly `size` bytes through the buffer protocol. A new reference to what holds
+// them (released with `view`), or nullptr with TypeError naming the host function.
+PyObject* result_record_bytes(const DeclHost& h, PyObject* ret, uint64_t size, Py_buffer& view) {
+  PyObject* rec = nullptr;
+  if (PyObject_TypeCheck(ret, reinterpret_cast<PyTypeObject*>(h.result_record))) {
+    rec = Py_NewRef(ret);
+  } else if (PyDict_Check(ret)) {
+    PyObject* no_args = PyTuple_New(0);
+    if (no_args == nullptr) return nullptr;
+    rec = PyObject_Call(h.result_record, no_args, ret);
+    Py_DECREF(no_args);
+    if (rec == nullptr) return nullptr;
+  } else {
+    PyErr_Format(PyExc_TypeError, "host function %R must return a %s (%s) or a dict of its fields, not %.200s",
+                 h.name, reinterpret_cast<PyTypeObject*>(h.result_record)->tp_name, h.result_ctype.c_str(),
+                 Py_TYPE(ret)->tp_name);
+    return nullptr;
+  }
+  PyObject* buf = record_buf(rec);
+  if (buf == nullptr || PyObject_GetBuffer(buf, &view, PyBUF_SIMPLE) < 0) {
+    if (!PyErr_Occurred())
+      PyErr_Format(PyExc_TypeError, "host function %R returned a %s that has no bytes (made without its constructor)",
+                   h.name, h.result_ctype.c_str());
+    Py_DECREF(rec);
+    return nullptr;
+  }
+  if (static_cast<uint64_t>(view.len) != size) {
+    PyErr_Format(PyExc_ValueError, "host function %R returned %zd bytes for %s, which has %llu", h.name, view.len,
+                 h.result_ctype.c_str(), static_cast<unsigned long long>(size));
+    PyBuffer_Release(&view);
+    Py_DECREF(rec);
+    return nullptr;
+  }
+  return rec;
+}
+
+// A struct result through memory: its bytes written at the hidden first parameter's address.
+bool store_sret(const DeclHost& h, PyObject* ret, const wasmtime_val_raw_t* raw, CallerMemory& cm) {
+  Py_buffer view;
+  PyObject* rec = result_record_bytes(h, ret, h.result_size, view);
+  if (rec == nullptr) return false;
+  bool negative;
+  const uint64_t addr = slot_integer(raw[0], h.result_unit, negative);
+  uint8_t* base;
+  uint64_t size;
+  bool ok = cm.get(base, size);
+  if (ok && (addr > size || h.result_size > size - addr)) {
+    Error e = out_of_bounds("write", addr, h.result_size, size);
+    PyErr_Format(registry().memory_access, "host function %R result: %s", h.name, e.message.c_str());
+    ok = false;
+  }
+  if (ok) std::memcpy(base + addr, view.buf, static_cast<size_t>(h.result_size));
+  PyBuffer_Release(&view);
+  Py_DECREF(rec);
+  return ok;
+}
+
 bool store_result(const DeclHost& h, PyObject* ret, wasmtime_val_raw_t* raw) {
+  if (h.result_record != nullptr && h.result == ResKind::Value &&
+      PyObject_TypeCheck(ret, reinterpret_cast<PyTypeObject*>(h.result_record))) {
+    // A struct of one scalar comes back as the scalar: its bytes into the slot.
+    Py_buffer view;
+    PyObject* rec = result_record_bytes(h, ret, unit_of(h.result_unit).size, view);
+    if (rec == nullptr) return false;
+    load_element(h.result_unit, static_cast<const uint8_t*>(view.buf), raw[0]);
+    PyBuffer_Release(&view);
+    Py_DECREF(rec);
+    return true;
+  }
   if (h.result == ResKind::Void) {
     if (ret == Py_None) return true;
     PyErr_Format(PyExc_TypeError, "host function %R must return None (declared void), not %.200s", h.name,
@@ -318,7 +404,7 @@ wasm_trap_t* decl_trampoline(void* env, wasmtime_caller_t* caller, wasmtime_val_
   for (size_t j = 0; j < made; ++j) Py_DECREF(args[j]);
   if (ret == nullptr) [[unlikely]]
     return stash(store, h);
-  const bool ok = store_result(h, ret, raw);
+  const bool ok = h.result == ResKind::Sret ? store_sret(h, ret, raw, cm) : store_result(h, ret, raw);
   Py_DECREF(ret);
   if (!ok) [[unlikely]]
     return stash(store, h);
@@ -395,6 +481,9 @@ Result<wasmtime_func_t> make_declared_host_func(Store& store, const Module& modu
       if (p.enum_class != nullptr) {
         s.step = Step::Enum;
         s.enum_class = p.enum_class;
+      } else if (p.record != nullptr) {
+        s.step = Step::ScalarRecord;
+        s.record = p.record;
       }
     } else {
       if (k != ptr) return refuse("pointer parameter " + p.ctype + " does not fit its wasm slot");
@@ -408,6 +497,11 @@ Result<wasmtime_func_t> make_declared_host_func(Store& store, const Module& modu
         s.len_slot = n.slot;
         s.scale = n.length_bytes ? 1 : p.elem_size;
         reads = true;
+      } else if (p.byval && p.record != nullptr) {
+        s.step = Step::Record;
+        s.record = p.record;
+        s.scale = p.elem_size;
+        reads = true;
       } else if (p.cstring && p.dir == Dir::In) {
         if (p.elem_size != 1 && p.elem_size != 2 && p.elem_size != 4)
           return refuse("C string parameter " + p.ctype + " has characters of an unknown width");
@@ -418,8 +512,6 @@ Result<wasmtime_func_t> make_declared_host_func(Store& store, const Module& modu
     }
     h->steps.push_back(s);
   }
-  if (reads && (memory == nullptr || *memory == '\0'))
-    return refuse("a parameter is read from guest memory, but the module exports no memory");
   switch (plan.result.kind) {
     case ResKind::Void:
       if (!results.empty()) return refuse("declared void, but the wasm type has results");
@@ -429,10 +521,18 @@ Result<wasmtime_func_t> make_declared_host_func(Store& store, const Module& modu
         return refuse("the declared result does not fit the wasm result");
       break;
     case ResKind::Sret:
-      return refuse("a struct returned through memory is not supported for imports");
+      if (!results.empty()) return refuse("a struct result through memory, but the wasm type has results");
+      if (params.empty() || params[0] != ptr) return refuse("a struct result through memory needs a pointer first");
+      reads = true;  // it writes the caller's memory, so it needs one as a reader does
+      break;
   }
+  h->result_record = plan.result.record;
+  h->result_size = plan.result.size;
+  if (reads && (memory == nullptr || *memory == '\0'))
+    return refuse(plan.result.kind == ResKind::Sret ? "its struct result is written to guest memory, but the module exports no memory"
+                                                    : "a parameter is read from guest memory, but the module exports no memory");
   h->result = plan.result.kind;
-  h->result_unit = plan.result.unit;
+  h->result_unit = plan.result.kind == ResKind::Sret ? addr_unit : plan.result.unit;
   h->result_ctype = plan.result.ctype;
   if (plan.result.kind == ResKind::Value) {
     const MarshalUnit& u = unit_of(plan.result.unit);

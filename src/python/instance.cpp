@@ -284,16 +284,16 @@ void bind_instance(nb::module_& m) {
                    })
       .def(
           "cfunc",
-          [](nb::handle self, nb::str name, nb::handle raw, nb::handle plan, nb::handle spec, nb::handle out_type) {
+          [](nb::handle self, nb::str name, nb::handle raw, nb::handle plan, nb::handle spec) {
             PyInstance& pi = nb::cast<PyInstance&>(self);
             auto e = pi.inst->export_get(name.c_str());
             if (!e || e->kind != ExternKind::Func) throw nb::value_error("cfunc(): no such function export");
             PyObject* f = make_cfunc(self.ptr(), pi.inst->context(), e->item.of.func, &pi.alloc, &pi.mem,
-                                     raw.ptr(), plan.ptr(), spec.ptr(), out_type.ptr());
+                                     raw.ptr(), plan.ptr(), spec.ptr());
             if (f == nullptr) throw nb::python_error();
             return nb::steal(f);
           },
-          nb::arg("name"), nb::arg("raw"), nb::arg("plan"), nb::arg("spec"), nb::arg("out_type"),
+          nb::arg("name"), nb::arg("raw"), nb::arg("plan"), nb::arg("spec"),
           "A declared function (see python/wasmffi/_marshal.py).")
       .def(
           "guest_alloc",

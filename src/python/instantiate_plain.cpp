@@ -21,78 +21,144 @@ namespace {
 // --- Module.instantiate: the plain case in C ----------------------------------------------------
 // A sandbox per request pays for instantiation on every request, so module.instantiate() with no
 // argument (and a module without imports) is done here in one C call: the store and instance, the
-// _Instance, its Exports and the wasmffi.Instance, whose __slots__ are written at their offsets.
+// _Instance, its Exports and the wasmffi.Instance, whose fields (InstanceBase, below) it fills.
 // Every other call goes to the Python method it wraps (wasmffi._api.Module.instantiate).
 // Measured on the bench lifecycle guest: Python building the same objects (a method with twelve
 // keyword defaults to check, Instance.__new__, _setup writing six slots) cost about 1 us of 3.7.
 
-// wasmffi.Module's and wasmffi.Instance's classes and the offsets of the slots read and written
-// here, from their member descriptors: registered by _core._register_types once, as
-// wasmffi._api is imported (and never changed after, so no lock). A slot renamed in _api fails
-// that registration, not a later instantiation.
-struct PlainLayout {
-  PyTypeObject* module_type = nullptr;
-  Py_ssize_t m = 0, export_names = 0, export_name_set = 0, plain_memory = 0;
-  PyTypeObject* instance_type = nullptr;
-  Py_ssize_t module = 0, core = 0, exports = 0, raw_exports = 0, cdef = 0;
+// The C bases of wasmffi.Module and wasmffi.Instance: the fields the plain case reads (a
+// Module's compiled module, export names and plain-memory marker) and fills (an Instance's
+// module, core instance and exports). Python sees them as the attributes of the same names and
+// writes them through their member descriptors; this file reads and writes the struct fields of
+// objects whose type it has checked. Unset fields are nullptr (AttributeError in Python).
+struct ModuleBase {
+  PyObject_HEAD
+  PyObject* m;                // _m: the _core._Module
+  PyObject* export_names;     // _export_names: tuple of str
+  PyObject* export_name_set;  // _export_name_set: frozenset of str
+  PyObject* plain_memory;     // _plain_memory: None or a memory name (the C path may run), False (not)
 };
-PlainLayout g_plain;
+
+struct InstanceBase {
+  PyObject_HEAD
+  PyObject* module;       // module: the wasmffi.Module
+  PyObject* core;         // _i: the _core._Instance
+  PyObject* exports;      // exports
+  PyObject* raw_exports;  // raw_exports
+  PyObject* cdef;         // cdef: a CDef or None
+};
+
+template <size_t N>
+int base_traverse(PyObject* o, visitproc visit, void* arg) {
+  auto** fields = reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + offsetof(ModuleBase, m));
+  for (size_t i = 0; i < N; ++i) Py_VISIT(fields[i]);
+  Py_VISIT(Py_TYPE(o));
+  return 0;
+}
+
+template <size_t N>
+int base_clear(PyObject* o) {
+  auto** fields = reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + offsetof(ModuleBase, m));
+  for (size_t i = 0; i < N; ++i) Py_CLEAR(fields[i]);
+  return 0;
+}
+
+template <size_t N>
+void base_dealloc(PyObject* o) {
+  PyTypeObject* tp = Py_TYPE(o);
+  PyObject_GC_UnTrack(o);
+  base_clear<N>(o);
+  tp->tp_free(o);
+  Py_DECREF(tp);
+}
+
+// Both bases are a run of object fields right after the header (the templates above rely on it).
+static_assert(offsetof(ModuleBase, m) == offsetof(InstanceBase, module));
+static_assert(sizeof(ModuleBase) == offsetof(ModuleBase, m) + 4 * sizeof(PyObject*));
+static_assert(sizeof(InstanceBase) == offsetof(InstanceBase, module) + 5 * sizeof(PyObject*));
+
+PyMemberDef module_base_members[] = {
+    {"_m", T_OBJECT_EX, offsetof(ModuleBase, m), 0, nullptr},
+    {"_export_names", T_OBJECT_EX, offsetof(ModuleBase, export_names), 0, nullptr},
+    {"_export_name_set", T_OBJECT_EX, offsetof(ModuleBase, export_name_set), 0, nullptr},
+    {"_plain_memory", T_OBJECT_EX, offsetof(ModuleBase, plain_memory), 0, nullptr},
+    {nullptr, 0, 0, 0, nullptr}};
+
+PyMemberDef instance_base_members[] = {
+    {"module", T_OBJECT_EX, offsetof(InstanceBase, module), 0, "the wasmffi.Module this is an instance of"},
+    {"_i", T_OBJECT_EX, offsetof(InstanceBase, core), 0, nullptr},
+    {"exports", T_OBJECT_EX, offsetof(InstanceBase, exports), 0,
+     "the exports, as attributes (declared functions as CFunc)"},
+    {"raw_exports", T_OBJECT_EX, offsetof(InstanceBase, raw_exports), 0, "the exports, none of them declared"},
+    {"cdef", T_OBJECT_EX, offsetof(InstanceBase, cdef), 0, "the CDef the instance was made with, or None"},
+    {nullptr, 0, 0, 0, nullptr}};
+
+PyType_Slot module_base_slots[] = {
+    {Py_tp_doc, const_cast<char*>("The C base of wasmffi.Module: the fields Module.instantiate's C path reads.")},
+    {Py_tp_new, reinterpret_cast<void*>(PyType_GenericNew)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(base_dealloc<4>)},
+    {Py_tp_traverse, reinterpret_cast<void*>(base_traverse<4>)},
+    {Py_tp_clear, reinterpret_cast<void*>(base_clear<4>)},
+    {Py_tp_members, module_base_members},
+    {0, nullptr}};
+
+PyType_Slot instance_base_slots[] = {
+    {Py_tp_doc, const_cast<char*>("The C base of wasmffi.Instance: the fields Module.instantiate's C path fills.")},
+    {Py_tp_new, reinterpret_cast<void*>(PyType_GenericNew)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(base_dealloc<5>)},
+    {Py_tp_traverse, reinterpret_cast<void*>(base_traverse<5>)},
+    {Py_tp_clear, reinterpret_cast<void*>(base_clear<5>)},
+    {Py_tp_members, instance_base_members},
+    {0, nullptr}};
+
+PyType_Spec module_base_spec = {"wasmffi._core._ModuleBase", sizeof(ModuleBase), 0,
+                                Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, module_base_slots};
+PyType_Spec instance_base_spec = {"wasmffi._core._InstanceBase", sizeof(InstanceBase), 0,
+                                  Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+                                  instance_base_slots};
+PyTypeObject* g_module_base = nullptr;
+PyTypeObject* g_instance_base = nullptr;
+
+// wasmffi.Module and wasmffi.Instance: registered by _core._register_types once, as wasmffi._api
+// is imported (and never changed after, so no lock). The plain case runs only for a module whose
+// type is exactly the registered Module (a subclass may override instantiate), and makes
+// instances of the registered Instance class.
+PyTypeObject* g_module_type = nullptr;
+PyTypeObject* g_instance_type = nullptr;
 
 // The keywords the C path takes: the store options (a sandbox per request sets its limits on
 // every instantiation), kOptionNames interned once by _register_types.
 PyObject* g_option_names[kOptionCount] = {};
-
-Py_ssize_t slot_offset(PyTypeObject* type, const char* name) {
-  PyObject* d = PyDict_GetItemString(type->tp_dict, name);  // borrowed
-  const std::string where = std::string("_register_types(): ") + type->tp_name;
-  if (d == nullptr || Py_TYPE(d) != &PyMemberDescr_Type)
-    throw nb::type_error((where + " has no slot '" + name + "'").c_str());
-  const PyMemberDef* member = reinterpret_cast<PyMemberDescrObject*>(d)->d_member;
-  if (member->type != T_OBJECT_EX || (member->flags & READONLY))
-    throw nb::type_error((where + "." + name + " is not a writable object slot").c_str());
-  return member->offset;
-}
 
 void register_types(nb::handle module_cls, nb::handle instance_cls) {
   if (!PyType_Check(module_cls.ptr()) || !PyType_Check(instance_cls.ptr()))
     throw nb::type_error("_register_types(): expects the Module and Instance classes");
   auto* mt = reinterpret_cast<PyTypeObject*>(module_cls.ptr());
   auto* it = reinterpret_cast<PyTypeObject*>(instance_cls.ptr());
-  PlainLayout l;
-  l.m = slot_offset(mt, "_m");
-  l.export_names = slot_offset(mt, "_export_names");
-  l.export_name_set = slot_offset(mt, "_export_name_set");
-  l.plain_memory = slot_offset(mt, "_plain_memory");
-  l.module = slot_offset(it, "module");
-  l.core = slot_offset(it, "_i");
-  l.exports = slot_offset(it, "exports");
-  l.raw_exports = slot_offset(it, "raw_exports");
-  l.cdef = slot_offset(it, "cdef");
+  if (!PyType_IsSubtype(mt, g_module_base))
+    throw nb::type_error("_register_types(): the Module class must derive from _core._ModuleBase");
+  if (!PyType_IsSubtype(it, g_instance_base))
+    throw nb::type_error("_register_types(): the Instance class must derive from _core._InstanceBase");
   for (size_t i = 0; i < kOptionCount; ++i) {
     if (g_option_names[i] != nullptr) continue;
     g_option_names[i] = PyUnicode_InternFromString(kOptionNames[i]);  // for the process's life
     if (g_option_names[i] == nullptr) throw nb::python_error();
   }
   // Kept for the process's life (a registration made again replaces the classes).
-  l.module_type = reinterpret_cast<PyTypeObject*>(Py_NewRef(mt));
-  l.instance_type = reinterpret_cast<PyTypeObject*>(Py_NewRef(it));
-  PlainLayout old = std::exchange(g_plain, l);
-  Py_XDECREF(old.module_type);
-  Py_XDECREF(old.instance_type);
-}
-
-PyObject*& slot_at(PyObject* obj, Py_ssize_t offset) {
-  return *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(obj) + offset);
+  PyTypeObject* old_m = std::exchange(g_module_type, reinterpret_cast<PyTypeObject*>(Py_NewRef(mt)));
+  PyTypeObject* old_i = std::exchange(g_instance_type, reinterpret_cast<PyTypeObject*>(Py_NewRef(it)));
+  Py_XDECREF(old_m);
+  Py_XDECREF(old_i);
 }
 
 // The wasmffi.Instance of `module` (a wasmffi.Module whose _plain_memory is None or a str), as
 // Instance._setup builds it with allocator="auto" and no cdef, in a store with `options`.
 PyObject* instantiate_plain(PyObject* module, const StoreOptions& options) {
-  const PlainLayout& l = g_plain;
-  PyObject* core_module = slot_at(module, l.m);
-  PyObject* names = slot_at(module, l.export_names);
-  PyObject* name_set = slot_at(module, l.export_name_set);
-  PyObject* memory = slot_at(module, l.plain_memory);
+  const auto* mb = reinterpret_cast<const ModuleBase*>(module);  // exactly g_module_type: checked by the caller
+  PyObject* core_module = mb->m;
+  PyObject* names = mb->export_names;
+  PyObject* name_set = mb->export_name_set;
+  PyObject* memory = mb->plain_memory;
   if (core_module == nullptr || names == nullptr || name_set == nullptr || !nb::isinstance<PyModule>(core_module)) {
     PyErr_SetString(PyExc_TypeError, "Module.instantiate(): the Module is not initialised");
     return nullptr;
@@ -107,13 +173,14 @@ PyObject* instantiate_plain(PyObject* module, const StoreOptions& options) {
       bind_marshalling(*nb::inst_ptr<PyInstance>(core), "auto", nb::cast<std::string_view>(nb::handle(memory)));
     nb::object exports = nb::steal(make_exports(core.ptr(), names, name_set));
     if (!exports) throw nb::python_error();
-    PyObject* self = l.instance_type->tp_alloc(l.instance_type, 0);  // slots zeroed (unset)
+    PyObject* self = g_instance_type->tp_alloc(g_instance_type, 0);  // fields zeroed (unset)
     if (self == nullptr) throw nb::python_error();
-    slot_at(self, l.module) = Py_NewRef(module);
-    slot_at(self, l.core) = core.release().ptr();
-    slot_at(self, l.raw_exports) = Py_NewRef(exports.ptr());
-    slot_at(self, l.exports) = exports.release().ptr();
-    slot_at(self, l.cdef) = Py_NewRef(Py_None);
+    auto* ib = reinterpret_cast<InstanceBase*>(self);  // a subclass of _InstanceBase: checked at registration
+    ib->module = Py_NewRef(module);
+    ib->core = core.release().ptr();
+    ib->raw_exports = Py_NewRef(exports.ptr());
+    ib->exports = exports.release().ptr();
+    ib->cdef = Py_NewRef(Py_None);
     return self;
   } catch (nb::python_error& e) {
     e.restore();
@@ -148,8 +215,8 @@ PyObject* instantiate_vectorcall(PyObject* callable, PyObject* const* args, size
   // The plain case: module.instantiate(), with store options at most, on a wasmffi.Module (not a
   // subclass, whose layout or method may differ) whose instantiation needs no imports
   // (_plain_memory is not False).
-  if (nargs == 1 && Py_TYPE(args[0]) == g_plain.module_type) [[likely]] {
-    PyObject* memory = slot_at(args[0], g_plain.plain_memory);
+  if (nargs == 1 && Py_TYPE(args[0]) == g_module_type) [[likely]] {
+    PyObject* memory = reinterpret_cast<const ModuleBase*>(args[0])->plain_memory;
     if (memory != nullptr && memory != Py_False) {
       if (kwnames == nullptr) [[likely]]
         return instantiate_plain(args[0], StoreOptions{});
@@ -261,8 +328,15 @@ PyType_Spec instantiate_type_spec = {
 }  // namespace
 
 void bind_instantiate(nb::module_& m) {
+  g_module_base = reinterpret_cast<PyTypeObject*>(PyType_FromModuleAndSpec(m.ptr(), &module_base_spec, nullptr));
+  if (g_module_base == nullptr) throw nb::python_error();
+  m.attr("_ModuleBase") = nb::borrow(reinterpret_cast<PyObject*>(g_module_base));  // kept for the process's life
+  g_instance_base = reinterpret_cast<PyTypeObject*>(PyType_FromModuleAndSpec(m.ptr(), &instance_base_spec, nullptr));
+  if (g_instance_base == nullptr) throw nb::python_error();
+  m.attr("_InstanceBase") = nb::borrow(reinterpret_cast<PyObject*>(g_instance_base));
   m.def("_register_types", &register_types, nb::arg("module_cls"), nb::arg("instance_cls"),
-        "Tells _Instantiate the wasmffi.Module and wasmffi.Instance classes whose slots it reads and fills.");
+        "Tells _Instantiate the wasmffi.Module and wasmffi.Instance classes (derived from _ModuleBase and "
+        "_InstanceBase) whose fields it reads and fills.");
   PyObject* instantiate_type = PyType_FromSpec(&instantiate_type_spec);
   if (instantiate_type == nullptr) throw nb::python_error();
   m.attr("_Instantiate") = nb::steal(instantiate_type);

@@ -99,4 +99,19 @@ const PyUnit kPyUnits[kMarshalCount + 1] = {
 static_assert(static_cast<size_t>(Marshal::Bool) == 12 && kMarshalCount == 13,
               "a unit was added to the core table: add its row here, in Marshal order");
 
+PyObject* enum_or_int(PyObject* enum_class, PyObject* v) {
+  if (v == nullptr) return nullptr;
+  PyObject* e = PyObject_CallOneArg(enum_class, v);
+  if (e != nullptr) {
+    Py_DECREF(v);
+    return e;
+  }
+  if (!PyErr_ExceptionMatches(PyExc_ValueError)) {
+    Py_DECREF(v);
+    return nullptr;
+  }
+  PyErr_Clear();
+  return v;
+}
+
 }  // namespace wasmffi::py

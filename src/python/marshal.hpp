@@ -49,4 +49,9 @@ inline PyObject* from_raw(const wasmtime_val_raw_t& slot, Marshal m) {
   }
 }
 
+// An integer made into a member of `enum_class` (an IntEnum) when the value names one; a value the
+// declaration does not name stays the plain int (C enums take any value of their base type).
+// Steals `v` (may be nullptr: passed on). Errors other than the enum's ValueError propagate.
+PyObject* enum_or_int(PyObject* enum_class, PyObject* v);
+
 }  // namespace wasmffi::py

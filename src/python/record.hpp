@@ -1,5 +1,6 @@
 // The C base of every declared struct/union class (cdef's CRecord): where a record keeps its
-// bytes, so the call paths read and make records without asking Python for attributes by name.
+// bytes, so the call paths read and make records without asking Python for attributes by name;
+// and the codec of their scalar members, on the same marshalling units as the call plans.
 #pragma once
 
 #include <Python.h>
@@ -26,5 +27,11 @@ PyObject* record_buf(PyObject* record) noexcept;
 // A new instance of record class `cls` holding a copy of `n` bytes at `data` (its own bytearray):
 // what from_bytes() makes, without calling Python. `cls` must pass is_record_class.
 PyObject* make_record(PyObject* cls, const uint8_t* data, size_t n) noexcept;
+
+// Creates `_core.ScalarField` once at module init: a scalar member of a record, converted by the
+// marshalling unit of its C type (marshal.hpp), the same one a declared parameter of that type
+// runs. It is both the accessor cdef's arrays use (get/set on any buffer) and the descriptor on
+// the record class (reading the record's bytes from its C slot). False with an exception set.
+bool init_scalar_field_type(PyObject* module);
 
 }  // namespace wasmffi::py

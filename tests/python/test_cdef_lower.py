@@ -3,6 +3,7 @@ compiled by clang (wasm32 and wasm64), the signature check's message, and the pe
 marshalling plan (directions, C strings, fixed counts, by-value records, length links)."""
 
 import inspect
+import pickle
 
 import pytest
 
@@ -217,3 +218,15 @@ def test_out_marker():
         wasmffi.out(-1)
     with pytest.raises(TypeError, match=r"out\(\) count must be an int, not str"):
         wasmffi.out("4")
+    with pytest.raises(TypeError, match=r"out\(\) count must be an int, not float"):
+        wasmffi.out(1.5)
+    with pytest.raises(OverflowError, match=r"out\(\) count 18446744073709551616 is more than any memory can hold"):
+        wasmffi.out(2**64)
+    o = wasmffi.out(2**64 - 1)
+    assert repr(o) == "out(18446744073709551615)" and pickle.loads(pickle.dumps(o)) == o
+    assert hash(wasmffi.out(7)) == hash(wasmffi.out(7)) and wasmffi.out(7) != wasmffi.out(8)
+    assert wasmffi.out(7) != 7 and isinstance(o, wasmffi.cdef.Out)
+    with pytest.raises(AttributeError):
+        o.count = 1  # frozen
+    with pytest.raises(TypeError):  # final: the call path trusts the layout of what passes its type check
+        type("MyOut", (wasmffi.cdef.Out,), {})

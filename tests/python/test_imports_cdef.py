@@ -328,11 +328,13 @@ def test_every_scalar_kind_arrives_by_its_c_type():
 def test_pointer_kinds_arrive_as_bytes_or_unsigned_addresses():
     seen = []
     inst = kinds(pointers=lambda *a: seen.append(a) or 0)
+    inst.memory.write(200, bytes(range(1, 9)))
     inst.raw_exports.call_pointers(64, 3, 0x80000000, 9, -4, 200)
     # const uint8_t * with its length: the bytes (the length is not passed); uint16_t * (written
-    # through by C): its address and element count; void *: an address; a struct by value: the
-    # address of its copy.
-    assert seen == [(b"\x01\x02\x03", 0x80000000, 9, 2**32 - 4, 200)]
+    # through by C): its address and element count; void *: an address; a struct by value: an
+    # instance of its class holding a copy of the bytes at the address the caller passed.
+    pair = inst.cdef.pytype(seen[0][4]._ctype)
+    assert seen == [(b"\x01\x02\x03", 0x80000000, 9, 2**32 - 4, pair.from_bytes(bytes(range(1, 9))))]
 
 
 def test_string_kinds_null_and_text():
@@ -583,3 +585,115 @@ def test_memory_found_once_stays_right_after_growth():
     inst.memory.write(70000, b"grown")
     assert inst.exports.go(70000) == 5
     assert seen == [b"first", b"grown"]
+
+
+# --- structs: by value (a pointer to a copy, or a lone scalar) and results through memory --------
+
+STRUCT_CDEF = """
+    struct point { int32_t x, y; };
+    struct id { uint16_t v; };
+    int32_t norm1(struct point p);
+    uint32_t twice(struct id i);
+    struct id next_id(struct id i);
+    struct point make(int32_t x, int32_t y);
+"""
+STRUCT_WAT = r"""
+  (import "env" "norm1" (func $norm1 (param i32) (result i32)))
+  (import "env" "twice" (func $twice (param i32) (result i32)))
+  (import "env" "next_id" (func $next_id (param i32) (result i32)))
+  (import "env" "make" (func $make (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "\07\00\00\00\f7\ff\ff\ff")
+  (func (export "call_norm1") (param i32) (result i32) local.get 0 call $norm1)
+  (func (export "call_twice") (param i32) (result i32) local.get 0 call $twice)
+  (func (export "call_next_id") (param i32) (result i32) local.get 0 call $next_id)
+  (func (export "call_make") (param i32 i32 i32) local.get 0 local.get 1 local.get 2 call $make)
+"""
+
+
+def struct_instance(**over):
+    funcs = {"norm1": lambda p: abs(p.x) + abs(p.y), "twice": lambda i: 2 * i.v,
+             "next_id": lambda i: type(i)(v=i.v + 1), "make": lambda x, y: {"x": x, "y": y}}
+    funcs.update(over)
+    return wat_instance(STRUCT_WAT, imports={"env": funcs}, cdef=STRUCT_CDEF)
+
+
+def test_a_struct_by_value_arrives_as_an_instance_of_its_class():
+    # Before: the host function got the address of the caller's copy (an int), not the struct.
+    seen = []
+    inst = struct_instance(norm1=lambda p: seen.append(p) or abs(p.x) + abs(p.y))
+    assert inst.raw_exports.call_norm1(16) == 16
+    point = inst.cdef.pytype("struct point")
+    assert seen == [point(x=7, y=-9)] and type(seen[0]) is point
+    seen[0].x = 100  # a copy: the guest's bytes stay
+    assert inst.memory.read(16, 8) == b"\x07\x00\x00\x00\xf7\xff\xff\xff"
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.norm1.*parameter 'p'.*out of bounds"):
+        inst.raw_exports.call_norm1(65532)
+
+
+def test_a_struct_of_one_scalar_travels_as_the_scalar_both_ways():
+    inst = struct_instance()
+    ident = inst.cdef.pytype("struct id")
+    assert inst.raw_exports.call_twice(21) == 42
+    assert inst.raw_exports.call_next_id(41) == 42
+    assert inst.raw_exports.call_next_id(0x10029) == 42  # the slot's low 16 bits are the struct
+    got = []
+    inst = struct_instance(twice=lambda i: got.append(i) or 0, next_id=lambda i: 7)
+    inst.raw_exports.call_twice(5)
+    assert got == [ident(v=5)]
+    assert inst.raw_exports.call_next_id(1) == 7  # the scalar itself is accepted too
+
+
+def test_a_struct_result_is_written_through_the_hidden_pointer():
+    inst = struct_instance()
+    inst.raw_exports.call_make(64, 3, -4)
+    assert inst.memory.read(64, 8) == b"\x03\x00\x00\x00\xfc\xff\xff\xff"
+    point = inst.cdef.pytype("struct point")
+    inst = struct_instance(make=lambda x, y: point(x=x * 10, y=y))
+    inst.raw_exports.call_make(80, 5, 6)
+    assert point.from_bytes(inst.memory.read(80, 8)) == point(x=50, y=6)
+
+
+@pytest.mark.parametrize("ret,exc,words", [
+    (None, TypeError, r"env\.make.* must return a point \(struct point\) or a dict of its fields, not NoneType"),
+    ((1, 2), TypeError, r"must return a point .* not tuple"),
+    (b"\0" * 8, TypeError, r"must return a point .* not bytes"),
+    ({"z": 1}, TypeError, r"struct point has no member 'z'"),
+    ({"x": 2**40}, OverflowError, r"struct point member 'x' \(int32_t\): 1099511627776 is out of range"),
+])
+def test_a_wrong_struct_result_is_refused_and_memory_is_unchanged(ret, exc, words):
+    inst = struct_instance(make=lambda x, y: ret)
+    inst.memory.write(64, b"\xaa" * 8)
+    with pytest.raises(exc, match=words):
+        inst.raw_exports.call_make(64, 1, 2)
+    assert inst.memory.read(64, 8) == b"\xaa" * 8
+
+
+def test_a_struct_result_address_outside_memory_is_refused():
+    inst = struct_instance()
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.make.* result: .*out of bounds"):
+        inst.raw_exports.call_make(65530, 1, 2)
+    with pytest.raises(wasmffi.MemoryAccessError, match=r"env\.make.* result"):
+        inst.raw_exports.call_make(2**32 - 4, 1, 2)
+
+
+def test_a_record_of_another_class_or_without_bytes_is_refused():
+    inst = struct_instance(make=lambda x, y: wasmffi.CDef("struct point { int32_t x, y; };").pytype("struct point")())
+    with pytest.raises(TypeError, match="must return a point"):
+        inst.raw_exports.call_make(64, 1, 2)
+    point = inst.cdef.pytype("struct point")
+    inst = struct_instance(make=lambda x, y: point.__new__(point))
+    with pytest.raises(TypeError, match=r"returned a struct point that has no bytes"):
+        inst.raw_exports.call_make(64, 1, 2)
+
+
+def test_struct_imports_without_memory_are_refused_at_link_time():
+    body = STRUCT_WAT.replace('(memory (export "memory") 1)', "").replace(
+        '(data (i32.const 16) "\\07\\00\\00\\00\\f7\\ff\\ff\\ff")', "")
+    funcs = {"norm1": abs, "twice": abs, "next_id": abs, "make": abs}
+    with pytest.raises(wasmffi.LinkError, match=r"parameter 'p' is read from guest memory, but the module exports no memory"):
+        wat_instance(body, imports={"env": funcs}, cdef=STRUCT_CDEF)
+    only_make = body.split('(import "env" "twice"')[0].replace('(import "env" "norm1" (func $norm1 (param i32) (result i32)))', "")
+    with pytest.raises(wasmffi.LinkError, match=r"struct result is written to guest memory, but the module exports no memory"):
+        wat_instance(only_make + '(import "env" "make" (func $make (param i32 i32 i32)))',
+                     imports={"env": {"make": abs}}, cdef="struct point { int32_t x, y; }; struct point make(int32_t x, int32_t y);")

@@ -206,6 +206,8 @@ def test_none_asks_for_an_output(lib):
         lib.rewrite64(wasmffi.out(3))
     with pytest.raises(TypeError, match="None is not a value for an input buffer"):
         lib.sum(None)
+    with pytest.raises(TypeError, match=r"sum\(\) argument .*out\(\) is for buffers the function writes, not an input buffer"):
+        lib.sum(wasmffi.out(3))
 
 
 def test_c_strings(lib):

@@ -193,6 +193,17 @@ def scalar_code(t: CType, target: Target) -> str:
     raise CDefError(f"{t.spell()} is not a scalar")
 
 
+# scalar_code names C types as Func.typed() does; the marshalling unit table spells C's
+# int32_t/int64_t "int32"/"int64" ("i32"/"i64" are the wasm-level units, which accept the
+# unsigned range too).
+_UNIT_NAMES = {"i32": "int32", "i64": "int64"}
+
+
+def unit_name(code: Optional[str]) -> str:
+    """The marshalling unit (`_core` unit table) of a scalar code; "" for none (a record element)."""
+    return "" if code is None else _UNIT_NAMES.get(code, code)
+
+
 def single_scalar(t: Struct, target: Target) -> Optional[CType]:
     """The scalar a record is passed as, if it has exactly one (clang's isSingleElementStruct)."""
     found = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Iterable, Optional, Tuple
 
+from .. import _core
 from .._errors import Error
 
 
@@ -283,23 +284,10 @@ def primitive_from_words(words: Iterable[str]) -> Optional[Primitive]:
     return None if canon is None else PRIMITIVES[canon]
 
 
-@dataclass(frozen=True, slots=True)
-class Out:
-    """The out-marker: `wasmffi.out(n)` passed for a non-const pointer asks wasmffi to allocate
-    `n` elements of the pointee in guest scratch and return them after the call. `None` means the
-    same with the declared size (`T name[N]`: N elements; `T *`: one element)."""
-
-    count: int
-
-    def __post_init__(self) -> None:
-        import operator
-        try:
-            n = operator.index(self.count)
-        except TypeError:
-            raise TypeError(f"out() count must be an int, not {type(self.count).__name__}") from None
-        if n < 0:
-            raise ValueError(f"out() count must be >= 0, not {n}")
-        object.__setattr__(self, "count", n)
+# The out-marker: `wasmffi.out(n)` passed for a non-const pointer asks wasmffi to allocate `n`
+# elements of the pointee in guest scratch and return them after the call. A C type
+# (src/python/out.cpp), so the call path reads its count without an attribute lookup.
+Out = _core.Out
 
 
 def out(count: int) -> Out:

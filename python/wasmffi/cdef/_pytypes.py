@@ -1,120 +1,35 @@
 """Python classes for declared structs and unions (one per type and target) and IntEnums for enums.
 
 An instance owns a bytearray holding the guest layout (little-endian, as wasm), so `bytes(obj)`
-is a copy and `from_bytes` one slice. Fields are descriptors, each with a `struct.Struct`
-compiled once per class. A nested struct or array read from a field is a view sharing its
-parent's bytes (as in ctypes): `p.inner.x = 1` changes `p`.
+is a copy and `from_bytes` one slice. A scalar member is a `_core.ScalarField`: the marshalling
+unit of its C type (the conversion, range checks and error text of a declared parameter of that
+type), used as the class's descriptor. A nested struct or array read from a field is a view
+sharing its parent's bytes (as in ctypes): `p.inner.x = 1` changes `p`.
 """
 
 from __future__ import annotations
 
 import enum
 import operator
-import struct
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union as _U
+from typing import Any, Dict, Iterator, Optional, Tuple, Union as _U
 
 from .. import _core
 from ._layout import Target, record_layout, size_align
-from ._model import BOOL, CHAR, FLOAT, SIGNED, Array, CDefError, CType, Enum, Pointer, Primitive, Struct
-
-_INT_CODES = {1: "b", 2: "h", 4: "i", 8: "q"}
+from ._lower import scalar_code, unit_name
+from ._model import CHAR, Array, CDefError, CType, Enum, Primitive, Struct
 
 # The bytes a record's fields live in: its own bytearray, or a view of its parent's.
 Buf = _U[bytearray, memoryview]
 
 
-def scalar_range(t: CType, target: Target) -> Tuple[int, int]:
-    """(lo, hi) of the integers a C integer, pointer or enum type holds on `target`."""
-    if isinstance(t, Enum):
-        t = t.base
-    if isinstance(t, Pointer):
-        return 0, 2 ** (8 * target.pointer_size) - 1
-    assert isinstance(t, Primitive)  # callers pass integer, pointer or enum types
-    size = target.pointer_size if t.size is None else t.size
-    if t.kind == BOOL:
-        return 0, 1
-    if t.kind in (SIGNED, CHAR):
-        return -(2 ** (8 * size - 1)), 2 ** (8 * size - 1) - 1
-    return 0, 2 ** (8 * size) - 1
-
-
-def scalar_codec(t: CType, target: Target) -> struct.Struct:
-    """The little-endian struct.Struct that reads and writes one scalar of type `t`."""
-    base = t.base if isinstance(t, Enum) else t
-    if isinstance(base, Pointer):
-        return struct.Struct("<I" if target.pointer_size == 4 else "<Q")
-    assert isinstance(base, Primitive)  # callers pass scalar types
-    size = target.pointer_size if base.size is None else base.size
-    if base.kind == FLOAT:
-        return struct.Struct("<f" if size == 4 else "<d")
-    if base.kind == BOOL:
-        return struct.Struct("<B")
-    code = _INT_CODES[size]
-    return struct.Struct("<" + (code if base.kind in (SIGNED, CHAR) else code.upper()))
-
-
-class _Scalar:
-    """Reads and writes one scalar at a fixed offset, range-checked by its C type."""
-
-    __slots__ = ("codec", "offset", "ctype", "label", "lo", "hi", "is_float", "enum_cls", "is_char")
-    lo: Optional[int]
-    hi: Optional[int]
-
-    def __init__(self, ctype: CType, offset: int, target: Target, label: str, enum_cls: Any = None) -> None:
-        self.codec = scalar_codec(ctype, target)
-        self.offset = offset
-        self.ctype = ctype
-        self.label = label
-        base = ctype.base if isinstance(ctype, Enum) else ctype
-        self.is_float = isinstance(base, Primitive) and base.kind == FLOAT
-        self.is_char = isinstance(base, Primitive) and base.kind == CHAR
-        self.lo, self.hi = (None, None) if self.is_float else scalar_range(ctype, target)
-        self.enum_cls = enum_cls
-
-    def get(self, buf: Buf, base: int = 0) -> Any:
-        v = self.codec.unpack_from(buf, base + self.offset)[0]
-        if self.enum_cls is not None:
-            try:
-                return self.enum_cls(v)
-            except ValueError:
-                return v
-        return v
-
-    def convert(self, value: Any, label: Optional[str] = None) -> _U[int, float]:
-        """The value to pack, or TypeError/OverflowError naming the field."""
-        label = label or self.label
-        if self.is_float:
-            if isinstance(value, (int, float)) and not isinstance(value, bool) or _is_real(value):
-                return float(value)
-            raise TypeError(f"{label} must be a float or int, not {type(value).__name__}")
-        if self.is_char and isinstance(value, (bytes, bytearray)) and len(value) == 1:
-            value = value[0] - 256 if value[0] > 127 else value[0]
-        try:
-            v = operator.index(value)
-        except TypeError:
-            raise TypeError(f"{label} must be an int ({self.ctype.spell()}), not "
-                            f"{type(value).__name__}") from None
-        assert self.lo is not None and self.hi is not None  # set for every non-float scalar
-        if not self.lo <= v <= self.hi:
-            raise OverflowError(f"{label}: {v} is out of range for {self.ctype.spell()} "
-                                f"({self.lo}..{self.hi})")
-        return v
-
-    def set(self, buf: Buf, value: Any, base: int = 0, label: Optional[str] = None) -> None:
-        v = self.convert(value, label)
-        try:
-            self.codec.pack_into(buf, base + self.offset, v)
-        except (OverflowError, struct.error):
-            raise OverflowError(f"{label or self.label}: {value!r} is out of range for "
-                                f"{self.ctype.spell()}") from None
-
-
-def _is_real(v: Any) -> bool:
-    try:
-        float(v)
-    except (TypeError, ValueError):
-        return False
-    return not isinstance(v, (str, bytes, bytearray))
+def _scalar(ctype: CType, offset: int, target: Target, label: str, enum_cls: Any = None) -> _core.ScalarField:
+    """The accessor of a scalar member: `_core.ScalarField`, which converts by the marshalling
+    unit of its C type (the one a declared parameter of that type runs) and is also the
+    member's descriptor on the record class."""
+    base = ctype.base if isinstance(ctype, Enum) else ctype
+    is_char = isinstance(base, Primitive) and base.kind == CHAR
+    return _core.ScalarField(unit_name(scalar_code(ctype, target)), offset, label, ctype.spell(),
+                             wide=target.pointer_size == 8, enum_class=enum_cls, char=is_char)
 
 
 class CArray:
@@ -230,7 +145,7 @@ class _RecordField:
 
 
 # What reads and writes one member in a record's bytes.
-_Accessor = _U[_Scalar, _ArrayField, _RecordField]
+_Accessor = _U[_core.ScalarField, _ArrayField, _RecordField]
 
 
 class _Descriptor:
@@ -357,7 +272,8 @@ def make_record_class(t: Struct, target: Target, classes: Dict[Tuple[Struct, Tar
     ns: Dict[str, Any] = {"__slots__": (), "_ctype": t, "_target": target, "_size": lay.size, "_align": lay.align,
           "_fields": accessors, "__doc__": f"{label} ({lay.size} bytes on {target})"}
     for name, acc in accessors.items():
-        ns[name] = _Descriptor(acc, name)
+        # A scalar's accessor is its own descriptor (C: the record's bytes from their slot).
+        ns[name] = acc if isinstance(acc, _core.ScalarField) else _Descriptor(acc, name)
     cls = type(_class_name(t), (CRecord,), ns)
     cls.__module__ = "wasmffi.cdef"
     classes[key] = cls
@@ -373,7 +289,7 @@ def _accessor(ft: CType, offset: int, target: Target, label: str,
         elem = _accessor(ft.of, 0, target, label, classes, enums)
         return _ArrayField(ft, elem, offset, step, label)
     enum_cls = make_enum_class(ft, enums) if isinstance(ft, Enum) else None
-    return _Scalar(ft, offset, target, label, enum_cls)
+    return _scalar(ft, offset, target, label, enum_cls)
 
 
 def make_enum_class(t: Enum, enums: Dict[Enum, Any]) -> Any:

@@ -1,4 +1,6 @@
-"""One thread per store: a call from another thread while a host function runs is refused, re-entry is not."""
+"""The store guard (src/python/store_guard.cpp): one thread per store. A call from another thread
+while a host function runs is refused with StoreInUseError, re-entry from the same thread is not,
+and other stores stay usable meanwhile. Calls that release the GIL: test_gil.py."""
 
 import threading
 import time
