@@ -1,5 +1,9 @@
-// Pooled instance slots (EngineConfig::pooling_slots): the limit, slot reuse from a clean state.
+// Pooled instance slots (EngineConfig::pooling_slots): the limit, slot reuse from a clean state, and
+// a large memory's pages going back when its store closes (Store::release_at_close).
+#include <unistd.h>
+
 #include <array>
+#include <fstream>
 #include <string>
 
 #include "test_util.hpp"
@@ -68,4 +72,64 @@ TEST(Pooling, AReusedSlotStartsFromTheModulesInitialState) {
     EXPECT_EQ(l.i32("grow", {Value::i32v(2)}), 1);
     EXPECT_EQ(read8(l, 16), "Xristine");
   }
+}
+
+namespace {
+
+// touch(pages): grows the memory by `pages` and writes one byte in every 4 KiB page of it.
+constexpr std::string_view kToucherWat = R"((module
+  (memory (export "memory") 1)
+  (data (i32.const 16) "pristine")
+  (func (export "touch") (param $pages i32) (local $i i32) (local $end i32)
+    (drop (memory.grow (local.get $pages)))
+    (local.set $end (i32.mul (memory.size) (i32.const 65536)))
+    (block $done (loop $l
+      (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+      (i32.store8 (local.get $i) (i32.const 1))
+      (local.set $i (i32.add (local.get $i) (i32.const 4096)))
+      (br $l))))))";
+
+uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+std::shared_ptr<const Module> toucher(uint32_t slots) {
+  EngineConfig cfg;
+  cfg.pooling_slots = slots;
+  return unwrap(Module::from_wat(unwrap(Engine::create(cfg), "Engine::create"), kToucherWat), "Module::from_wat");
+}
+
+}  // namespace
+
+TEST(Pooling, ALargeMemorysPagesGoBackWhenItsStoreCloses) {
+  // 256 slots: the engine batches slot resets 16 at a time (engine.cpp), so before
+  // release_at_close the 64 MiB below stayed resident until 15 more instances were dropped.
+  auto module = toucher(256);
+  unwrap(load_module(module).call("touch", {Value::i32v(0)}), "touch");  // the engine's first-use memory
+  const uint64_t base = resident_bytes();
+  auto l = load_module(module);
+  unwrap(l.call("touch", {Value::i32v(1024)}), "touch");  // 64 MiB
+  EXPECT_GT(resident_bytes(), base + (48u << 20));
+  l.instance.reset();
+  EXPECT_LT(resident_bytes(), base + (16u << 20));
+}
+
+TEST(Pooling, ASlotWhosePagesWentBackEarlyStartsFromTheModulesInitialState) {
+  auto module = toucher(1);  // one slot: the second instance reuses it
+  {
+    auto l = load_module(module);
+    unwrap(l.call("touch", {Value::i32v(64)}), "touch");  // 4 MiB + 64 KiB: past kReleaseAtClose
+    std::array<uint8_t, 1> one{};
+    unwrap(l.memory().read(4096, one), "read");
+    EXPECT_EQ(one[0], 1);
+  }
+  auto l = load_module(module);
+  EXPECT_EQ(read8(l, 16), "pristine");  // the data segment is back, not zeros
+  EXPECT_EQ(l.memory().size(), 65536u);
+  std::array<uint8_t, 8> zeros{}, got{};
+  unwrap(l.memory().read(4096, got), "read");
+  EXPECT_EQ(got, zeros);
 }
