@@ -1,5 +1,5 @@
-// WASI preview 1 for an instance's store: the configuration (deny by default), captured stdout and
-// stderr, and running a command's _start with its exit code.
+// WASI preview 1 for an instance's store: the configuration (deny by default), linking (with
+// captured stdout and stderr from wasi_capture.cpp), and running a command's _start with its exit code.
 // The shared header directory may hold another build's conf.h (features unify per build), so the
 // WASI declarations are asked for explicitly; the symbols come from the engine built with `wasi`.
 #ifndef WASMTIME_FEATURE_WASI
@@ -88,7 +88,7 @@ Result<void> attach_wasi(Store& store, wasi_config_t* config, const WasiCapture&
                                              extern_kind_name(imp.kind) + " " + imp.type_string() +
                                              ") is neither given nor provided by WASI preview 1");
   }
-  return attach_capture(store, capture, externs, module);
+  return attach_capture(store, capture, externs, module, given);
 }
 
 void bind_wasi(nb::module_& m) {

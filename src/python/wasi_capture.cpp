@@ -209,11 +209,11 @@ void configure(Capture& cap, bool captured, nb::handle sink, nb::handle limit) {
 }  // namespace
 
 Result<void> attach_capture(Store& store, const WasiCapture& capture, std::vector<wasmtime_extern_t>& externs,
-                            const Module& module) {
+                            const Module& module, const std::vector<bool>& given) {
   if (!capture.out->captured && !capture.err->captured) return {};
   const auto& wanted = module.imports();
   for (size_t i = 0; i < wanted.size(); ++i) {
-    if (!is_preview1_fd_write(wanted[i]) || externs[i].kind != WASMTIME_EXTERN_FUNC) continue;
+    if (given[i] || !is_preview1_fd_write(wanted[i]) || externs[i].kind != WASMTIME_EXTERN_FUNC) continue;
     auto* env = new FdWrite{capture.out, capture.err, externs[i].of.func};
     Result<wasmtime_func_t> f = new_host_func(store, module, i, fd_write, env, fd_write_finalize);
     if (!f) return f.error();

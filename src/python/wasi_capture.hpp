@@ -48,9 +48,9 @@ struct WasiCapture {
 // Puts this store's own fd_write in place of WASI's for the module's import
 // wasi_snapshot_preview1.fd_write (when it has the preview 1 type and a stream is captured):
 // writes to fd 1 or 2 go to `capture`, others to WASI's fd_write (`externs[i]`, already
-// resolved), which it wraps.
+// resolved), which it wraps. An fd_write the embedder `given` itself is left alone.
 Result<void> attach_capture(Store& store, const WasiCapture& capture, std::vector<wasmtime_extern_t>& externs,
-                            const Module& module);
+                            const Module& module, const std::vector<bool>& given);
 
 // After a failed call's error is set: when a captured stream went past its limit in that call,
 // replaces the error with wasmffi.OutputLimitExceeded (the trap as its __cause__) if `replace`,

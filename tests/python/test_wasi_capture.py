@@ -213,3 +213,16 @@ def test_fd_write_with_a_bad_address_returns_efault_and_writes_nothing(iovs, cou
     inst.memory.pack_into("<2I", 16, 65530, 100)  # 100 bytes from 65530: past the 64 KiB
     assert inst.exports.write(1, iovs, count) == 21, what  # EFAULT
     assert wasi.stdout == b""
+
+
+def test_an_fd_write_given_as_an_import_is_used_as_given():
+    seen = []
+
+    def fd_write(fd, iovs, count, nwritten):
+        seen.append(fd)
+        return 0
+
+    wasi = wasmffi.Wasi(stdout_limit=1)
+    inst = wasmffi.load(FLOOD_REACTOR, {"wasi_snapshot_preview1": {"fd_write": fd_write}}, wasi=wasi)
+    inst.exports.flood(3)  # past the limit, were the capture in the way
+    assert seen == [1, 1, 1] and wasi.stdout == b""
