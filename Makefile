@@ -118,6 +118,12 @@ PYTHONS := 3.12 3.13
 test-pythons: guest
 	@for v in $(PYTHONS); do tools/test-python.sh $$v || exit 1; done
 
+# The C++ tests and the whole Python suite with our code under ASan + UBSan (tools/test-sanitize.sh;
+# its own .venv-san and build dirs). The engine stays as built, so this takes no cargo rebuild.
+.PHONY: test-sanitize
+test-sanitize: deps guest monocypher
+	WASMFFI_REQUIRE_ALL=$(WASMFFI_REQUIRE_ALL) tools/test-sanitize.sh
+
 # Regenerates python/wasmffi/_core.pyi from the built extension (checked by tests/python/test_typing.py).
 stubs: build
 	$(PY) tools/stubgen.py

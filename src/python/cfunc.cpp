@@ -156,8 +156,14 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
         a.host = single.data + a.offset;
         a.gaddr = single.addr + a.offset;
       }
-      if (p.dir == Dir::Out || a.allocated_out) std::memset(a.host, 0, a.nbytes);
-      else std::memcpy(a.host, a.src, a.nbytes);
+      // (An empty buffer may have no storage at all: memcpy/memset take no null pointer, even
+      // for 0 bytes, so those are skipped.)
+      if (a.nbytes == 0) {
+      } else if (p.dir == Dir::Out || a.allocated_out) {
+        std::memset(a.host, 0, a.nbytes);
+      } else {
+        std::memcpy(a.host, a.src, a.nbytes);
+      }
       set_ptr(p.slot, a.gaddr);
     }
     if (plan.result.kind == ResKind::Sret) {
@@ -184,7 +190,7 @@ PyObject* call_plan(CFuncObject* self, PyObject* const* args, wasmtime_val_raw_t
       if (a.allocated_out) {
         outs[nouts] = output_value(p, a, a.host);
         ok = outs[nouts++] != nullptr;
-      } else if (a.writable) {
+      } else if (a.writable && a.copy_back != 0) {
         std::memcpy(a.view.buf, a.host, a.copy_back);
       }
     }
