@@ -7,6 +7,8 @@
     5
 """
 
+import atexit as _atexit
+import threading as _threading
 from typing import TYPE_CHECKING
 
 # _core imports _errors and _types itself while it initialises and keeps their classes.
@@ -23,6 +25,10 @@ from ._wasi import Wasi
 from ._linker import Linker
 from ._types import ExternInfo, FuncType, GlobalType, MemoryType, TableType
 from . import _memory  # noqa: F401  (attaches the Python-written Memory methods)
+
+# At exit, threads still inside a call (or on their way back from one) must park rather than be
+# ended by CPython inside native frames, which aborted the process (src/python/gil.hpp).
+_atexit.register(lambda: _core._note_exit(_threading.active_count() > 1))
 
 if TYPE_CHECKING:
     from . import cdef

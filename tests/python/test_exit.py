@@ -1,0 +1,53 @@
+"""Interpreter exit while other threads are inside wasm calls, or on their way back from one: the
+process exits with its own status, without an abort or nanobind's leak report (child processes)."""
+
+import subprocess
+import sys
+import textwrap
+
+
+# A guest whose `run` marks address 0 once it has begun (the child's main thread waits for that
+# mark: a handshake, not a guess with a sleep) and then loops until stopped.
+PRELUDE = """
+import threading, time, wasmffi
+WAT = '''(module (memory (export "memory") 1)
+  (func (export "run") (i32.store (i32.const 0) (i32.const 1)) (loop $l (br $l))))'''
+def wait_until_inside(inst):
+    deadline = time.monotonic() + 30
+    while inst.memory.read(0, 1) != b"\\x01":
+        assert time.monotonic() < deadline, "the worker's call never began"
+        time.sleep(0.001)
+"""
+
+
+def run_child(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", PRELUDE + textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=60)
+
+
+def assert_clean(r: subprocess.CompletedProcess) -> None:
+    assert r.returncode == 0, f"exit status {r.returncode}; stderr:\n{r.stderr}"
+    assert "terminate called" not in r.stderr
+    assert "leaked" not in r.stderr, r.stderr  # nanobind's report at exit
+
+
+def test_a_call_that_returns_while_the_interpreter_finalizes_does_not_abort():
+    # issue 23's reproducer: the worker's call stops at its timeout while the main thread frees
+    # three million lists at exit; taking the GIL back then made CPython end the thread inside
+    # native frames ("terminate called without an active exception", status 134).
+    for _ in range(3):
+        assert_clean(run_child("""
+            inst = wasmffi.load(WAT, timeout=0.1, release_gil=True)
+            junk = [[i] for i in range(3_000_000)]
+            threading.Thread(target=inst.exports.run, daemon=True).start()
+            wait_until_inside(inst)
+            """))
+
+
+def test_exit_while_a_worker_runs_wasm_prints_no_leak_report():
+    assert_clean(run_child("""
+        inst = wasmffi.load(WAT, release_gil=True)
+        threading.Thread(target=inst.exports.run, daemon=True).start()
+        wait_until_inside(inst)
+        """))
+
