@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 # _core imports _errors and _types itself while it initialises and keeps their classes.
 from . import _core
-from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, CompileError, Error,
+from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, Cancelled, CompileError, Error,
                       IndirectCallToNull, IntegerDivisionByZero, IntegerOverflow,
                       Interrupt, LinkError, MemoryAccessError, MemoryOutOfBounds, OutOfFuel,
                       Exit, ResourceError, StackOverflow, StoreInUseError, TableOutOfBounds, Trap, Unreachable)
@@ -65,6 +65,7 @@ Func = _core.Func
 CFunc = _core.CFunc
 Global = _core.Global
 Memory = _core.Memory
+Canceller = _core.Canceller
 
 __version__ = "0.1.0"
 
@@ -76,7 +77,7 @@ __all__ = [
     # The names of TRAP_CLASSES, written out so type checkers see them exported.
     "StackOverflow", "MemoryOutOfBounds", "TableOutOfBounds", "IndirectCallToNull",
     "BadSignature", "IntegerOverflow", "IntegerDivisionByZero", "BadConversionToInteger", "Unreachable",
-    "Interrupt", "OutOfFuel",
+    "Interrupt", "OutOfFuel", "Cancelled", "Canceller",
     "StoreInUseError", "Caller", "with_caller", "Wasi", "Exit", "Linker", "Pool",
     "CDef", "CDefError", "sizeof", "alignof", "offsetof", "out",
 ]

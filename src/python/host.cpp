@@ -111,7 +111,9 @@ wasm_trap_t* host_trampoline(void* env, wasmtime_caller_t* caller, wasmtime_val_
   Py_DECREF(ret);
   if (!ok) [[unlikely]]
     return stash_exception(store, h);
-  return nullptr;
+  // The Python code may have let another thread cancel the call (Instance.cancel): seen here,
+  // before wasm goes on, since the call may return without another epoch check.
+  return store.take_cancel_trap();
 }
 
 void drop_exception(void* payload) { Py_DECREF(static_cast<PyObject*>(payload)); }

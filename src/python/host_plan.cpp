@@ -322,7 +322,9 @@ wasm_trap_t* decl_trampoline(void* env, wasmtime_caller_t* caller, wasmtime_val_
   Py_DECREF(ret);
   if (!ok) [[unlikely]]
     return stash(store, h);
-  return nullptr;
+  // The Python code may have let another thread cancel the call (Instance.cancel): seen here,
+  // before wasm goes on, since the call may return without another epoch check.
+  return store.take_cancel_trap();
 }
 
 // Whether only the code of the instance that imports function `imp` can ever call it, so that

@@ -23,6 +23,7 @@
 #include "host.hpp"
 #include "plan.hpp"
 #include "store_guard.hpp"
+#include "cancel.hpp"
 #include "wasi.hpp"
 
 namespace wasmffi::py {
@@ -250,6 +251,11 @@ void bind_instance(nb::module_& m) {
             if (auto r = pi.inst->store().set_fuel(fuel); !r) throw_error_in("Instance.fuel", std::move(r).error());
           },
           nb::for_setter(nb::arg("value").none()))
+      .def("cancel", &instance_cancel,
+           "Stops the call running in this instance's store (any thread); it raises wasmffi.Cancelled. "
+           "True if a call was running, False if none was (then nothing happens).")
+      .def("canceller", &instance_canceller,
+           "A Canceller: a callable that does what cancel() does, from any thread, holding the instance weakly.")
       .def(
           "set_epoch_deadline",
           [](PyInstance& pi, nb::handle ticks) {

@@ -67,7 +67,11 @@ bool call_managed(CallMode mode, wasmtime_context_t* ctx, const wasmtime_func_t&
   st->released_state = outer;
   s.end_call();
   detail::g_host_active.fetch_sub(1, std::memory_order_relaxed);
-  if (--s.depth == 0) s.owner.store(0, std::memory_order_release);
+  if (--s.depth == 0) {
+    // A cancel made while the call ran, too late for it to see: it must not stop the next call.
+    s.clear_cancel();
+    s.owner.store(0, std::memory_order_release);
+  }
   return true;
 }
 
