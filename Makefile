@@ -70,6 +70,11 @@ $(GUEST_DIR)/wasi_prog.wasm: guest/examples/wasi_prog.c Makefile
 	@mkdir -p $(GUEST_DIR)
 	clang --target=wasm32-wasi -O2 -Wl,--strip-all -o $@ $<
 
+# A WASI command that blocks in WASI calls (sleeps, polls, reads of stdin) for the interrupt tests.
+$(GUEST_DIR)/wasi_block.wasm: guest/examples/wasi_block.c Makefile
+	@mkdir -p $(GUEST_DIR)
+	clang --target=wasm32-wasi -O2 -Wl,--strip-all -o $@ $<
+
 # Monocypher as one wasm32 module (examples/monocypher-wasm, docs/monocypher.md): its sources come
 # from the pinned pymonocypher sdist (sha256-checked by fetch_monocypher.py) into build/monocypher,
 # never into the repository; `wasmffi build` links the SDK's bump allocator, no libc.

@@ -3,11 +3,13 @@
 
 #include <memory>
 
+#include "wasi_block.hpp"
 
 namespace wasmffi::py {
 
 bool cancel_store(Store& store) noexcept {
   if (!store.request_cancel()) return false;
+  wake_blocked_calls();
   return true;
 }
 

@@ -22,6 +22,9 @@ struct PyStoreState final : Store::Extension {
   PyThreadState* released_state = nullptr;
   // Epoch callbacks seen by a call with the GIL released (the check runs on every few).
   uint32_t released_polls = 0;
+  // The store's WASI stdin is this process's own (Wasi(stdin="inherit")): its reads are ours to
+  // make interruptible (wasi_block.hpp). Set with the store's WASI context.
+  bool wasi_stdin_inherited = false;
 };
 
 // The binding's state of `s`, or nullptr for a store it never configured (every field at its

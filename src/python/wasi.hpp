@@ -34,6 +34,8 @@ struct WasiCapture {
 // A WASI configuration from a wasmffi.Wasi's spec; stdout/stderr in "capture" mode append to
 // `capture`. Raises (nb::python_error) on a bad spec; the caller owns the result.
 wasi_config_t* make_wasi_config(nb::handle spec, WasiCapture& capture);
+// Whether a wasmffi.Wasi gives the guest this process's stdin (stdin="inherit").
+bool stdin_inherited(nb::handle spec);
 // Gives `config` (consumed) to the store and fills every import not `given` from WASI preview 1;
 // an import WASI does not provide is a LinkError naming it. A null `config` keeps the WASI
 // context the store has (a Linker's later instances share the one its first instance set).

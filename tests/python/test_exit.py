@@ -5,6 +5,7 @@ import subprocess
 import sys
 import textwrap
 
+from conftest import guest_path
 
 # A guest whose `run` marks address 0 once it has begun (the child's main thread waits for that
 # mark: a handshake, not a guess with a sleep) and then loops until stopped.
@@ -51,3 +52,17 @@ def test_exit_while_a_worker_runs_wasm_prints_no_leak_report():
         wait_until_inside(inst)
         """))
 
+
+def test_exit_while_a_worker_holding_the_gil_sleeps_in_wasi():
+    # A WASI sleep gives the GIL up while it waits (wasi_block.cpp) and takes it back each tick:
+    # during exit it must park there, inside wasmtime's frames, which cannot be unwound.
+    path = guest_path("wasi_block")
+    assert_clean(run_child(f"""
+        wasi = wasmffi.Wasi(argv=["p", "sleep"])
+        inst = wasmffi.Module({str(path)!r}).instantiate(wasi=wasi)
+        threading.Thread(target=inst.exports._start, daemon=True).start()
+        deadline = time.monotonic() + 30
+        while b"ready" not in wasi.stderr:  # the guest writes it just before it sleeps
+            assert time.monotonic() < deadline, "the guest never reached its sleep"
+            time.sleep(0.001)
+        """))
