@@ -130,7 +130,7 @@ std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::hand
   if (!wasi.is_none()) {
     // A Linker's store gets its WASI context with its first instance; later ones share it.
     wasi_config_t* config = store_of.is_none() ? make_wasi_config(wasi, nb::cast<WasiCapture&>(capture)) : nullptr;
-    if (config != nullptr) py_state(*store).wasi_stdin_inherited = stdin_inherited(wasi);
+    if (config != nullptr && stdin_inherited(wasi)) py_state(*store).wasi_stdin_inherited = true;
     if (Result<void> r = attach_wasi(*store, config, externs, *pm.module, given); !r) throw_error(r.error());
   } else {
     for (size_t i = 0; i < wanted.size(); ++i)
