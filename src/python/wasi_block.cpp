@@ -35,8 +35,10 @@ constexpr uint32_t kClockRealtime = 0, kClockMonotonic = 1;
 constexpr uint16_t kAbstime = 1, kHangup = 1;
 
 // Cancel wakes a sleeping guest through this (wake_blocked_calls), instead of at its slice's end.
-std::mutex g_wake_mutex;
-std::condition_variable g_wake;
+// Never destroyed: a daemon thread may still wait on them while the process exits (destroying a
+// condition variable with a waiter is undefined; glibc's may wait for it).
+std::mutex& g_wake_mutex = *new std::mutex;
+std::condition_variable& g_wake = *new std::condition_variable;
 
 // The engine's own functions, reached through a wasm instance (the relay) that imports the
 // guest's memory and exports it again as "memory". Why: WASI's functions find the memory to work
@@ -59,10 +61,10 @@ constexpr std::string_view kRelayWat = R"((module
 )";
 
 Result<std::shared_ptr<const Module>> relay_module(const std::shared_ptr<Engine>& engine) {
-  static std::mutex lock;
-  // Weak: the cache keeps no engine alive; a live entry's module holds its engine, so its key
-  // cannot have been reused by another engine.
-  static std::unordered_map<const Engine*, std::weak_ptr<const Module>> cache;
+  // Never destroyed, as the condition variable above. Weak: the cache keeps no engine alive; a
+  // live entry's module holds its engine, so its key cannot have been reused by another engine.
+  static std::mutex& lock = *new std::mutex;
+  static auto& cache = *new std::unordered_map<const Engine*, std::weak_ptr<const Module>>;
   std::lock_guard<std::mutex> g(lock);
   if (auto it = cache.find(engine.get()); it != cache.end())
     if (auto m = it->second.lock()) return m;
