@@ -3,6 +3,7 @@
  * reached its blocking call (a handshake) without guessing with a sleep. */
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,9 +15,9 @@ static void ready(void) {
 
 int main(int argc, char **argv) {
   const char *how = argc > 1 ? argv[1] : "sleep";
-  if (strcmp(how, "sleep") == 0) { /* one long sleep: poll_oneoff with one relative clock */
+  if (strcmp(how, "sleep") == 0) { /* one long sleep (argv[2] seconds, or an hour): one relative clock */
     ready();
-    sleep(3600);
+    sleep(argc > 2 ? (unsigned)atoi(argv[2]) : 3600);
   } else if (strcmp(how, "naps") == 0) { /* many short sleeps in a loop */
     ready();
     for (;;) usleep(1000);

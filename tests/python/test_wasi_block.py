@@ -32,7 +32,9 @@ NAP_WAT = """(module
     (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 96)))
   (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))"""
 
-HOUR_NS = 3600 * 10**9
+# The sleep of the tests that run in this process: long enough that a stop before it ends can only
+# be the one tested, short enough that without the fix they fail (not hang) in bounded time.
+LONG_NS = 30 * 10**9
 
 
 def child(code: str, **kw) -> subprocess.Popen:
@@ -104,7 +106,7 @@ def test_a_reactor_sleeping_in_an_export_is_stopped_and_stays_usable():
     assert mem.read_u32(96) == 1 and mem.read_u64(64) == 42 and mem.read_u8(74) == 0
     start = time.monotonic()
     with pytest.raises(wasmffi.Interrupt, match="timeout=0.2"):
-        inst.exports.nap(HOUR_NS)
+        inst.exports.nap(LONG_NS)
     assert 0.2 <= time.monotonic() - start < GENEROUS
     assert inst.exports.add(2, 3) == 5 and inst.exports.nap(0) == 0
     mem.write(200, b"still here")
@@ -114,7 +116,8 @@ def test_a_reactor_sleeping_in_an_export_is_stopped_and_stays_usable():
 def test_cancel_stops_a_reactor_sleeping_in_an_export_on_another_thread():
     inst = wasmffi.load(NAP_WAT, wasi=wasmffi.Wasi(), release_gil=True)
     out = []
-    t = threading.Thread(target=lambda: out.append(pytest.raises(wasmffi.Cancelled, inst.exports.nap, HOUR_NS)))
+    t = threading.Thread(target=lambda: out.append(pytest.raises(wasmffi.Cancelled, inst.exports.nap, LONG_NS)),
+                         daemon=True)
     t.start()
     wait_for(inst.cancel, "the sleep to be running")  # True only once a call runs: a handshake
     t.join(GENEROUS)
@@ -124,7 +127,7 @@ def test_cancel_stops_a_reactor_sleeping_in_an_export_on_another_thread():
 
 def test_cancel_stops_a_command_sleeping_on_a_thread_that_holds_the_gil():
     # _start called as an export: the call holds the GIL; the sleep gives it up while it waits.
-    wasi = wasmffi.Wasi(argv=["p", "sleep"])
+    wasi = wasmffi.Wasi(argv=["p", "sleep", "30"])
     inst = wasmffi.Module(guest_path("wasi_block")).instantiate(wasi=wasi)
     out = []
 
@@ -134,7 +137,7 @@ def test_cancel_stops_a_command_sleeping_on_a_thread_that_holds_the_gil():
         except wasmffi.Cancelled as e:
             out.append(e)
 
-    t = threading.Thread(target=run)
+    t = threading.Thread(target=run, daemon=True)
     t.start()
     wait_for(lambda: b"ready" in wasi.stderr, "the guest to reach its sleep")
     wait_for(inst.cancel, "the sleep to be running")
