@@ -100,7 +100,7 @@ class Store {
   // TrapKind::Cancelled. Only a call that runs is cancelled: with no call in the store
   // (owner == 0) it does nothing and returns false. The binding calls it with the GIL held, so
   // that `owner` cannot change under it, and consumes the request at each place where the
-  // store's call can have let another thread in (see src/python/interrupt.cpp), so that a call
+  // store's call can have let another thread in (docs/design.md, "Cancellation"), so that a call
   // that returned before seeing it leaves nothing behind for the next one.
   bool request_cancel() noexcept;
   bool cancel_pending() const noexcept { return cancel_.load(std::memory_order_relaxed); }
