@@ -33,10 +33,6 @@ bool finalizing() noexcept {
 #endif
 }
 
-[[noreturn]] void park_forever() noexcept {
-  for (;;) pause();  // woken by a signal handler now and then; the process ends around it
-}
-
 // The atexit handler. `other_threads`: threading still lists threads besides the main one (at
 // this point of exit every non-daemon thread has been joined, so they are daemon threads).
 void note_exit(bool other_threads) {
@@ -55,6 +51,10 @@ void note_exit(bool other_threads) {
 }
 
 }  // namespace
+
+void park_forever() noexcept {
+  for (;;) pause();  // woken by a signal handler now and then; the process ends around it
+}
 
 void restore_thread(PyThreadState* state) noexcept {
   g_restoring.fetch_add(1, std::memory_order_seq_cst);

@@ -3,6 +3,8 @@
 
 #include <Python.h>
 
+#include <cxxabi.h>
+
 namespace wasmffi::py {
 
 // PyEval_RestoreThread, except during interpreter exit. Once finalization has begun, CPython ends
@@ -28,6 +30,23 @@ class GilRelease {
  private:
   PyThreadState* state_;
 };
+
+// Never returns: the thread sleeps until the process ends, holding nothing.
+[[noreturn]] void park_forever() noexcept;
+
+// Calls Python code from inside wasm (a host function). While it runs, CPython may end this
+// thread: during interpreter exit, a daemon thread that takes the GIL back between bytecodes is
+// ended with pthread_exit, a forced unwind, which cannot cross the wasmtime frames below us (the
+// process aborted). The unwind is caught here, before it reaches them, and the thread parks for
+// good instead; it never leaves the handler, so the unwind is never resumed. Costs nothing on the
+// normal path (table-based unwinding).
+inline PyObject* call_python_from_wasm(PyObject* callable, PyObject* const* args, size_t nargsf) noexcept {
+  try {
+    return PyObject_Vectorcall(callable, args, nargsf, nullptr);
+  } catch (abi::__forced_unwind&) {
+    park_forever();
+  }
+}
 
 // Registers the atexit handler (module init).
 bool init_gil(PyObject* module);

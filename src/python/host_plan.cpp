@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "convert.hpp"
+#include "gil.hpp"
 #include "host.hpp"
 #include "marshal.hpp"
 #include "plan.hpp"
@@ -314,7 +315,7 @@ wasm_trap_t* decl_trampoline(void* env, wasmtime_caller_t* caller, wasmtime_val_
     }
     args[made++] = v;
   }
-  PyObject* ret = PyObject_Vectorcall(h.callable, args, made | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
+  PyObject* ret = call_python_from_wasm(h.callable, args, made | PY_VECTORCALL_ARGUMENTS_OFFSET);  // gil.hpp
   for (size_t j = 0; j < made; ++j) Py_DECREF(args[j]);
   if (ret == nullptr) [[unlikely]]
     return stash(store, h);

@@ -66,3 +66,21 @@ def test_exit_while_a_worker_holding_the_gil_sleeps_in_wasi():
             assert time.monotonic() < deadline, "the guest never reached its sleep"
             time.sleep(0.001)
         """))
+
+
+def test_exit_while_a_worker_runs_a_python_host_function_called_from_wasm():
+    # The host function's Python code takes the GIL back between bytecodes; during exit CPython
+    # ends the thread there, an unwind that cannot cross wasmtime's frames (it aborted the process).
+    assert_clean(run_child("""
+        calls = [0]
+        def hook():
+            calls[0] += 1
+            sum(range(1000))
+        inst = wasmffi.load('(module (import "env" "hook" (func $h)) (func (export "run") (loop $l (call $h) (br $l))))',
+                            imports={"env": {"hook": hook}})
+        threading.Thread(target=inst.exports.run, daemon=True).start()
+        deadline = time.monotonic() + 30
+        while calls[0] < 1000:  # the worker is in its loop of host calls
+            assert time.monotonic() < deadline, "the worker's call never began"
+            time.sleep(0.001)
+        """))
