@@ -70,8 +70,13 @@ $(GUEST_DIR)/wasi_prog.wasm: guest/examples/wasi_prog.c Makefile
 	@mkdir -p $(GUEST_DIR)
 	clang --target=wasm32-wasi -O2 -Wl,--strip-all -o $@ $<
 
-# The README's stand-in for an untrusted plugin: a WASI command too.
+# The README's stand-in for an untrusted plugin, and a WASI command that blocks in WASI calls
+# (sleeps, polls, reads of stdin) for the interrupt tests: WASI commands too.
 $(GUEST_DIR)/plugin.wasm: guest/examples/plugin.c Makefile
+	@mkdir -p $(GUEST_DIR)
+	clang --target=wasm32-wasi -O2 -Wl,--strip-all -o $@ $<
+
+$(GUEST_DIR)/wasi_block.wasm: guest/examples/wasi_block.c Makefile
 	@mkdir -p $(GUEST_DIR)
 	clang --target=wasm32-wasi -O2 -Wl,--strip-all -o $@ $<
 

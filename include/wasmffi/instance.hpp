@@ -93,6 +93,39 @@ class Store {
       engine_->remove_wake(deadline_, std::exchange(wake_token_, 0));
   }
 
+  // Cancellation (any thread): stops the call running in this store at its next epoch check,
+  // which request_cancel brings forward by advancing the engine's epoch (so within about a
+  // tick of wasm code, usually far less), or when a host function of the store returns or a
+  // blocking WASI call next looks (take_cancel_trap, stop_requested). The call fails with
+  // TrapKind::Cancelled. Only a call that runs is cancelled: with no call in the store
+  // (owner == 0) it does nothing and returns false. The binding calls it with the GIL held, so
+  // that `owner` cannot change under it, and consumes the request at each place where the
+  // store's call can have let another thread in (docs/design.md, "Cancellation"), so that a call
+  // that returned before seeing it leaves nothing behind for the next one.
+  bool request_cancel() noexcept;
+  bool cancel_pending() const noexcept { return cancel_.load(std::memory_order_relaxed); }
+  void clear_cancel() noexcept { cancel_.store(false, std::memory_order_relaxed); }
+  // For a host function on its way back to wasm: nullptr, or (a cancel is pending, and is taken)
+  // the trap that ends the call with TrapKind::Cancelled.
+  wasm_trap_t* take_cancel_trap() noexcept {
+    if (!cancel_pending()) [[likely]]
+      return nullptr;
+    return cancel_trap();
+  }
+
+  // Whether the current call must stop now, asked by the epoch callback and by host functions
+  // that block (a WASI sleep): in order, the user deadline, the call's timeout, the engine's
+  // InterruptCheck (Python signals), a cancel. true: the reason is recorded (stop_reason()) for
+  // explain(), and the caller fails the call with an error or trap carrying that text.
+  bool stop_requested(wasmtime_context_t* ctx) noexcept;
+  const std::string& stop_reason() const noexcept { return stop_reason_; }
+  // The clock deadline of the current call under a short timeout (one below kPreciseTimeout),
+  // or nullopt: a blocking host function waits no longer than this between its checks.
+  std::optional<std::chrono::steady_clock::time_point> short_deadline() const noexcept {
+    if (timed_depth_ != 0 && wake_token_ != 0) return deadline_;
+    return std::nullopt;
+  }
+
   // A failed call's error, named by what stopped it: when the epoch callback stopped the call
   // (a timeout, a user deadline, the engine's InterruptCheck), the error it returned reaches the
   // caller as a plain error; this makes it the Interrupt trap it is, with the reason first.
@@ -146,7 +179,8 @@ class Store {
  private:
   static wasmtime_error_t* on_epoch(wasmtime_context_t* ctx, void* data, uint64_t* delta,
                                     wasmtime_update_deadline_kind_t* kind);
-  wasmtime_error_t* stop(std::string reason) noexcept;
+  bool stop(std::string reason, TrapKind trap = TrapKind::Interrupt) noexcept;
+  wasm_trap_t* cancel_trap() noexcept;
 
   std::shared_ptr<Engine> engine_;
   std::unique_ptr<Extension> extension_;  // declared before store_: outlives the wasmtime store
@@ -167,9 +201,12 @@ class Store {
   uint64_t wake_token_ = 0;
   uint32_t timed_depth_ = 0;
   StoreLimits limits_;
-  // Why the epoch callback stopped the last call (empty: it did not); read by explain().
+  // Why the epoch callback stopped the last call (empty: it did not), and as what; read by explain().
   std::string stop_reason_;
   std::vector<wasmtime_memory_t> release_at_close_;
+  TrapKind stop_trap_ = TrapKind::Interrupt;
+  // Set by request_cancel from any thread, read by the thread in the call.
+  std::atomic<bool> cancel_{false};
 };
 
 // A small number unique to the calling thread (the address of a thread-local), for Store::owner.

@@ -36,6 +36,7 @@ enum class TrapKind : uint8_t {
   Unreachable,
   Interrupt,
   OutOfFuel,
+  Cancelled,  // an Interrupt asked for by Store::request_cancel (Python: Cancelled, an Interrupt)
 };
 
 const char* trap_kind_name(TrapKind kind) noexcept;

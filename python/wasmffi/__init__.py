@@ -7,11 +7,13 @@
     5
 """
 
+import atexit as _atexit
+import threading as _threading
 from typing import TYPE_CHECKING
 
 # _core imports _errors and _types itself while it initialises and keeps their classes.
 from . import _core
-from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, CompileError, Error,
+from ._errors import (TRAP_CLASSES, BadConversionToInteger, BadSignature, Cancelled, CompileError, Error,
                       IndirectCallToNull, IntegerDivisionByZero, IntegerOverflow,
                       Interrupt, LinkError, MemoryAccessError, MemoryOutOfBounds, OutOfFuel,
                       Exit, OutputLimitExceeded, ResourceError, StackOverflow, StoreInUseError, TableOutOfBounds, Trap, Unreachable)
@@ -23,6 +25,10 @@ from ._wasi import Wasi
 from ._linker import Linker
 from ._types import ExternInfo, FuncType, GlobalType, MemoryType, TableType
 from . import _memory  # noqa: F401  (attaches the Python-written Memory methods)
+
+# At exit, threads still inside a call (or on their way back from one) must park rather than be
+# ended by CPython inside native frames, which aborted the process (src/python/gil.hpp).
+_atexit.register(lambda: _core._note_exit(_threading.active_count() > 1))
 
 if TYPE_CHECKING:
     from . import cdef
@@ -59,6 +65,7 @@ Func = _core.Func
 CFunc = _core.CFunc
 Global = _core.Global
 Memory = _core.Memory
+Canceller = _core.Canceller
 
 __version__ = "0.1.0"
 
@@ -70,7 +77,7 @@ __all__ = [
     # The names of TRAP_CLASSES, written out so type checkers see them exported.
     "StackOverflow", "MemoryOutOfBounds", "TableOutOfBounds", "IndirectCallToNull",
     "BadSignature", "IntegerOverflow", "IntegerDivisionByZero", "BadConversionToInteger", "Unreachable",
-    "Interrupt", "OutOfFuel",
+    "Interrupt", "OutOfFuel", "Cancelled", "Canceller",
     "StoreInUseError", "Caller", "with_caller", "Wasi", "Exit", "OutputLimitExceeded", "Linker", "Pool",
     "CDef", "CDefError", "sizeof", "alignof", "offsetof", "out",
 ]

@@ -402,6 +402,24 @@ class Instance(_core._InstanceBase):
     def fuel(self, value: int) -> None:
         self._i.fuel = value
 
+    def cancel(self) -> bool:
+        """Stops the call running in this instance, from any thread: it raises wasmffi.Cancelled
+        (an Interrupt) within about one engine tick (10 ms), whether it runs wasm code or waits
+        in a WASI sleep, poll or read of an inherited stdin. The instance stays usable; other
+        instances, on the same engine too, keep running. Returns True if a call was running;
+        False if none was, and then nothing happens (a later call is not affected).
+
+        Only a call that lets other threads run can be reached: one that released the GIL
+        (``release_gil=True``), one on the main thread, or one waiting in a host function or a
+        blocking WASI call. Instances of one Linker share a store: this stops the call running
+        in any of them."""
+        return self._i.cancel()
+
+    def canceller(self) -> "_core.Canceller":
+        """A callable that does what ``cancel()`` does, for handing to another thread: it holds
+        the instance weakly, so calling it after the instance is gone returns False."""
+        return self._i.canceller()
+
     def set_epoch_deadline(self, ticks: int) -> None:
         """Calls trap with wasmffi.Interrupt once the engine's epoch has advanced `ticks` past its
         current value (engines made with epoch_interruption=True; see Engine.increment_epoch).

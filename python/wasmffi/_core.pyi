@@ -202,6 +202,16 @@ class _Instance:
     @fuel.setter
     def fuel(self, value: int) -> None: ...
 
+    def cancel(self) -> bool:
+        """
+        Stops the call running in this instance's store (any thread); it raises wasmffi.Cancelled. True if a call was running, False if none was (then nothing happens).
+        """
+
+    def canceller(self) -> Canceller:
+        """
+        A Canceller: a callable that does what cancel() does, from any thread, holding the instance weakly.
+        """
+
     def set_epoch_deadline(self, ticks: int) -> None: ...
 
     def bind_marshalling(self, allocator: str, memory: str | None) -> None:
@@ -292,6 +302,29 @@ class _WasiCapture:
         """Forgets the bytes kept and restarts both limits' counts."""
 
 def _wasi_start(arg: _Instance, /) -> int: ...
+
+class Canceller:
+    """
+    Stops the call running in one instance when called, from any thread (Instance.canceller()); holds the instance weakly.
+    """
+
+    def __call__(self) -> bool:
+        """
+        __call__(self) -> bool
+
+        Stops the instance's running call, which raises wasmffi.Cancelled; True if a call was running, False if none was (or the instance is gone): then nothing happens.
+        """
+
+    @property
+    def alive(self) -> bool:
+        """Whether the instance's store still exists."""
+
+    def __repr__(self) -> str: ...
+
+def _note_exit(other_threads: bool) -> None:
+    """
+    Called once at interpreter exit (atexit, registered by wasmffi): threads that take the GIL back from then on park instead of being ended inside a call.
+    """
 
 class Global:
     """An exported global; read or assign .value."""

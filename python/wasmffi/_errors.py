@@ -93,6 +93,11 @@ class Interrupt(Trap):
     ``__cause__``."""
 
 
+class Cancelled(Interrupt):
+    """The call was stopped by ``Instance.cancel()`` or a ``Canceller`` (from any thread). The
+    instance stays usable; other instances, on the same engine too, are not affected."""
+
+
 class OutOfFuel(Trap):
     """The store ran out of fuel (``instantiate(fuel=...)`` or ``inst.fuel``)."""
 
@@ -118,6 +123,6 @@ TRAP_CLASSES = {
     for cls in (
         StackOverflow, MemoryOutOfBounds, TableOutOfBounds, IndirectCallToNull,
         BadSignature, IntegerOverflow, IntegerDivisionByZero, BadConversionToInteger, Unreachable,
-        Interrupt, OutOfFuel,
+        Interrupt, OutOfFuel, Cancelled,
     )
 }

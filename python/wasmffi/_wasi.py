@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _core
 from ._errors import Exit
@@ -23,7 +23,8 @@ class Wasi:
 
     - argv: the program's arguments (argv[0] included), str each; env: a mapping of str to str
       (the process's own environment is never passed on unless you pass it);
-    - stdin: bytes the program reads (default empty);
+    - stdin: bytes the program reads (default empty), or "inherit": this process's own stdin
+      (a read that waits for input still stops at the call's timeout, Ctrl-C or cancel);
     - stdout / stderr: None (default) captures into ``wasi.stdout`` / ``wasi.stderr`` (bytes); a
       file-like object gets each write of the program through its ``write(bytes)`` as it happens
       (in the middle of the call, on the calling thread); "inherit" writes to this process's own
@@ -43,7 +44,8 @@ class Wasi:
     ``Wasi.sandboxed()`` is the set-up recommended for untrusted programs.
     """
 
-    def __init__(self, argv: Iterable[str] = (), env: Optional[Mapping[str, str]] = None, stdin: bytes = b"",
+    def __init__(self, argv: Iterable[str] = (), env: Optional[Mapping[str, str]] = None,
+                 stdin: Union[bytes, str] = b"",
                  stdout: Any = None, stderr: Any = None, preopens: Optional[Mapping[str, Any]] = None, *,
                  stdout_limit: Optional[int] = None, stderr_limit: Optional[int] = None):
         self.argv = [self._text(a, "argv item") for a in argv]
@@ -54,8 +56,11 @@ class Wasi:
         for k, _ in self.env:
             if "=" in k or not k:
                 raise ValueError(f"Wasi(): env name {k!r} must be non-empty and contain no '='")
-        if not isinstance(stdin, (bytes, bytearray, memoryview)):
-            raise TypeError(f"Wasi(): stdin must be bytes, not {type(stdin).__name__}")
+        self.stdin_mode = "bytes"
+        if isinstance(stdin, str) and stdin == _INHERIT:
+            self.stdin_mode, stdin = "inherit", b""
+        elif not isinstance(stdin, (bytes, bytearray, memoryview)):
+            raise TypeError(f"Wasi(): stdin must be bytes or 'inherit', not {type(stdin).__name__}")
         self.stdin = bytes(stdin)
         self._sinks: Dict[str, Any] = {}
         self.stdout_mode = self._output_mode(stdout, "stdout")

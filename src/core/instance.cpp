@@ -45,53 +45,87 @@ Store::Store(std::shared_ptr<Engine> engine)
   }
 }
 
-wasmtime_error_t* Store::stop(std::string reason) noexcept {
+bool Store::stop(std::string reason, TrapKind trap) noexcept {
   stop_reason_ = std::move(reason);
-  return wasmtime_error_new(stop_reason_.c_str());
+  stop_trap_ = trap;
+  // The call stops whatever asked for it: a cancel meant for it must not outlive it.
+  clear_cancel();
+  return true;
+}
+
+namespace {
+constexpr const char* kCancelledReason =
+    "cancelled: the call was stopped by Instance.cancel() (or a canceller of the instance)";
+}
+
+bool Store::request_cancel() noexcept {
+  if (owner.load(std::memory_order_acquire) == 0) return false;  // no call runs: nothing to stop
+  cancel_.store(true, std::memory_order_relaxed);
+  // Every store of the engine reaches its epoch callback at its next check instead of at the
+  // next tick; the others re-arm and go on (the ticker does the same for short timeouts).
+  wasmtime_engine_increment_epoch(engine_->capi());
+  return true;
+}
+
+wasm_trap_t* Store::cancel_trap() noexcept {
+  stop(kCancelledReason, TrapKind::Cancelled);
+  // Due now, as after any stop: see on_epoch.
+  wasmtime_context_set_epoch_deadline(context_, 0);
+  return wasmtime_trap_new(stop_reason_.data(), stop_reason_.size());
 }
 
 // Runs on the thread inside wasm, with wasm frames on its stack; it decides, in order: the user
-// deadline (Engine::increment_epoch ticks), the timeout of the current call, then whatever the
-// engine's InterruptCheck sees (the binding: a Python signal). Otherwise the call continues for
-// one more tick.
+// deadline (Engine::increment_epoch ticks), the timeout of the current call, whatever the engine's
+// InterruptCheck sees (the binding: a Python signal), then a cancel (after the check: a call
+// holding the GIL lets other threads run only inside it, so a cancel they make is seen here).
 wasmtime_error_t* Store::on_epoch(wasmtime_context_t* ctx, void* data, uint64_t* delta,
                                   wasmtime_update_deadline_kind_t* kind) {
   Store& s = *static_cast<Store*>(data);
   *kind = WASMTIME_UPDATE_DEADLINE_CONTINUE;
   *delta = 1;
-  if (s.user_deadline_ != kEpochNever && s.engine_->user_epoch() >= s.user_deadline_)
-    return s.stop("interrupt: the epoch deadline set with set_epoch_deadline() has passed");
-  if (s.timed_depth_ != 0) [[unlikely]] {
-    if (s.wake_token_ != 0) {  // a short timeout: by the clock
+  if (s.stop_requested(ctx)) return wasmtime_error_new(s.stop_reason_.c_str());
+  return nullptr;
+}
+
+bool Store::stop_requested(wasmtime_context_t* ctx) noexcept {
+  if (user_deadline_ != kEpochNever && engine_->user_epoch() >= user_deadline_)
+    return stop("interrupt: the epoch deadline set with set_epoch_deadline() has passed");
+  if (timed_depth_ != 0) [[unlikely]] {
+    if (wake_token_ != 0) {  // a short timeout: by the clock
       const auto now = std::chrono::steady_clock::now();
-      if (now >= s.deadline_) {
+      if (now >= deadline_) {
         char text[160];
         std::snprintf(text, sizeof text, "interrupt: the call ran past its timeout=%g s (stopped after %.3g ms)",
-                      std::chrono::duration<double>(s.timeout_).count(),
-                      std::chrono::duration<double, std::milli>(now - s.deadline_ + s.timeout_).count());
-        return s.stop(text);
+                      std::chrono::duration<double>(timeout_).count(),
+                      std::chrono::duration<double, std::milli>(now - deadline_ + timeout_).count());
+        return stop(text);
       }
-    } else if (const uint64_t ran = s.engine_->ticks() - s.call_start_tick_; ran >= s.timeout_ticks_) {
+    } else if (const uint64_t ran = engine_->ticks() - call_start_tick_; ran >= timeout_ticks_) {
       char text[160];
       std::snprintf(text, sizeof text, "interrupt: the call ran past its timeout=%g s (stopped after %" PRIu64
-                    " ticks of %lld ms)", std::chrono::duration<double>(s.timeout_).count(), ran,
+                    " ticks of %lld ms)", std::chrono::duration<double>(timeout_).count(), ran,
                     static_cast<long long>(Engine::kTick.count()));
-      return s.stop(text);
+      return stop(text);
     }
   }
-  if (InterruptCheck check = s.engine_->config().interrupt_check; check != nullptr) {
+  if (InterruptCheck check = engine_->config().interrupt_check; check != nullptr) {
     // The check may run code that calls into this store (a Python signal handler). wasmtime does
     // not run this callback again while it runs, so with the deadline passed such a call would
     // trap at its first check: it gets no deadline until the callback returns (and re-arms it).
     wasmtime_context_set_epoch_deadline(ctx, kEpochNever);
-    if (check(s)) {
+    if (check(*this)) {
       // A stopped call is not re-armed by wasmtime: due now, so the next call's first check runs
       // this callback again (the other stops leave the passed deadline as it was, to the same end).
       wasmtime_context_set_epoch_deadline(ctx, 0);
-      return s.stop("interrupt: stopped by a signal");
+      return stop("interrupt: stopped by a signal");
     }
+    wasmtime_context_set_epoch_deadline(ctx, 1);
   }
-  return nullptr;
+  if (cancel_pending()) [[unlikely]] {
+    wasmtime_context_set_epoch_deadline(ctx, 0);
+    return stop(kCancelledReason, TrapKind::Cancelled);
+  }
+  return false;
 }
 
 Error Store::explain(Error e) noexcept {
@@ -108,7 +142,7 @@ Error Store::explain(Error e) noexcept {
     trace.append(e.message, at, std::string::npos);
   }
   e.kind = ErrorKind::Trap;
-  e.trap = TrapKind::Interrupt;
+  e.trap = stop_trap_;
   e.message = std::exchange(stop_reason_, {}) + trace;
   return e;
 }

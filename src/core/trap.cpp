@@ -22,6 +22,7 @@ const char* trap_kind_name(TrapKind kind) noexcept {
     case TrapKind::Unreachable: return "Unreachable";
     case TrapKind::Interrupt: return "Interrupt";
     case TrapKind::OutOfFuel: return "OutOfFuel";
+    case TrapKind::Cancelled: return "Cancelled";
     case TrapKind::Other: break;
   }
   return "Trap";

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "binding.hpp"
+#include "cancel.hpp"
+#include "gil.hpp"
 #include "convert.hpp"
 #include "cfunc.hpp"
 #include "exports.hpp"
@@ -77,6 +79,8 @@ NB_MODULE(_core, m) {
   bind_instance(m);
   bind_instantiate(m);
   bind_wasi(m);
+  bind_cancel(m);
+  if (!init_gil(m.ptr())) throw nb::python_error();
   bind_global(m);
   bind_memory(m);
 }

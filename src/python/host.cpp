@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "convert.hpp"
+#include "gil.hpp"
 #include "marshal.hpp"
 #include "store_guard.hpp"
 #include "wasmffi/host_func.hpp"
@@ -103,7 +104,7 @@ wasm_trap_t* host_trampoline(void* env, wasmtime_caller_t* caller, wasmtime_val_
     }
     args[made++] = v;
   }
-  PyObject* ret = PyObject_Vectorcall(h.callable, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
+  PyObject* ret = call_python_from_wasm(h.callable, args, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET);  // gil.hpp
   for (size_t j = 0; j < made; ++j) Py_DECREF(args[j]);
   if (ret == nullptr) [[unlikely]]
     return stash_exception(store, h);
@@ -111,7 +112,9 @@ wasm_trap_t* host_trampoline(void* env, wasmtime_caller_t* caller, wasmtime_val_
   Py_DECREF(ret);
   if (!ok) [[unlikely]]
     return stash_exception(store, h);
-  return nullptr;
+  // The Python code may have let another thread cancel the call (Instance.cancel): seen here,
+  // before wasm goes on, since the call may return without another epoch check.
+  return store.take_cancel_trap();
 }
 
 void drop_exception(void* payload) { Py_DECREF(static_cast<PyObject*>(payload)); }

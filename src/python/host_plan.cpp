@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "convert.hpp"
+#include "gil.hpp"
 #include "host.hpp"
 #include "marshal.hpp"
 #include "plan.hpp"
@@ -400,7 +401,7 @@ wasm_trap_t* decl_trampoline(void* env, wasmtime_caller_t* caller, wasmtime_val_
     }
     args[made++] = v;
   }
-  PyObject* ret = PyObject_Vectorcall(h.callable, args, made | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
+  PyObject* ret = call_python_from_wasm(h.callable, args, made | PY_VECTORCALL_ARGUMENTS_OFFSET);  // gil.hpp
   for (size_t j = 0; j < made; ++j) Py_DECREF(args[j]);
   if (ret == nullptr) [[unlikely]]
     return stash(store, h);
@@ -408,7 +409,9 @@ wasm_trap_t* decl_trampoline(void* env, wasmtime_caller_t* caller, wasmtime_val_
   Py_DECREF(ret);
   if (!ok) [[unlikely]]
     return stash(store, h);
-  return nullptr;
+  // The Python code may have let another thread cancel the call (Instance.cancel): seen here,
+  // before wasm goes on, since the call may return without another epoch check.
+  return store.take_cancel_trap();
 }
 
 // Whether only the code of the instance that imports function `imp` can ever call it, so that

@@ -23,6 +23,7 @@
 #include "host.hpp"
 #include "plan.hpp"
 #include "store_guard.hpp"
+#include "cancel.hpp"
 #include "wasi.hpp"
 
 namespace wasmffi::py {
@@ -130,6 +131,7 @@ std::unique_ptr<Instance> instantiate(PyModule& pm, nb::handle imports, nb::hand
     // A Linker's store gets its WASI context with its first instance; later ones share it.
     if (!nb::isinstance<WasiCapture>(capture)) throw nb::type_error("_Instance(): a wasi needs its _WasiCapture");
     wasi_config_t* config = store_of.is_none() ? make_wasi_config(wasi) : nullptr;
+    if (config != nullptr && stdin_inherited(wasi)) py_state(*store).wasi_stdin_inherited = true;
     if (Result<void> r = attach_wasi(*store, config, nb::cast<WasiCapture&>(capture), externs, *pm.module, given); !r)
       throw_error(r.error());
   } else {
@@ -252,6 +254,11 @@ void bind_instance(nb::module_& m) {
             if (auto r = pi.inst->store().set_fuel(fuel); !r) throw_error_in("Instance.fuel", std::move(r).error());
           },
           nb::for_setter(nb::arg("value").none()))
+      .def("cancel", &instance_cancel,
+           "Stops the call running in this instance's store (any thread); it raises wasmffi.Cancelled. "
+           "True if a call was running, False if none was (then nothing happens).")
+      .def("canceller", &instance_canceller,
+           "A Canceller: a callable that does what cancel() does, from any thread, holding the instance weakly.")
       .def(
           "set_epoch_deadline",
           [](PyInstance& pi, nb::handle ticks) {

@@ -8,6 +8,7 @@
 
 #include <utility>
 
+#include "gil.hpp"
 #include "host.hpp"
 
 namespace wasmffi::py {
@@ -65,7 +66,7 @@ namespace {
 void let_other_threads_run(Store& store) noexcept {
   HostActivation active(store);
   PyThreadState* state = PyEval_SaveThread();
-  PyEval_RestoreThread(state);
+  restore_thread(state);
 }
 }  // namespace
 
@@ -84,7 +85,7 @@ bool check_python_signals(Store& store) noexcept {
   // Cleared while the handlers run with the GIL: a call they make into this store holds the GIL,
   // and its own checks must see that.
   PyThreadState* saved = std::exchange(st->released_state, nullptr);
-  PyEval_RestoreThread(saved);
+  restore_thread(saved);
   const bool raised = run_handlers(store);
   st->released_state = PyEval_SaveThread();
   return raised;

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "binding.hpp"
+#include "gil.hpp"
 
 namespace wasmffi::py {
 
@@ -53,7 +54,7 @@ void bind_module(nb::module_& m) {
                   [](PyEngine& engine, nb::bytes data) {
                     std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(data.c_str()), data.size());
                     Result<std::shared_ptr<const Module>> r = [&] {
-                      nb::gil_scoped_release unlocked;
+                      GilRelease unlocked;  // gil.hpp: safe when the interpreter exits meanwhile
                       return Module::compile(engine.engine, bytes);
                     }();
                     return PyModule{unwrap(std::move(r))};
@@ -61,7 +62,7 @@ void bind_module(nb::module_& m) {
       .def_static("from_wat",
                   [](PyEngine& engine, std::string_view wat) {
                     Result<std::shared_ptr<const Module>> r = [&] {
-                      nb::gil_scoped_release unlocked;
+                      GilRelease unlocked;  // gil.hpp: safe when the interpreter exits meanwhile
                       return Module::from_wat(engine.engine, wat);
                     }();
                     return PyModule{unwrap(std::move(r))};
@@ -72,7 +73,7 @@ void bind_module(nb::module_& m) {
                   [](PyEngine& engine, nb::bytes data) {
                     std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(data.c_str()), data.size());
                     Result<std::shared_ptr<const Module>> r = [&] {
-                      nb::gil_scoped_release unlocked;
+                      GilRelease unlocked;  // gil.hpp: safe when the interpreter exits meanwhile
                       return Module::deserialize(engine.engine, bytes);
                     }();
                     return PyModule{unwrap(std::move(r))};
@@ -80,7 +81,7 @@ void bind_module(nb::module_& m) {
       .def("serialize",
            [](PyModule& pm) {
              Result<std::vector<uint8_t>> r = [&] {
-               nb::gil_scoped_release unlocked;
+               GilRelease unlocked;  // gil.hpp: safe when the interpreter exits meanwhile
                return pm.module->serialize();
              }();
              std::vector<uint8_t> bytes = unwrap(std::move(r));

@@ -5,6 +5,7 @@
 #include "wasi_capture.hpp"
 
 #include "convert.hpp"
+#include "gil.hpp"
 #include "interrupt.hpp"
 #include "store_state.hpp"
 #include "wasmffi/call.hpp"
@@ -64,11 +65,16 @@ bool call_managed(CallMode mode, wasmtime_context_t* ctx, const wasmtime_func_t&
   st->released_state = PyEval_SaveThread();
   r = call_unchecked(ctx, func, raw, raw_len);
   // The interrupt check may have taken the GIL back and released it again: its latest state.
-  PyEval_RestoreThread(st->released_state);
+  // During interpreter exit this never returns (gil.hpp): the thread parks, the store entered.
+  restore_thread(st->released_state);
   st->released_state = outer;
   s.end_call();
   detail::g_host_active.fetch_sub(1, std::memory_order_relaxed);
-  if (--s.depth == 0) s.owner.store(0, std::memory_order_release);
+  if (--s.depth == 0) {
+    // A cancel made while the call ran, too late for it to see: it must not stop the next call.
+    s.clear_cancel();
+    s.owner.store(0, std::memory_order_release);
+  }
   return true;
 }
 

@@ -27,6 +27,9 @@ struct PyStoreState final : Store::Extension {
   // Set by the thread inside the call (which may not hold the GIL), taken when the call raises.
   const char* over_limit_stream = nullptr;
   uint64_t over_limit = 0;
+  // The store's WASI stdin is this process's own (Wasi(stdin="inherit")): its reads are ours to
+  // make interruptible (wasi_block.hpp). Set with the store's WASI context.
+  bool wasi_stdin_inherited = false;
 };
 
 // The binding's state of `s`, or nullptr for a store it never configured (every field at its

@@ -18,6 +18,8 @@
 #include "binding.hpp"
 #include "convert.hpp"
 #include "store_guard.hpp"
+#include "store_state.hpp"
+#include "wasi_block.hpp"
 #include "wasi.hpp"
 
 namespace wasmffi::py {
@@ -35,6 +37,11 @@ void set_output(wasi_config_t* cfg, nb::handle mode, bool is_stdout) {
 }
 
 }  // namespace
+
+bool stdin_inherited(nb::handle spec) {
+  nb::object mode = nb::getattr(spec, "stdin_mode", nb::none());
+  return nb::isinstance<nb::str>(mode) && nb::cast<std::string>(mode) == "inherit";
+}
 
 // `spec` comes from wasmffi._wasi.Wasi._spec(): argv (list of str), env (list of (str, str)),
 // stdin (bytes), stdout/stderr ("capture", "inherit" or "discard"), preopens (list of
@@ -57,10 +64,14 @@ wasi_config_t* make_wasi_config(nb::handle spec) {
     vp.push_back(values[i].c_str());
   }
   if (!wasi_config_set_env(cfg.get(), kp.size(), kp.data(), vp.data())) wasi_fail("env could not be set");
-  nb::bytes in = nb::cast<nb::bytes>(spec.attr("stdin"));
-  wasm_byte_vec_t vec;
-  wasm_byte_vec_new(&vec, in.size(), in.c_str());
-  wasi_config_set_stdin_bytes(cfg.get(), &vec);  // takes the vector's bytes
+  if (stdin_inherited(spec)) {
+    wasi_config_inherit_stdin(cfg.get());  // read by wasi_block.cpp's fd_read, not the engine's
+  } else {
+    nb::bytes in = nb::cast<nb::bytes>(spec.attr("stdin"));
+    wasm_byte_vec_t vec;
+    wasm_byte_vec_new(&vec, in.size(), in.c_str());
+    wasi_config_set_stdin_bytes(cfg.get(), &vec);  // takes the vector's bytes
+  }
   set_output(cfg.get(), spec.attr("stdout_mode"), true);
   set_output(cfg.get(), spec.attr("stderr_mode"), false);
   for (nb::handle p : spec.attr("preopens")) {
@@ -88,7 +99,9 @@ Result<void> attach_wasi(Store& store, wasi_config_t* config, const WasiCapture&
                                              extern_kind_name(imp.kind) + " " + imp.type_string() +
                                              ") is neither given nor provided by WASI preview 1");
   }
-  return attach_capture(store, capture, externs, module, given);
+  if (Result<void> r = attach_capture(store, capture, externs, module, given); !r) return r;
+  const PyStoreState* st = find_py_state(store);
+  return shadow_blocking_wasi(store, module, externs, given, st != nullptr && st->wasi_stdin_inherited);
 }
 
 void bind_wasi(nb::module_& m) {

@@ -27,6 +27,8 @@ wasi_config_t* make_wasi_config(nb::handle spec);
 // Linker's later instances share the one its first instance set).
 Result<void> attach_wasi(Store& store, wasi_config_t* config, const WasiCapture& capture,
                          std::vector<wasmtime_extern_t>& externs, const Module& module, const std::vector<bool>& given);
+// Whether a wasmffi.Wasi gives the guest this process's stdin (stdin="inherit").
+bool stdin_inherited(nb::handle spec);
 
 void bind_wasi(nb::module_& m);
 

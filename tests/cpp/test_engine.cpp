@@ -168,6 +168,33 @@ TEST(StoreLimits, PassedDeadlineInterrupts) {
   EXPECT_EQ(r.error().trap, TrapKind::Interrupt);
 }
 
+// Store::request_cancel: only a call in progress (owner set, as the binding does for the whole
+// of a call another thread can reach) is cancelled; the request stops it at its next epoch check
+// (brought forward by the epoch increment) as TrapKind::Cancelled, and leaves nothing behind.
+TEST(StoreCancel, WithNoCallRunningNothingHappens) {
+  auto engine = engine_with([](EngineConfig& c) { c.epoch_interruption = true; });
+  Loaded l = load_wat(kRecurse, engine);
+  EXPECT_FALSE(l.instance->store().request_cancel());
+  EXPECT_FALSE(l.instance->store().cancel_pending());
+  EXPECT_EQ(l.i32("seven"), 7);
+}
+
+TEST(StoreCancel, ARunningCallStopsAsCancelledAndTheNextOneRuns) {
+  auto engine = engine_with([](EngineConfig& c) { c.epoch_interruption = true; });
+  Loaded l = load_wat(kRecurse, engine);
+  Store& store = l.instance->store();
+  store.owner = this_thread_token();  // as a call in progress has it
+  EXPECT_TRUE(store.request_cancel());
+  auto r = l.call("seven");
+  store.owner = 0;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::Trap);
+  EXPECT_EQ(r.error().trap, TrapKind::Cancelled);
+  EXPECT_EQ(r.error().message.rfind("cancelled: ", 0), 0u) << r.error().message;
+  EXPECT_FALSE(store.cancel_pending());
+  EXPECT_EQ(l.i32("seven"), 7);
+}
+
 TEST(StoreLimits, StoreFindsItselfFromItsContext) {
   Loaded l = load_wat(kRecurse);
   EXPECT_EQ(&Store::of(l.ctx()), &l.instance->store());

@@ -20,6 +20,7 @@ import io
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tokenize
@@ -218,6 +219,12 @@ def in_readme_root(tmp_path, monkeypatch):
         monkeypatch.chdir(tmp_path)
     if not os.path.exists("build/guest/tour.wasm"):
         pytest.fail("build/guest/tour.wasm is missing: run `make guest` first")
+    # The README stands in for a Ctrl-C with _thread.interrupt_main(), which does nothing while
+    # SIGINT is ignored (as in a process started in the background by a shell): Python's own
+    # handler, as a terminal user has it.
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -124,7 +124,8 @@ def test_arith_int_min_divided_by_minus_one_raises_integer_overflow(arith):
 def test_every_trap_class_is_a_trap_and_an_error():
     names = ["StackOverflow", "MemoryOutOfBounds", "TableOutOfBounds",
              "IndirectCallToNull", "BadSignature", "IntegerOverflow", "IntegerDivisionByZero",
-             "BadConversionToInteger", "Unreachable", "Interrupt", "OutOfFuel"]
+             "BadConversionToInteger", "Unreachable", "Interrupt", "OutOfFuel", "Cancelled"]
+    assert issubclass(wasmffi.Cancelled, wasmffi.Interrupt)  # what stops an Interrupt stops a cancel
     for name in names:
         cls = getattr(wasmffi, name)
         assert issubclass(cls, wasmffi.Trap), name

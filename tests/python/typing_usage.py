@@ -76,6 +76,7 @@ TRAPS: Tuple[Type[wasmffi.Trap], ...] = (
     wasmffi.StackOverflow, wasmffi.MemoryOutOfBounds, wasmffi.TableOutOfBounds,
     wasmffi.IndirectCallToNull, wasmffi.BadSignature, wasmffi.IntegerOverflow, wasmffi.IntegerDivisionByZero,
     wasmffi.BadConversionToInteger, wasmffi.Unreachable, wasmffi.Interrupt, wasmffi.OutOfFuel,
+    wasmffi.Cancelled,
 )
 ERRORS: Tuple[Type[wasmffi.Error], ...] = (wasmffi.CompileError, wasmffi.LinkError, wasmffi.MemoryAccessError,
                                           wasmffi.ResourceError, wasmffi.Trap, wasmffi.CDefError,
@@ -359,6 +360,10 @@ def sandbox_and_threads() -> None:
         assert "timeout=0.05 s" in str(e)
     else:
         raise AssertionError("wasmffi.Interrupt was not raised")
+    cancel: wasmffi.Canceller = limited.canceller()
+    assert_type(cancel(), bool)
+    assert_type(limited.cancel(), bool)
+    assert_type(cancel.alive, bool)
     metered = wasmffi.load(WAT, engine=wasmffi.Engine(consume_fuel=True), fuel=1000)
     assert_type(metered.fuel, int)
     add: wasmffi.Func = module.instantiate().exports.add
