@@ -12,6 +12,9 @@ san="${WASMFFI_SANITIZE:-address,undefined}"
 cxx="${CXX:-g++}"
 libasan="$("$cxx" -print-file-name=libasan.so)"
 [ -f "$libasan" ] || { echo "test-sanitize: $cxx has no libasan.so (apt-get install libasan8 or the compiler's package)" >&2; exit 1; }
+# libstdc++ is preloaded too: ASan resolves the real __cxa_throw when it starts, and CPython does
+# not link libstdc++, so an extension loaded later (matplotlib's) would throw into a null pointer.
+libstdcxx="$("$cxx" -print-file-name=libstdc++.so.6)"
 
 # wasmtime catches wasm traps with signal handlers (SIGSEGV for out-of-bounds accesses, SIGILL,
 # SIGFPE, SIGBUS): ASan leaves those signals to it. Reports go to files in build/san-reports (one
@@ -61,7 +64,7 @@ export WASMFFI_GUEST_DIR="${WASMFFI_GUEST_DIR:-$PWD/build/guest}"
 export WASMFFI_SANITIZED=1  # tests that cannot run under ASan (address-space limits) say so
 echo "test-sanitize: Python suite under $san"
 status=0
-ASAN_OPTIONS="$asan_common:detect_leaks=0" LD_PRELOAD="$libasan" PYTHONMALLOC=malloc \
+ASAN_OPTIONS="$asan_common:detect_leaks=0" LD_PRELOAD="$libasan $libstdcxx" PYTHONMALLOC=malloc \
   "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" || status=$?
 check_reports || status=1
 exit $status
