@@ -21,6 +21,17 @@ GUEST_DIR = pathlib.Path(os.environ.get("WASMFFI_GUEST_DIR", ROOT / "build" / "g
 # (pyproject's `-ra` lists every skip in the summary).
 STRICT = os.environ.get("WASMFFI_REQUIRE_ALL", "") not in ("", "0")
 
+# `make test-sanitize` (tools/test-sanitize.sh) runs the suite on our code built with ASan and
+# UBSan. Two kinds of test cannot hold there, and skip with the reason (listed by `-ra`):
+# checks of the shipped (release, stripped) extension, and tests that need most of the address
+# space (ASan keeps a shadow of about a seventh of it, so a 40 TiB instance pool or a child
+# under RLIMIT_AS cannot be mapped).
+SANITIZED = os.environ.get("WASMFFI_SANITIZED", "") == "1"
+release_build_only = pytest.mark.skipif(
+    SANITIZED, reason="checks the shipped release build; make test-sanitize builds an unstripped sanitized one")
+needs_address_space = pytest.mark.skipif(
+    SANITIZED, reason="needs most of the address space, which ASan's shadow memory takes (make test-sanitize)")
+
 # An upper bound for "it stops" and "it returns" checks that involve the clock: far above what any
 # of them takes (a few to a few hundred ms), so that a loaded machine cannot fail them, and far
 # below "never". How fast things happen is measured by `python -m wasmffi bench latency`.

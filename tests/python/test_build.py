@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from wasmffi import _core
+from conftest import release_build_only
 
 
 # The size budget of the module as shipped (wasmtime included); docs/build.md says what each
@@ -48,6 +49,7 @@ def test_extension_does_not_need_a_shared_wasmtime_library():
     assert "wasmtime" not in out
 
 
+@release_build_only
 def test_extension_is_within_its_size_budget():
     size = os.path.getsize(_core.__file__)
     assert size <= MAX_EXTENSION_BYTES, (
@@ -55,6 +57,7 @@ def test_extension_is_within_its_size_budget():
         "see docs/build.md (Size) for the build options that keep it there")
 
 
+@release_build_only
 def test_shipped_symbol_table_keeps_the_projects_names_and_drops_wasmtimes_internals():
     # The build moves the full table to a .debug file and keeps only these for profilers.
     names = _symbols()

@@ -6,7 +6,7 @@ import json
 import pytest
 
 import wasmffi
-from conftest import guest_path
+from conftest import guest_path, needs_address_space
 from wasmffi import __main__ as cli
 from wasmffi.bench import lifecycle
 
@@ -142,6 +142,7 @@ def test_imports_and_cdef_still_work_on_the_pooled_engine():
     assert cdef_inst.exports.count_vowels(b"education") == 5
 
 
+@needs_address_space
 def test_bench_lifecycle_quick_json_has_the_issue_keys(tmp_path, capsys):
     out = tmp_path / "lifecycle.json"
     assert cli.main(["bench", "lifecycle", "--quick", "--json", str(out)]) == 0
@@ -204,6 +205,7 @@ def test_instances_in_reference_cycles_do_not_exhaust_the_pool():
     assert len(live) == 4
 
 
+@needs_address_space
 def test_default_engine_falls_back_to_no_pool_under_an_address_space_limit():
     # The pooled default engine reserves ~40 TiB of address space at creation; under RLIMIT_AS
     # (ulimit -v) that mmap fails. Before the fallback, every default-engine call then raised

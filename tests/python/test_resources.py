@@ -4,7 +4,7 @@ instance reservations alike (both also a MemoryError, neither a MemoryAccessErro
 import pytest
 
 import wasmffi
-from conftest import wat_instance
+from conftest import wat_instance, needs_address_space
 
 
 def test_resource_error_is_an_error_and_a_memory_error():
@@ -33,6 +33,7 @@ def test_grow_past_the_engine_reservation_raises_resource_error():
     assert mem.pages == 16
 
 
+@needs_address_space
 def test_address_space_exhaustion_at_instantiation_raises_resource_error():
     # 64 TiB per memory: the 128 TiB user address space of x86-64 runs out after one or two.
     engine = wasmffi.Engine(memory_reservation=1 << 46)
