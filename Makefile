@@ -129,9 +129,9 @@ DIST_INPUTS := $(shell git ls-files CMakeLists.txt pyproject.toml README.md cmak
 dist: $(foreach v,$(DIST_PYTHONS),dist/.stamp-$(v))
 	.venv/bin/twine check --strict dist/*.whl dist/*.tar.gz
 
+# The stamp takes the build's start time, so that an input edited during the build is newer.
 dist/.stamp-%: $(DIST_INPUTS) tools/dist.sh | $(VENV)/.deps-stamp
-	tools/dist.sh $*
-	@touch $@
+	@start=$$(date +%s); tools/dist.sh $* && touch -d "@$$start" $@
 
 # The Python suite against the installed wheel of the default CPython, in a new venv with no
 # compiler and no cargo on PATH (tools/test-wheel.sh); `make test-wheels` does every CPython.
