@@ -13,7 +13,8 @@ GUEST_CFLAGS := --target=wasm32 -O2 -nostdlib -fno-builtin -Iguest/include \
 	-Wl,--no-entry -Wl,--export-dynamic
 CTEST_DIR := build/cpp
 
-.PHONY: all demo test deps build guest cpp-test py-test bench clean test-pythons stubs monocypher monocypher-wheel
+.PHONY: all demo test deps build guest cpp-test py-test bench clean test-pythons stubs monocypher monocypher-wheel \
+	dist test-wheel test-wheels
 
 all: build guest
 
@@ -128,6 +129,27 @@ test-pythons: guest
 .PHONY: test-sanitize
 test-sanitize: deps guest monocypher
 	WASMFFI_REQUIRE_ALL=$(WASMFFI_REQUIRE_ALL) tools/test-sanitize.sh
+
+# Wheels (docs/build.md, "Wheels"): `make dist` puts the sdist and one auditwheel-tagged manylinux
+# wheel per CPython in dist/ (tools/dist.sh: python -m build, auditwheel, twine check). Each wheel
+# is rebuilt only when a file that goes into it changed (dist/.stamp-3.X).
+DEFAULT_PYTHON := $(shell python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+DIST_PYTHONS := $(DEFAULT_PYTHON) $(PYTHONS)
+DIST_INPUTS := $(shell git ls-files CMakeLists.txt pyproject.toml README.md cmake engine include src python guest/include 2>/dev/null)
+dist: $(foreach v,$(DIST_PYTHONS),dist/.stamp-$(v))
+	.venv/bin/twine check --strict dist/*.whl dist/*.tar.gz
+
+# The stamp takes the build's start time, so that an input edited during the build is newer.
+dist/.stamp-%: $(DIST_INPUTS) tools/dist.sh | $(VENV)/.deps-stamp
+	@start=$$(date +%s); tools/dist.sh $* && touch -d "@$$start" $@
+
+# The Python suite against the installed wheel of the default CPython, in a new venv with no
+# compiler and no cargo on PATH (tools/test-wheel.sh); `make test-wheels` does every CPython.
+test-wheel: dist/.stamp-$(DEFAULT_PYTHON) guest monocypher
+	WASMFFI_REQUIRE_ALL=$(WASMFFI_REQUIRE_ALL) tools/test-wheel.sh $(DEFAULT_PYTHON)
+
+test-wheels: $(foreach v,$(DIST_PYTHONS),dist/.stamp-$(v)) guest monocypher
+	@for v in $(DIST_PYTHONS); do WASMFFI_REQUIRE_ALL=$(WASMFFI_REQUIRE_ALL) tools/test-wheel.sh $$v || exit 1; done
 
 # Regenerates python/wasmffi/_core.pyi from the built extension (checked by tests/python/test_typing.py).
 stubs: build

@@ -2,7 +2,14 @@
 # Cargo's target dir lives outside the checkout (under ~/.cache/wasmffi/cargo-target) so that
 # clean clones, CI runs and every build directory share one warm engine build.
 
-find_program(CARGO_EXECUTABLE cargo HINTS "$ENV{HOME}/.cargo/bin" REQUIRED)
+find_program(CARGO_EXECUTABLE cargo HINTS "$ENV{HOME}/.cargo/bin")
+if(NOT CARGO_EXECUTABLE)
+  # Reached by `pip install wasmffi-*.tar.gz` on a machine without Rust: say what to do in one sentence.
+  message(FATAL_ERROR "wasmffi builds its engine (wasmtime) from source with cargo, which is neither "
+          "on PATH nor in ~/.cargo/bin: install Rust 1.95 or newer with rustup "
+          "(curl --proto '=https' -sSf https://sh.rustup.rs | sh) and retry, or install a wasmffi "
+          "wheel, which needs no compiler.")
+endif()
 
 # One target dir per engine configuration: the directory name is a hash of what decides the
 # engine (manifest, lock file, shim sources). Checkouts that share a configuration share one warm

@@ -38,10 +38,22 @@ needs_address_space = pytest.mark.skipif(
 GENEROUS = 5.0
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    if STRICT:
-        return "WASMFFI_REQUIRE_ALL=1: a missing prerequisite fails its tests instead of skipping them"
-    return "WASMFFI_REQUIRE_ALL is not set: a missing prerequisite skips its tests (listed with the reason)"
+# Installed mode (`make test-wheel`, tools/test-wheel.sh): the suite runs in a new venv against the
+# wheel of `make dist` installed there (WASMFFI_WHEEL names it), not against the source tree. The
+# modules that test a wheel itself are collected only then: an editable install has no wheel.
+INSTALLED = os.environ.get("WASMFFI_TEST_INSTALLED", "") not in ("", "0")
+collect_ignore = [] if INSTALLED else ["test_wheel.py", "test_monocypher_wheel.py"]
+
+
+def pytest_report_header(config: pytest.Config) -> list:
+    lines = ["WASMFFI_REQUIRE_ALL=1: a missing prerequisite fails its tests instead of skipping them" if STRICT
+             else "WASMFFI_REQUIRE_ALL is not set: a missing prerequisite skips its tests (listed with the reason)"]
+    if INSTALLED:
+        lines.append(f"WASMFFI_TEST_INSTALLED=1: testing the installed {wasmffi.__file__} "
+                     f"(wheel: {os.environ.get('WASMFFI_WHEEL', 'not named')})")
+    else:
+        lines.append("source tree mode: test_wheel.py and test_monocypher_wheel.py run in `make test-wheel`")
+    return lines
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -128,6 +140,15 @@ def run_threads(work, count: int) -> list:
     for t in threads:
         t.join()
     return errors
+
+
+@pytest.fixture(scope="session")
+def wasmffi_wheel() -> pathlib.Path:
+    """The wasmffi wheel under test in installed mode ($WASMFFI_WHEEL, set by tools/test-wheel.sh)."""
+    env = os.environ.get("WASMFFI_WHEEL")
+    if not env:
+        missing("WASMFFI_WHEEL does not name the wheel under test (run `make test-wheel`)")
+    return require_file(pathlib.Path(env), "dist")
 
 
 @pytest.fixture(scope="session")

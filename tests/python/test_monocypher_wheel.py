@@ -1,22 +1,17 @@
-"""The monocypher-wasm wheel: py3-none-any, carries the .wasm, depends only on wasmffi, and works in a fresh virtualenv."""
+"""The monocypher-wasm wheel: py3-none-any, carries the .wasm, depends only on wasmffi, and works in a fresh virtualenv on the real wasmffi wheel."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
-import sysconfig
-import tomllib
 import zipfile
 
 import pytest
 
 import wasmffi
-from wasmffi import _core
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 WASM = ROOT / "build" / "monocypher" / "monocypher.wasm"
@@ -26,49 +21,11 @@ PKG = ROOT / "examples" / "monocypher-wasm"
 pytestmark = pytest.mark.usefixtures("monocypher_built")
 
 
-def _record_line(name: str, data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{name},sha256={digest},{len(data)}"
-
-
-def wasmffi_wheel_from_build(dest: pathlib.Path) -> pathlib.Path:
-    """A wheel of the wasmffi this test runs: the package's sources (python/wasmffi), the guest SDK
-    headers (as wasmffi/include, like the real wheel) and the extension module the editable
-    install already compiled, with metadata (dependencies included) read from pyproject.toml.
-    Packing files that exist costs well under a second; `pip wheel .` would rebuild the C++
-    extension (minutes on two cores). It is the same content scikit-build-core's wheel holds."""
-    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    name, version = meta["name"], meta["version"]
-    files: dict[str, bytes] = {}
-    pkg_dir = ROOT / "python" / "wasmffi"
-    for path in sorted(pkg_dir.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            files[f"wasmffi/{path.relative_to(pkg_dir).as_posix()}"] = path.read_bytes()
-    for path in sorted((ROOT / "guest" / "include").iterdir()):
-        files[f"wasmffi/include/{path.name}"] = path.read_bytes()
-    ext = pathlib.Path(_core.__file__)
-    files[f"wasmffi/{ext.name}"] = ext.read_bytes()
-    abi = f"cp{sys.version_info.major}{sys.version_info.minor}"
-    plat = sysconfig.get_platform().replace("-", "_").replace(".", "_")
-    tag = f"{abi}-{abi}-{plat}"
-    info = f"{name}-{version}.dist-info"
-    requires = "".join(f"Requires-Dist: {r}\n" for r in meta.get("dependencies", []))
-    files[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-                                 f"Requires-Python: {meta['requires-python']}\n{requires}").encode()
-    files[f"{info}/WHEEL"] = f"Wheel-Version: 1.0\nGenerator: wasmffi-test\nRoot-Is-Purelib: false\nTag: {tag}\n".encode()
-    record = [_record_line(n, d) for n, d in files.items()] + [f"{info}/RECORD,,"]
-    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
-    wheel = dest / f"{name}-{version}-{tag}.whl"
-    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as z:
-        for n, d in files.items():
-            z.writestr(n, d)
-    return wheel
-
-
-def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: pathlib.Path) -> None:
+def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: pathlib.Path, wasmffi_wheel: pathlib.Path) -> None:
     """Builds the monocypher-wasm wheel (setuptools from this venv, no build isolation), checks
-    its tag and contents, then installs it with wasmffi into a new virtualenv that sees nothing
-    of this one (python -m venv, no --system-site-packages) and hashes, locks and unlocks there.
+    its tag and contents, then installs it on top of the wasmffi wheel under test (the one
+    `make dist` built, which `make test-wheel` names) into a new virtualenv that sees nothing of
+    this one (python -m venv, no --system-site-packages) and hashes, locks and unlocks there.
     About 7 s here, most of it pip."""
     env = {k: v for k, v in os.environ.items() if k not in ("MONOCYPHER_WASM", "PYTHONPATH")}
     env["MONOCYPHER_WASM"] = str(WASM)  # where setup.py takes the module from
@@ -92,9 +49,8 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: pathlib.Path) -> None
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     py = venv / "bin" / "python"
-    core_wheel = wasmffi_wheel_from_build(wheels)
     del env["MONOCYPHER_WASM"]  # the installed package must find its own copy
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", str(core_wheel), str(wheel)],
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", str(wasmffi_wheel), str(wheel)],
                    check=True, env=env, cwd=tmp_path)
     script = (
         "import hashlib, monocypher_wasm as m, wasmffi, sys\n"
