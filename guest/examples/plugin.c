@@ -1,10 +1,12 @@
 // A WASI command standing in for an untrusted plugin (README: "Running untrusted plugins"): argv[1]
 // picks what it does. "greet" behaves (reads stdin, prints a greeting); the others attack the host:
 // "loop" never ends, "bomb" allocates and touches memory until malloc fails, "flood" prints
-// forever, "smash" recurses without end with a 1 KiB frame on the C stack.
+// forever, "smash" recurses without end with a 1 KiB frame on the C stack, "sleep" waits an hour
+// inside WASI (poll_oneoff), where no wasm code runs.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static char* volatile last;  // the allocations escape, so the compiler keeps them
 
@@ -35,6 +37,8 @@ int main(int argc, char** argv) {
     for (;;) printf("spam spam spam spam spam spam spam spam\n");
   } else if (strcmp(mode, "smash") == 0) {
     return smash(0);
+  } else if (strcmp(mode, "sleep") == 0) {
+    sleep(3600);
   }
   return 0;
 }
