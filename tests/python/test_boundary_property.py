@@ -490,8 +490,10 @@ def expect_buffer(x, elem, size: int, writes: bool, count=None, cstring=False):
                 if len(fmt) != 1 or elem is None or m.itemsize != size or FORMAT_KINDS.get(fmt) != UNIT_KIND[elem]:
                     return Refused(TypeError)
             data = m.tobytes()
-        if cstring and b"\0" in data:
-            return EmbeddedNul(data)
+    # A C string given as bytes or as a list of numbers passes as it is, NULs included: the
+    # callee sees it end at the first one.
+    if cstring and b"\0" in data:
+        return EmbeddedNul(data)
     if count is not None and len(data) != count * size:
         return Refused(ValueError)
     if len(data) % size:
