@@ -134,6 +134,16 @@ static void set_range_error(PyObject* o, const char* kind, const char* range, Py
   Py_DECREF(text);
 }
 
+PyObject* fetch_exception() noexcept {
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  if (tb != nullptr && value != nullptr) PyException_SetTraceback(value, tb);
+  Py_XDECREF(type);
+  Py_XDECREF(tb);
+  return value;
+}
+
 PyObject* int_text(PyObject* i) {
   // Up to 128 bits (39 digits) the int is printed in full: every value the API can accept.
   const int64_t bits = static_cast<int64_t>(_PyLong_NumBits(i));

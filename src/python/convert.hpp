@@ -109,6 +109,11 @@ PyObject* from_value(const Value& v);
 // "<func>(): <what> must be an int, not NoneType".
 bool to_address(PyObject* o, uint64_t& out, const char* func, const char* what);
 
+// Takes the pending exception out of the error indicator as one normalized instance, its
+// traceback attached (a new reference; nullptr when none is pending), so it can become another
+// exception's cause.
+PyObject* fetch_exception() noexcept;
+
 // An int as error-message text: in full up to 30 digits, else abbreviated as
 // "123456789012...345678901234 (601 digits)", so a huge value cannot flood a message (and ints
 // beyond sys.get_int_max_str_digits() still print). A new reference, or nullptr with an error set.

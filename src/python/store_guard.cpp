@@ -102,12 +102,7 @@ PyObject* raise_call_error(wasmtime_context_t* ctx, const Error& err, PyObject* 
   // pending exception (Ctrl-C, say) came first.
   raise_output_limit(Store::of(ctx), exc == nullptr);
   if (exc == nullptr) return nullptr;
-  PyObject *type, *trap, *tb;
-  PyErr_Fetch(&type, &trap, &tb);
-  PyErr_NormalizeException(&type, &trap, &tb);
-  if (tb != nullptr && trap != nullptr) PyException_SetTraceback(trap, tb);
-  Py_XDECREF(type);
-  Py_XDECREF(tb);
+  PyObject* trap = fetch_exception();
   PyObject* cause = PyException_GetCause(exc);
   if (cause == nullptr && trap != nullptr)
     PyException_SetCause(exc, trap);  // steals trap

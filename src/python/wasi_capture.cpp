@@ -14,6 +14,7 @@
 #include <cstring>
 #include <string>
 
+#include "convert.hpp"
 #include "host.hpp"
 #include "wasmffi/host_func.hpp"
 #include "store_state.hpp"
@@ -229,12 +230,7 @@ void raise_output_limit(Store& store, bool replace) noexcept {
     return;
   const char* stream = std::exchange(st->over_limit_stream, nullptr);
   if (!replace) return;
-  PyObject *type, *trap, *tb;
-  PyErr_Fetch(&type, &trap, &tb);
-  PyErr_NormalizeException(&type, &trap, &tb);
-  if (tb != nullptr && trap != nullptr) PyException_SetTraceback(trap, tb);
-  Py_XDECREF(type);
-  Py_XDECREF(tb);
+  PyObject* trap = fetch_exception();
   PyObject* exc = PyObject_CallFunction(g_limit_class, "sK", stream, static_cast<unsigned long long>(st->over_limit));
   if (exc == nullptr) {  // that error is raised instead
     Py_XDECREF(trap);
