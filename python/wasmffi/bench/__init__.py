@@ -16,10 +16,11 @@ BENCHMARKS = {
     "monocypher": "Monocypher in wasm vs native pymonocypher: blake2b 64 B and 1 MiB, lock 1 KiB, x25519",
     "latency": "how soon Ctrl-C (in-process, GIL released, another process) and timeouts stop a call; "
                "engine teardown with its ticker thread",
+    "size": "the wheel, the installed package and the extension module on disk, wasmffi vs wasmtime-py",
 }
 
 # What `bench all` runs, in this order; a group whose module is absent is skipped with a note.
-ALL_GROUPS = ("calls", "memory", "marshal", "callbacks", "lifecycle", "monocypher", "latency")
+ALL_GROUPS = ("calls", "memory", "marshal", "callbacks", "lifecycle", "monocypher", "latency", "size")
 
 
 def group_module(name: str) -> ModuleType:

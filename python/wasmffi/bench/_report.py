@@ -6,6 +6,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 import time
 import traceback
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TextIO, Tuple
@@ -17,7 +18,7 @@ __all__ = ["collect_all", "write_report", "render_markdown", "format_summary", "
            "reference_of", "COMPARISONS", "main_all"]
 
 # Units by key suffix; a key without one (the calls group's) is ns per call.
-_SUFFIX_UNITS = (("_gbps", "GB/s"), ("_ms", "ms"), ("_us", "us"), ("_ns", "ns"), ("_speedup", "x"))
+_SUFFIX_UNITS = (("_gbps", "GB/s"), ("_mb", "MB"), ("_ms", "ms"), ("_us", "us"), ("_ns", "ns"), ("_speedup", "x"))
 
 # The figure each one is compared with in the report's ratio column: a group-wide reference
 # ("*"), a per-key one, or for Monocypher each mc_* figure against its native_* twin.
@@ -35,6 +36,7 @@ REFERENCES: Dict[str, Dict[str, str]] = {
                   "cache_load_ms": "compile_ms",
                   "wasmtime_py_instantiate_us": "instantiate_us",
                   "wasmtime_py_wasi_instantiate_us": "wasi_instantiate_us"},
+    "size": {"wasmtime_py_repacked_wheel_mb": "repacked_wheel_mb", "wasmtime_py_installed_mb": "installed_mb"},
 }
 
 # The chart: one bar group per comparison, (title, unit, [(implementation, group, key), ...]).
@@ -65,6 +67,8 @@ COMPARISONS: List[Tuple[str, str, List[Tuple[str, str, str]]]] = [
     ("blake2b 1 MiB", "ms", [("wasmffi", "monocypher", "mc_blake2b_1mib_ms"),
                              ("native / C floor", "monocypher", "native_blake2b_1mib_ms")]),
     ("x25519", "us", [("wasmffi", "monocypher", "mc_x25519_us"), ("native / C floor", "monocypher", "native_x25519_us")]),
+    ("wheel", "MB", [("wasmffi", "size", "repacked_wheel_mb"), ("wasmtime-py", "size", "wasmtime_py_repacked_wheel_mb")]),
+    ("installed", "MB", [("wasmffi", "size", "installed_mb"), ("wasmtime-py", "size", "wasmtime_py_installed_mb")]),
 ]
 COLORS = {"wasmffi": "#1f77b4", "wasmtime-py": "#ff7f0e", "pywasm3": "#2ca02c", "native / C floor": "#7f7f7f",
           "pure Python": "#d62728"}
@@ -342,8 +346,11 @@ def render_chart(report: Mapping[str, Any], path: str) -> Optional[str]:
         ax.set_xlim(min(values) / 2, max(values) * 8)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    fig.suptitle(f"wasmffi benchmarks: {environment_line(report['environment'])}", fontsize=9)
-    fig.tight_layout()
+    # The title is wrapped and the panels laid out below it: one long line was cut at both edges.
+    title = textwrap.fill(f"wasmffi benchmarks: {environment_line(report['environment'])}", 110)
+    lines = title.count("\n") + 1
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.2 + 0.15 * lines) / fig.get_figheight()))
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return None

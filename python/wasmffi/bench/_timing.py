@@ -203,6 +203,27 @@ def format_figures(names: Any, figures: Mapping[str, Optional[float]], notes: Ma
     return lines
 
 
+# One target on a figure itself, in its unit: (label, key, "<=" or ">=", bound).
+AbsoluteTarget = Tuple[str, str, str, float]
+
+
+def evaluate_absolute_targets(specs: Sequence[AbsoluteTarget], figures: Mapping[str, Optional[float]],
+                              notes: Mapping[str, str], units: Mapping[str, str]) -> Dict[str, Dict[str, Any]]:
+    """Checks `figure op bound` for each of `specs`; an unmeasured figure gives pass None with the
+    reason from `notes` (else "not measured")."""
+    out: Dict[str, Dict[str, Any]] = {}
+    for label, key, op, bound in specs:
+        v = figures.get(key)
+        required = f"{op} {bound:g}"
+        if v is None:
+            out[label] = {"pass": None, "ratio": None, "required": required, "missing": [key],
+                          "reason": notes.get(key, "not measured")}
+        else:
+            out[label] = {"pass": v <= bound if op == "<=" else v >= bound, "ratio": v, "required": required,
+                          "unit": units[key]}
+    return out
+
+
 def format_absolute_targets(targets: Mapping[str, Dict[str, Any]], specs: Any, units: Mapping[str, str],
                             width: int) -> List[str]:
     """Lines for targets on a figure itself, in its unit, not a ratio: `specs` holds

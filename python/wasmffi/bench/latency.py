@@ -12,7 +12,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, TextIO
 
-from ._timing import environment, format_absolute_targets, format_figures, print_environment, write_json
+from ._timing import (environment, evaluate_absolute_targets, format_absolute_targets, format_figures, print_environment,
+                      write_json)
 
 HELP = "latency: Ctrl-C (in-process, GIL released, from another process), timeout overshoot, engine teardown"
 
@@ -211,16 +212,7 @@ def _engine_teardown(epochs: bool, rounds: int) -> float:
 
 
 def evaluate_targets(figures: Dict[str, Optional[float]], notes: Dict[str, str]) -> Dict[str, Dict[str, Any]]:
-    out: Dict[str, Dict[str, Any]] = {}
-    for label, key, op, bound in TARGETS:
-        v = figures.get(key)
-        required = f"{op} {bound:g}"
-        if v is None:
-            out[label] = {"pass": None, "ratio": None, "required": required, "missing": [key],
-                          "reason": notes.get(key, "not measured")}
-        else:
-            out[label] = {"pass": v <= bound, "ratio": v, "required": required, "unit": UNITS[key]}
-    return out
+    return evaluate_absolute_targets(TARGETS, figures, notes, UNITS)
 
 
 def format_report(figures: Dict[str, Optional[float]], targets: Dict[str, Dict[str, Any]],

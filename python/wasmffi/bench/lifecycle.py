@@ -16,8 +16,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
-from ._timing import (Case, Settings, environment, evaluate_ratio_targets, format_absolute_targets, format_figures,
-                      format_targets, measure, print_environment, write_json)
+from ._timing import (Case, Settings, environment, evaluate_absolute_targets, evaluate_ratio_targets,
+                      format_absolute_targets, format_figures, format_targets, measure, print_environment, write_json)
 
 HELP = ("module lifecycle: import and first call in a fresh process, then on a 200 KB guest compile, "
         "cache load, instantiate+drop (wasmffi vs wasmtime-py) and 2-thread speedup")
@@ -354,15 +354,7 @@ def threads2_speedup(module: Any, rounds: int, notes: Dict[str, str]) -> Optiona
 
 def evaluate_targets(figures: Dict[str, Optional[float]], notes: Dict[str, str]) -> Dict[str, Dict[str, Any]]:
     out = evaluate_ratio_targets(TARGETS, figures, notes)
-    for label, key, op, bound in ABSOLUTE:
-        v = figures.get(key)
-        required = f"{op} {bound:g}"
-        if v is None:
-            out[label] = {"pass": None, "ratio": None, "required": required, "missing": [key],
-                          "reason": notes.get(key, "not measured")}
-        else:
-            out[label] = {"pass": v <= bound if op == "<=" else v >= bound, "ratio": v, "required": required,
-                          "unit": UNITS[key]}
+    out.update(evaluate_absolute_targets(ABSOLUTE, figures, notes, UNITS))
     return out
 
 
