@@ -38,7 +38,10 @@ LONG_NS = 30 * 10**9
 
 
 def child(code: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE,
+    """A Python child running `code`, with Python's own Ctrl-C handler even when this process was
+    started with SIGINT ignored (as a shell starts a background job, which a child inherits)."""
+    head = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    return subprocess.Popen([sys.executable, "-c", head + textwrap.dedent(code)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kw)
 
 
