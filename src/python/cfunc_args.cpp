@@ -31,6 +31,39 @@ bool format_matches(const Py_buffer& v, const DeclParam& p, bool& raw) {
   return false;
 }
 
+// Pins an exact bytearray as its own bf_getbuffer does (a reference, and one more export so that
+// a resize raises BufferError) without the buffer protocol's dispatch and Py_buffer fill: this is
+// the in/out fast path. ~CallState undoes it (Hold::ByteArray).
+void pin_bytearray(PyObject* o, ArgState& a) {
+  ++reinterpret_cast<PyByteArrayObject*>(o)->ob_exports;
+  a.view.obj = Py_NewRef(o);
+  a.view.buf = PyByteArray_AS_STRING(o);
+  a.view.len = Py_SIZE(o);
+  a.hold = Hold::ByteArray;
+}
+
+// What every bytes-like source ends with: exactly N elements for `T name[N]`, a whole number of
+// elements otherwise.
+bool check_whole_elements(CFuncObject* self, const DeclParam& p, ArgState& a) {
+  if (p.count >= 0 && a.nbytes != static_cast<uint64_t>(p.count) * p.elem_size) {
+    arg_error(PyExc_ValueError, self, p, "needs exactly %llu bytes (%lld x %zu), got %llu",
+              static_cast<unsigned long long>(p.count * p.elem_size), static_cast<long long>(p.count),
+              static_cast<size_t>(p.elem_size), static_cast<unsigned long long>(a.nbytes));
+    return false;
+  }
+  if (p.elem_size == 1) [[likely]] {  // bytes: no 64-bit division on the common path
+    a.elems = a.nbytes;
+    return true;
+  }
+  if (a.nbytes % p.elem_size != 0) {
+    arg_error(PyExc_ValueError, self, p, "%llu bytes is not a whole number of %zu-byte elements",
+              static_cast<unsigned long long>(a.nbytes), static_cast<size_t>(p.elem_size));
+    return false;
+  }
+  a.elems = a.nbytes / p.elem_size;
+  return true;
+}
+
 bool is_address(PyObject* o) { return PyLong_Check(o) && !PyBool_Check(o); }
 
 // C strings, one row per character width: the encoding a str is given in (`const char *`,
@@ -76,6 +109,27 @@ uint64_t slot_value(const DeclParam& p, const wasmtime_val_raw_t* raw) {
 // Converts one buffer argument into bytes to copy (or an address, or an output request).
 bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState& a) {
   const bool wants_write = p.dir == Dir::Out || p.dir == Dir::InOut;
+  // The common sources first. bytes: their storage directly (immutable, and the caller holds
+  // them). bytearray: pinned, because a later argument's __index__ or a list item's hook runs
+  // Python code before the copy, and could resize it under us (a pinned bytearray refuses).
+  if (!p.cstring) [[likely]] {
+    if (PyBytes_CheckExact(o)) [[likely]] {
+      if (wants_write) {
+        arg_error(PyExc_TypeError, self, p, "the function writes to this buffer: it needs a writable one, not read-only bytes");
+        return false;
+      }
+      a.src = reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(o));
+      a.nbytes = static_cast<uint64_t>(PyBytes_GET_SIZE(o));
+      return check_whole_elements(self, p, a);
+    }
+    if (PyByteArray_CheckExact(o)) [[likely]] {
+      pin_bytearray(o, a);
+      a.src = static_cast<const uint8_t*>(a.view.buf);
+      a.nbytes = static_cast<uint64_t>(a.view.len);
+      a.writable = wants_write;
+      return check_whole_elements(self, p, a);
+    }
+  }
   if (is_address(o)) {
     uint64_t addr;
     if (!to_address(o, addr, PyUnicode_AsUTF8(self->head.name), "address")) return false;
@@ -112,28 +166,10 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
     a.nbytes = n * p.elem_size;
     return true;
   }
-  // bytes: their storage directly (immutable, and the caller holds them). bytearray: pinned
-  // through the buffer protocol, because a later argument's __index__ or a list item's hook runs
-  // Python code before the copy, and could resize it under us (an exported bytearray refuses).
-  if (!p.cstring && PyBytes_CheckExact(o)) [[likely]] {
-    if (wants_write) {
-      arg_error(PyExc_TypeError, self, p, "the function writes to this buffer: it needs a writable one, not read-only bytes");
-      return false;
-    }
-    a.src = reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(o));
-    a.nbytes = static_cast<uint64_t>(PyBytes_GET_SIZE(o));
-  } else if (!p.cstring && PyByteArray_CheckExact(o)) [[likely]] {
-    if (PyObject_GetBuffer(o, &a.view, wants_write ? PyBUF_WRITABLE : PyBUF_SIMPLE) < 0) return false;
-    a.has_view = true;
-    a.src = static_cast<const uint8_t*>(a.view.buf);
-    a.nbytes = static_cast<uint64_t>(a.view.len);
-    a.writable = wants_write;
-  }
   // A struct instance stands for its bytes (record.hpp: its own bytearray or a view of its
   // parent's, read through the buffer protocol below and updated in place for outputs).
   PyObject* src = o;
-  if (a.src != nullptr) {  // bytes or bytearray, taken above
-  } else if (p.record != nullptr && PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(p.record))) {
+  if (p.record != nullptr && PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject*>(p.record))) {
     PyObject* buf = record_buf(o);
     if (buf == nullptr) {
       arg_error(PyExc_TypeError, self, p, "the %s instance has no bytes (made without its constructor)",
@@ -170,7 +206,7 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
     }
     const bool ok = terminated_copy(a, PyBytes_AS_STRING(encoded), PyBytes_GET_SIZE(encoded), p.elem_size);
     Py_DECREF(encoded);
-    return ok;    return true;
+    return ok;
   } else if (PyList_Check(o) || PyTuple_Check(o)) {
     if (wants_write) {
       arg_error(PyExc_TypeError, self, p, "needs a writable buffer (bytearray, array.array, numpy array, memoryview), not %s",
@@ -255,7 +291,7 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
       Py_XDECREF(val);
       return false;
     }
-    a.has_view = true;
+    a.hold = Hold::View;
     bool raw;
     if (!format_matches(a.view, p, raw)) {
       arg_error(PyExc_TypeError, self, p, "a buffer of format '%s' (item size %zd) does not match %zu-byte %s elements",
@@ -275,23 +311,7 @@ bool prepare_buffer(CFuncObject* self, const DeclParam& p, PyObject* o, ArgState
       return terminated_copy(a, reinterpret_cast<const char*>(a.src), static_cast<Py_ssize_t>(a.nbytes), p.elem_size);
     }
   }
-  if (p.count >= 0 && a.nbytes != static_cast<uint64_t>(p.count) * p.elem_size) {
-    arg_error(PyExc_ValueError, self, p, "needs exactly %llu bytes (%lld x %zu), got %llu",
-              static_cast<unsigned long long>(p.count * p.elem_size), static_cast<long long>(p.count),
-              static_cast<size_t>(p.elem_size), static_cast<unsigned long long>(a.nbytes));
-    return false;
-  }
-  if (p.elem_size == 1) [[likely]] {  // bytes: no 64-bit division on the common path
-    a.elems = a.nbytes;
-    return true;
-  }
-  if (a.nbytes % p.elem_size != 0) {
-    arg_error(PyExc_ValueError, self, p, "%llu bytes is not a whole number of %zu-byte elements",
-              static_cast<unsigned long long>(a.nbytes), static_cast<size_t>(p.elem_size));
-    return false;
-  }
-  a.elems = a.nbytes / p.elem_size;
-  return true;
+  return check_whole_elements(self, p, a);
 }
 
 // The Python value of an allocated output: a scalar or struct for `T *` with None, else bytes

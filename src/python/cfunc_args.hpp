@@ -31,9 +31,13 @@ struct CFuncObject {
 // Per-argument state during one call. Deliberately without member initialisers: a call holds
 // kMaxParams of them on the stack and resets only the ones its function has (zeroing all of
 // them, Py_buffers included, cost more than the rest of a small call).
+// What an argument's source holds until the call is over: nothing, a buffer-protocol view, or an
+// exact bytearray pinned directly (pin_bytearray: a reference and one export, no Py_buffer fill).
+enum class Hold : uint8_t { Nothing, View, ByteArray };
+
 struct ArgState {
-  Py_buffer view;
-  bool has_view;
+  Py_buffer view;              // the source (for Hold::ByteArray only obj, buf and len are set)
+  Hold hold;
   PyObject* tmp;               // bytes made from a list/str (owned)
   const uint8_t* src;
   uint64_t nbytes;             // bytes copied in (or reserved, for outputs)
@@ -49,7 +53,8 @@ struct ArgState {
   bool as_scalar;              // None for `T *`: one element returned as a value
   bool writable;               // copy back into view
   void reset() {
-    has_view = address = allocated_out = as_scalar = writable = false;
+    hold = Hold::Nothing;
+    address = allocated_out = as_scalar = writable = false;
     tmp = nullptr;
     src = nullptr;
     nbytes = copy_back = elems = offset = addr = gaddr = 0;
@@ -67,7 +72,12 @@ struct CallState {
   }
   ~CallState() {
     for (size_t i = 0; i < n; ++i) {
-      if (args[i].has_view) PyBuffer_Release(&args[i].view);
+      if (args[i].hold == Hold::ByteArray) [[likely]] {  // undoes pin_bytearray
+        --reinterpret_cast<PyByteArrayObject*>(args[i].view.obj)->ob_exports;
+        Py_DECREF(args[i].view.obj);
+      } else if (args[i].hold == Hold::View) {
+        PyBuffer_Release(&args[i].view);
+      }
       Py_XDECREF(args[i].tmp);
     }
   }
