@@ -6,9 +6,9 @@
 # synchronisation done elsewhere only through the pthread calls it intercepts. Its own venv
 # (.venv-tsan, with only what the extension and these tests need) and build dir (build/py-tsan).
 #
-# Reports go to build/tsan-reports/ (one file per process); the script prints each distinct
-# report's SUMMARY line with a count, and exits 1 if any report names a frame in our sources
-# (src/), 0 otherwise (reports whose frames are all in CPython or the engine are listed as such).
+# Reports go to build/tsan-reports/ (one file per process); tools/tsan_summary.py sorts them
+# (races between the engine's compile pool and its caller, whose handoff TSan cannot see; ours;
+# others) and the script exits 1 if one has an access in our sources (src/, include/wasmffi/).
 # SOAK_SCALE scales the stress (default 0.05 here: TSan slows calls 5-20x). Extra arguments go
 # to pytest.
 set -euo pipefail
@@ -50,12 +50,10 @@ LD_PRELOAD="$libtsan" PYTHONMALLOC=malloc "$venv/bin/python" -m pytest -q -p no:
   tests/python/test_pool.py "$@" || status=$?
 
 if compgen -G "$reports/*" > /dev/null; then
-  echo "test-tsan: $(cat "$reports"/* | grep -c '^WARNING: ThreadSanitizer') reports in $reports; distinct summaries:"
-  cat "$reports"/* | grep '^SUMMARY: ThreadSanitizer' | sed 's/^SUMMARY: ThreadSanitizer: //' | sort | uniq -c | sort -rn
-  # A report is ours when a frame of either stack is in our sources.
-  ours=$(awk -v RS='==================\n' '/WARNING: ThreadSanitizer/ && /\/src\/(core|python)\//' "$reports"/* | grep -c 'WARNING: ThreadSanitizer' || true)
-  echo "test-tsan: reports with a frame in src/: $ours"
-  [ "$ours" = 0 ] || status=1
+  echo "test-tsan: distinct summaries:"
+  cat "$reports"/* | grep '^SUMMARY: ThreadSanitizer' | sed 's/^SUMMARY: ThreadSanitizer: //' | sort | uniq -c | sort -rn | head -20
+  # Which reports are ours, and which the engine's compile pool (tools/tsan_summary.py says why).
+  "$venv/bin/python" tools/tsan_summary.py "$reports" || status=1
 else
   echo "test-tsan: no ThreadSanitizer report"
 fi
