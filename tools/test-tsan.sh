@@ -35,10 +35,11 @@ reports="$PWD/build/tsan-reports"
 rm -rf "$reports" && mkdir -p "$reports"
 export WASMFFI_GUEST_DIR="${WASMFFI_GUEST_DIR:-$PWD/build/guest}"
 export WASMFFI_SANITIZED=1
-# halt_on_error=0: see every report of the run, not only the first. report_signal_unsafe=0: the
+# halt_on_error=0: see every report of the run, not only the first; exitcode=0: a process with
+# reports exits as its tests say, and tools/tsan_summary.py decides. report_signal_unsafe=0: the
 # epoch ticker and wasmtime's trap handlers run code in signal context that TSan would flag.
 # history_size=4: longer access histories, so both stacks of a race are shown.
-export TSAN_OPTIONS="halt_on_error=0:report_signal_unsafe=0:history_size=4:second_deadlock_stack=1:log_path=$reports/tsan${TSAN_EXTRA:+:$TSAN_EXTRA}"
+export TSAN_OPTIONS="halt_on_error=0:exitcode=0:report_signal_unsafe=0:history_size=4:second_deadlock_stack=1:log_path=$reports/tsan${TSAN_EXTRA:+:$TSAN_EXTRA}"
 scale="${SOAK_SCALE:-0.05}"
 status=0
 echo "test-tsan: tools/stress_threads.py --scale $scale under ThreadSanitizer"
