@@ -2,7 +2,7 @@
 """Sorts ThreadSanitizer report files (tools/test-tsan.sh) into three groups:
 
 - compile pool: one of the two accesses is on a thread of the engine's compile pool
-  ('wasmffi-compile-N', engine/src/lib.rs: rayon). The caller blocks in rayon's `install` until
+  ('wasmffi-compile-N', engine/src/lib.rs: rayon; or not named yet, but started by Rust code). The caller blocks in rayon's `install` until
   the workers are done, and rayon hands results over through atomics and futex waits in Rust code
   that is not instrumented, so TSan sees memory written on a worker and then read or freed on the
   caller with nothing between them. Noise: the handoff is wasmtime's and rayon's, not ours;
@@ -19,6 +19,9 @@ import sys
 
 ROOT = str(pathlib.Path(__file__).resolve().parents[1])
 OURS = re.compile(re.escape(ROOT) + r"/(src|include/wasmffi)/")
+# A thread the engine's Rust code started (std::thread::Builder): only the compile pool's are, and
+# TSan may report one before rayon named it. The epoch ticker is a C++ std::thread (engine.cpp).
+RUST_THREAD = "3std3sys6thread4unixNtB5_6Thread3new"
 ACCESS = re.compile(r"^  (?:(?:Previous )?(?:atomic )?(?:[Ww]rite|[Rr]ead)|Atomic)", re.M)
 
 
@@ -45,7 +48,8 @@ def main(argv: list) -> int:
     for r in reports:
         stacks = access_stacks(r)
         kind = re.search(r"WARNING: ThreadSanitizer: ([^(\n]*)", r).group(1).strip()
-        compile_threads = set(re.findall(r"Thread (T\d+) 'wasmffi-compile", r))
+        compile_threads = {t for t, creation in re.findall(r"\n  Thread (T\d+) ([^\n]*\n(?:    #[^\n]*\n?)*)", r)
+                           if "'wasmffi-compile" in creation or RUST_THREAD in creation}
         by = set(re.findall(r"(?i)(?:write|read)[^\n]* by (?:main thread|thread (T\d+))", r))
         if by & compile_threads:
             pool[(kind, " / ".join(sorted({first_frame(s).split("/")[-1] for s in stacks})))] += 1
