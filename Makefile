@@ -183,3 +183,21 @@ bench-report: build guest monocypher
 
 clean:
 	rm -rf build
+
+# Soak and thread stress (docs/RELIABILITY.md, "Soak: make soak" and "Threads"): tools/soak.py at
+# full counts (10^6 declared calls per allocator, 10^4 instantiate/drop cycles, 10^5 callback
+# exceptions, 10^5 traps, 10^4 cache loads), then tools/stress_threads.py (8 threads x 10^5 calls
+# through a Pool). SOAK_SCALE=0.1 scales the counts; results in build/soak.json, build/stress.json.
+# `make stress` runs the thread stress alone; `make test-tsan` runs it and the thread tests with
+# our code built under ThreadSanitizer (tools/test-tsan.sh; .venv-tsan, build/py-tsan).
+.PHONY: soak stress test-tsan
+SOAK_SCALE ?= 1
+soak: build guest
+	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) tools/soak.py --scale $(SOAK_SCALE) --json build/soak.json
+	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) tools/stress_threads.py --scale $(SOAK_SCALE) --json build/stress.json
+
+stress: build guest
+	WASMFFI_GUEST_DIR=$(CURDIR)/$(GUEST_DIR) $(PY) tools/stress_threads.py --scale $(SOAK_SCALE) --json build/stress.json
+
+test-tsan: deps guest
+	tools/test-tsan.sh

@@ -109,8 +109,20 @@ int guest_buffer_get(PyObject* self, Py_buffer* view, int flags) {
   return PyBuffer_FillInfo(view, self, s->data(), static_cast<Py_ssize_t>(gb->len), 0, flags);
 }
 
+// Visible to the garbage collector, as Memory is: a memoryview of guest memory that a host
+// function of the same instance keeps is a cycle through this exporter. No tp_clear: the
+// exporter must keep its Memory while any view of it exists, and the collector breaks such
+// cycles at the other objects in them (closures, lists, dicts).
+int guest_buffer_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  if (!nb::inst_ready(self)) return 0;
+  Py_VISIT(nb::inst_ptr<GuestBuffer>(self)->memory.ptr());
+  return 0;
+}
+
 PyType_Slot guest_buffer_slots[] = {
     {Py_bf_getbuffer, reinterpret_cast<void*>(guest_buffer_get)},
+    {Py_tp_traverse, reinterpret_cast<void*>(guest_buffer_traverse)},
     {0, nullptr},
 };
 
@@ -434,8 +446,20 @@ PyMethodDef memory_methods[] = {
     {nullptr, nullptr, 0, nullptr},
 };
 
+// A Memory holds its instance: a host function that refers to its own instance, once Python has
+// read inst.memory (which the instance's exports keep), is a cycle through the Memory, which the
+// collector could not see before (the instance, its store and its memory then lived for ever).
+// No tp_clear, as with Func and the instance: the collector breaks the cycle at the other objects.
+int memory_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  if (!nb::inst_ready(self)) return 0;
+  Py_VISIT(nb::inst_ptr<PyMemory>(self)->owner.ptr());
+  return 0;
+}
+
 PyType_Slot memory_slots[] = {
     {Py_tp_methods, memory_methods},
+    {Py_tp_traverse, reinterpret_cast<void*>(memory_traverse)},
     {0, nullptr},
 };
 
