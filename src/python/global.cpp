@@ -41,6 +41,17 @@ void set_global_value(PyGlobal& g, nb::handle value) {
   if (auto r = global_set(g.ctx, g.global, v); !r) throw_error(r.error());
 }
 
+// As memory.cpp's guest_buffer_traverse: a Global a host function keeps is part of a cycle
+// through its instance, which the collector must see.
+int global_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  if (!nb::inst_ready(self)) return 0;
+  Py_VISIT(nb::inst_ptr<PyGlobal>(self)->owner.ptr());
+  return 0;
+}
+
+PyType_Slot global_slots[] = {{Py_tp_traverse, reinterpret_cast<void*>(global_traverse)}, {0, nullptr}};
+
 }  // namespace
 
 nb::object make_global(nb::handle owner, wasmtime_context_t* ctx, const wasmtime_global_t& global,
@@ -49,7 +60,7 @@ nb::object make_global(nb::handle owner, wasmtime_context_t* ctx, const wasmtime
 }
 
 void bind_global(nb::module_& m) {
-  nb::class_<PyGlobal>(m, "Global", "An exported global; read or assign .value.")
+  nb::class_<PyGlobal>(m, "Global", "An exported global; read or assign .value.", nb::type_slots(global_slots))
       .def_prop_rw("value", &global_value, &set_global_value, nb::for_setter(nb::arg("value").none()))
       .def_prop_ro("type", [](PyGlobal& g) { return val_kind_name(g.desc.content); })
       .def_prop_ro("mutable", [](PyGlobal& g) { return g.desc.mutable_; })

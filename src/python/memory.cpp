@@ -109,8 +109,23 @@ int guest_buffer_get(PyObject* self, Py_buffer* view, int flags) {
   return PyBuffer_FillInfo(view, self, s->data(), static_cast<Py_ssize_t>(gb->len), 0, flags);
 }
 
+// Exporters, Memory and Global objects report what they hold to the cycle collector, as the
+// instance does (instance.cpp): a host function that keeps a view, a Memory or a Global of its own
+// instance (in a closure, a list, an attribute) makes a cycle instance -> host function -> ... ->
+// exporter -> Memory -> instance, which without these was never collected (the instance and its
+// memory leaked; test_hostile_modules.py). There is no tp_clear: clearing an exporter's Memory
+// could free guest memory under a memoryview the collector has not reached yet; the cycle is
+// broken at its other members (lists, dicts, closures), which do clear.
+int guest_buffer_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  if (!nb::inst_ready(self)) return 0;
+  Py_VISIT(nb::inst_ptr<GuestBuffer>(self)->memory.ptr());
+  return 0;
+}
+
 PyType_Slot guest_buffer_slots[] = {
     {Py_bf_getbuffer, reinterpret_cast<void*>(guest_buffer_get)},
+    {Py_tp_traverse, reinterpret_cast<void*>(guest_buffer_traverse)},
     {0, nullptr},
 };
 
@@ -434,8 +449,16 @@ PyMethodDef memory_methods[] = {
     {nullptr, nullptr, 0, nullptr},
 };
 
+int memory_traverse(PyObject* self, visitproc visit, void* arg) {  // see guest_buffer_traverse
+  Py_VISIT(Py_TYPE(self));
+  if (!nb::inst_ready(self)) return 0;
+  Py_VISIT(nb::inst_ptr<PyMemory>(self)->owner.ptr());
+  return 0;
+}
+
 PyType_Slot memory_slots[] = {
     {Py_tp_methods, memory_methods},
+    {Py_tp_traverse, reinterpret_cast<void*>(memory_traverse)},
     {0, nullptr},
 };
 
