@@ -46,7 +46,6 @@ class Gen:
         # A function that calls nothing compiles without the entry check (the patched path).
         self.leaf = [self.r.random() < 0.4 for _ in range(self.nfuncs)]
         self.host_mode = self.r.choice(HOST_MODES)
-        self.uses_host = False
         self.text = self._wat()  # made once: the generator's state moves on as it writes
 
     def wat(self) -> str:
@@ -62,7 +61,6 @@ class Gen:
         deeper = "(i32.add (local.get $d) (i32.const 1))"
         later = list(range(i + 1, self.nfuncs))
         if kind == "host" or (kind in ("call", "indirect") and not later):
-            self.uses_host = True
             return "(local.set $acc (i32.add (local.get $acc) (call $host (local.get $acc))))"
         if kind == "none":
             return self.arith()
@@ -130,7 +128,6 @@ class Gen:
         # run: forever, calling into the structure (the first function that calls, or f0).
         entry = next((i for i in range(self.nfuncs) if not self.leaf[i]), 0)
         if self.r.random() < 0.5:
-            self.uses_host = True
             extra = "(drop (call $host (i32.const 0)))"
         else:
             extra = ""
