@@ -346,10 +346,11 @@ class Instance(_core._InstanceBase):
         if addr >= size:
             raise MemoryAccessError(f"string_at(): address {addr:#x} is out of bounds of guest memory of "
                                     f"{size} bytes ({size:#x})")
-        if max_len is not None and operator.index(max_len) < 0:
-            raise ValueError(f"string_at(): max_len must be >= 0, not {max_len}")
-        to_end = max_len is None or max_len > size - addr
-        limit = size - addr if to_end else max_len
+        most = size - addr if max_len is None else operator.index(max_len)
+        if most < 0:
+            raise ValueError(f"string_at(): max_len must be >= 0, not {most}")
+        to_end = most >= size - addr
+        limit = min(most, size - addr)
         out, pos = bytearray(), addr
         while len(out) < limit:
             chunk = mem.read(pos, min(4096, limit - len(out)))
