@@ -333,10 +333,24 @@ class Instance(_core._InstanceBase):
     def string_at(self, addr: int, max_len: Optional[int] = None) -> bytes:
         """The C string at guest address `addr`, without its NUL (bytes: decode as you need).
         MemoryAccessError if no NUL comes before the end of memory (or within `max_len` bytes)."""
+        import operator
+
         from ._errors import MemoryAccessError
 
         mem = self._memory_for("string_at")
-        limit = len(mem) - addr if max_len is None else max_len
+        addr, size = operator.index(addr), len(mem)
+        # A pointer a guest returned may be anything: say where it points before reading, not
+        # "no NUL within -4294901744 bytes".
+        if addr < 0:
+            raise MemoryAccessError(f"string_at(): address {addr} is negative: guest addresses are unsigned")
+        if addr >= size:
+            raise MemoryAccessError(f"string_at(): address {addr:#x} is out of bounds of guest memory of "
+                                    f"{size} bytes ({size:#x})")
+        most = size - addr if max_len is None else operator.index(max_len)
+        if most < 0:
+            raise ValueError(f"string_at(): max_len must be >= 0, not {most}")
+        to_end = most >= size - addr
+        limit = min(most, size - addr)
         out, pos = bytearray(), addr
         while len(out) < limit:
             chunk = mem.read(pos, min(4096, limit - len(out)))
@@ -345,6 +359,9 @@ class Instance(_core._InstanceBase):
                 return bytes(out + chunk[:nul])
             out += chunk
             pos += len(chunk)
+        if to_end:
+            raise MemoryAccessError(f"string_at(): no NUL from address {addr:#x} to the end of guest memory "
+                                    f"({size:#x})")
         raise MemoryAccessError(f"string_at(): no NUL within {limit} bytes of address {addr:#x}")
 
     def array_at(self, addr: int, ctype: str, count: int) -> list[Any]:

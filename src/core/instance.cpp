@@ -242,9 +242,14 @@ Result<void> Store::set_epoch_deadline(uint64_t ticks) {
                       "epoch_interruption=True, so a deadline would never fire; use an engine made with "
                       "wasmffi.Engine(epoch_interruption=True)");
   user_deadline_ = ticks < kEpochNever ? engine_->user_epoch() + ticks : kEpochNever;
-  // Zero ticks is due now: a deadline of 0 makes wasmtime run the callback at the call's first
-  // check (the callback then traps), even in a call too short to see a tick.
-  wasmtime_context_set_epoch_deadline(context_, ticks == 0 ? 0 : 1);
+  // The engine's deadline goes to "due now" whatever `ticks` is: the callback runs at the next
+  // check that reads it (for 0 that traps, even in a call too short to see a tick) and re-arms it
+  // one tick ahead. Arming it one tick ahead here instead moved it later when it was already
+  // due: a guest calling a host function that sets a deadline on every call kept pushing the
+  // check that runs the timeout, Ctrl-C and cancel() past the ticks that fell inside the host
+  // call, and `timeout=0.05` stopped such a loop after seconds
+  // (test_interrupt_generated.py::test_a_host_call_that_moves_the_deadline_ahead_cannot_dodge_the_timeout).
+  wasmtime_context_set_epoch_deadline(context_, 0);
   return {};
 }
 
