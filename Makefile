@@ -130,6 +130,14 @@ test-pythons: guest
 test-sanitize: deps guest monocypher
 	WASMFFI_REQUIRE_ALL=$(WASMFFI_REQUIRE_ALL) tools/test-sanitize.sh
 
+# libFuzzer harnesses over the core (tests/fuzz: module bytes, memory access, marshalling units
+# and scratch) and the cdef property test, each for FUZZ_SECONDS (tools/fuzz.sh: clang, its own
+# build/fuzz, installs libFuzzer's runtime if missing; docs/RELIABILITY.md). Fails on any finding.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz.sh
+
 # Wheels (docs/build.md, "Wheels"): `make dist` puts the sdist and one auditwheel-tagged manylinux
 # wheel per CPython in dist/ (tools/dist.sh: python -m build, auditwheel, twine check). Each wheel
 # is rebuilt only when a file that goes into it changed (dist/.stamp-3.X).

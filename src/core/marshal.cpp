@@ -71,7 +71,7 @@ const char* marshal_names_text() noexcept {
 
 void load_element(Marshal m, const uint8_t* p, wasmtime_val_raw_t& slot) noexcept {
   const MarshalUnit& u = unit_of(m);
-  slot = wasmtime_val_raw_t{};
+  std::memset(&slot, 0, sizeof slot);  // `slot = {}` clears only the first member under clang
   if (u.num == N::Float) {
     if (u.size == 4) std::memcpy(&slot.f32, p, 4);
     else std::memcpy(&slot.f64, p, 8);

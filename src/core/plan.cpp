@@ -2,6 +2,7 @@
 #include "wasmffi/call.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,7 @@ static std::vector<const char*> marshal_names(const std::vector<Marshal>& ms) {
 std::string CallPlan::to_string() const { return signature_text(marshal_names(params), marshal_names(results)); }
 
 void store_raw(wasmtime_val_raw_t& slot, const Value& v) noexcept {
-  slot = wasmtime_val_raw_t{};
+  std::memset(&slot, 0, sizeof slot);  // `slot = {}` clears only the first member under clang
   switch (v.kind) {
     case ValKind::I32: slot.i32 = v.of.i32; break;
     case ValKind::I64: slot.i64 = v.of.i64; break;

@@ -280,6 +280,11 @@ Result<void> GuestAllocator::end(wasmtime_context_t* ctx, GuestMemory& mem, cons
     // A bump arena whose canary went missing during the call was freed by the guest: it may
     // hold the guest's new data now, so it is left alone (the allocator zeroed it when freeing).
     if (kind_ == AllocatorKind::Bump && !arena_ok()) return {};
+    // Calls nest, so the block being ended is the top of the current arena. One that is not was
+    // carved from an arena the guest reset during the call (a nested call has taken a new one
+    // since): that memory is the guest's again, so it is neither wiped nor used to move the top
+    // (b.addr - arena_ would wrap, and later blocks would land over the guest's data).
+    if (b.addr < arena_ || b.addr - arena_ > arena_top_ || arena_top_ - (b.addr - arena_) != b.size) return {};
     wipe();
     // Stack order: calls nest, so the block being ended is the top one.
     arena_top_ = b.addr - arena_;

@@ -52,3 +52,21 @@ TEST(Marshal, ElementsAreExtendedByTheUnitsSignAndStoredAtTheirWidth) {
   std::memcpy(&d, out, 8);
   EXPECT_EQ(d, 2.5);
 }
+
+// Found by tests/fuzz/fuzz_marshal.cpp: `slot = wasmtime_val_raw_t{}` zeroes only the union's
+// first member under clang (GCC clears all 16 bytes), so an i64 or f64 element left bytes 8..15
+// of a reused slot as they were. wasmtime reads only the kind's bytes, but a slot is meant to hold
+// nothing else; both writers (load_element, store_raw) now clear the whole slot.
+TEST(Marshal, ASlotHoldsOnlyItsValueWhateverItHeldBefore) {
+  const uint8_t mem[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  for (size_t i = 0; i < kMarshalCount; ++i) {
+    const auto m = static_cast<Marshal>(i);
+    const MarshalUnit& u = unit_of(m);
+    wasmtime_val_raw_t slot;
+    std::memset(&slot, 0xcc, sizeof slot);
+    load_element(m, mem, slot);
+    const size_t width = u.wasm == ValKind::I64 || u.wasm == ValKind::F64 ? 8 : 4;
+    const auto* bytes = reinterpret_cast<const uint8_t*>(&slot);
+    for (size_t b = width; b < sizeof slot; ++b) EXPECT_EQ(bytes[b], 0) << u.name << " byte " << b;
+  }
+}

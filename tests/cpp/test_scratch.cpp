@@ -107,3 +107,31 @@ TEST(Scratch, NoAllocatorIsAClearError) {
   ASSERT_FALSE(b.ok());
   EXPECT_NE(b.error().message.find("export an allocator"), std::string::npos);
 }
+
+// Found by tests/fuzz/fuzz_marshal.cpp (UBSan: pointer overflow in begin). An outer call's block
+// came from an arena the guest reset during the call, and a nested call took a new arena above
+// data the guest had allocated meanwhile. Ending the outer block wiped 64 bytes of that guest
+// data, and set the arena's top to (old block - new arena), which wrapped: the next block was
+// carved at the old arena's place, over the guest's data, by a pointer sum that overflowed.
+// An arena block that is not the top of the current arena is no longer ours: it is left alone.
+TEST(Scratch, AnOuterBlockOfAnArenaTheGuestDroppedIsLeftAlone) {
+  Loaded l = load_wat(bump_wat(true));
+  GuestMemory mem = l.memory();
+  GuestAllocator a = unwrap(GuestAllocator::find(*l.instance, "auto", false));
+  ScratchBlock outer = unwrap(a.begin(l.ctx(), mem, 64));
+  ASSERT_TRUE(outer.arena);
+  // During the call the guest resets its allocator and allocates 100 bytes of its own, where
+  // the arena was.
+  unwrap(l.call("bump_reset"), "bump_reset");
+  const auto mine = static_cast<uint32_t>(l.i32("bump_alloc", {Value::i32v(100)}));
+  std::memset(mem.base() + mine, 0x77, 100);
+  ScratchBlock inner = unwrap(a.begin(l.ctx(), mem, 64));  // a nested call: a new arena
+  EXPECT_GE(inner.addr, mine + 100);
+  unwrap(a.end(l.ctx(), mem, inner));
+  unwrap(a.end(l.ctx(), mem, outer));
+  for (uint32_t i = 0; i < 100; ++i) ASSERT_EQ(mem.base()[mine + i], 0x77) << "guest byte " << i << " wiped";
+  ScratchBlock next = unwrap(a.begin(l.ctx(), mem, 64));
+  EXPECT_GE(next.addr, mine + 100);  // from the new arena, not over the guest's data
+  EXPECT_EQ(next.addr, inner.addr);
+  unwrap(a.end(l.ctx(), mem, next));
+}

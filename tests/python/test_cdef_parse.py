@@ -292,3 +292,14 @@ def test_ordinary_comments_next_to_parameters_stay_comments(comment):
 
 def test_a_lone_annotation_word_is_an_annotation_not_a_comment():
     assert wasmffi.CDef("void f(uint8_t *h /* in */, size_t n);").lower("f").params[0].direction == "in"
+
+
+def test_nesting_past_the_parsers_recursion_limit_is_a_cdef_error():
+    # Found by tests/python/test_cdef_fuzz.py: pycparser parses recursively, and 200 nested
+    # parentheses (or function-pointer parameters) raised RecursionError out of CDef().
+    for text in ("#define N " + "(" * 200 + "1" + ")" * 200,
+                 "int f(" + "int (*)(" * 200 + "int" + ")" * 200 + ");"):
+        with pytest.raises(wasmffi.CDefError, match="nested too deeply"):
+            wasmffi.CDef(text)
+    with pytest.raises(wasmffi.CDefError, match="nested too deeply"):
+        wasmffi.CDef("struct s { int x; };").type("int (*)(" * 200 + "int" + ")" * 200)

@@ -89,6 +89,8 @@ class CDef:
             except CDefError as e:
                 line = self._d.function_coords.get(name, (0, 0))[0]
                 raise CDefError(f"cdef line {line}: {e}" if line else str(e)) from None
+            except RecursionError:
+                raise CDefError(_parser.TOO_DEEP) from None
         with _cache_lock:
             return _cache.setdefault(source, self)
 

@@ -641,8 +641,21 @@ def _attach_annotations(reader: _Reader, src: Source) -> Dict[int, Dict[int, Lis
     return result
 
 
+# pycparser parses (and our reader walks) by recursion: input nested deeper than Python's
+# recursion limit allows (200 parentheses were enough) must still be a CDefError.
+TOO_DEEP = ("declarations nested too deeply to parse (the C parser is recursive and reached "
+            "Python's recursion limit); name the inner parts with typedefs or #defines")
+
+
 def parse(text: str) -> Declarations:
     """Parses a cdef source into Declarations; CDefError on anything it cannot use."""
+    try:
+        return _parse(text)
+    except RecursionError:
+        raise CDefError(TOO_DEEP) from None
+
+
+def _parse(text: str) -> Declarations:
     src = preprocess(text)
     ast = _parse_c(src.text, HEADER_TYPE_NAMES)
     reader = _Reader(src)
@@ -673,6 +686,13 @@ def _apply_annotations(reader: _Reader, ast: Any, notes: Dict[int, Dict[int, Lis
 
 def parse_type(text: str, decls: Declarations) -> CType:
     """Parses a type name ("uint8_t[64]", "struct point *", "my_t") against existing declarations."""
+    try:
+        return _parse_type(text, decls)
+    except RecursionError:
+        raise CDefError(TOO_DEEP) from None
+
+
+def _parse_type(text: str, decls: Declarations) -> CType:
     if not isinstance(text, str):
         raise TypeError(f"a C type name must be str, not {type(text).__name__}")
     src = preprocess(text)
