@@ -2,13 +2,13 @@
 // conversion of engine errors.
 #include "wasmffi/engine.hpp"
 
-#include <pthread.h>
-
 #include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <thread>
+
+#include "platform/fork.hpp"
 
 namespace wasmffi {
 
@@ -46,7 +46,7 @@ void Engine::ensure_ticker() {
   if (t != nullptr && t->generation == gen) [[likely]]
     return;
   static std::once_flag atfork_once;
-  std::call_once(atfork_once, [] { pthread_atfork(nullptr, nullptr, detail::count_fork); });
+  std::call_once(atfork_once, [] { platform::on_fork_child(detail::count_fork); });
   std::lock_guard<std::mutex> lock(ticker_mutex_);
   t = ticker_.load(std::memory_order_relaxed);
   if (t != nullptr && t->generation == gen) return;

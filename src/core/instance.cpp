@@ -1,15 +1,14 @@
 // Store ownership, instantiation and export lookup.
 #include "wasmffi/instance.hpp"
 
-#include <pthread.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
 #include <string>
 
+#include "platform/pages.hpp"
+#include "platform/stack.hpp"
 #include "wasmffi/call.hpp"
 
 namespace wasmffi {
@@ -179,15 +178,8 @@ Store::~Store() {
   // release_at_close). This is what the pool does to the slot later anyway (madvise DONTNEED
   // over the accessible bytes: anonymous pages read as zero again, a memory image's pages as
   // the image), done while the store still owns the slot, so no other instance can have it yet.
-  if (!release_at_close_.empty()) {
-    const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-    for (const wasmtime_memory_t& m : release_at_close_) {
-      auto start = reinterpret_cast<uintptr_t>(wasmtime_memory_data(context_, &m));
-      const uintptr_t end = (start + wasmtime_memory_data_size(context_, &m)) & ~(page - 1);
-      start = (start + page - 1) & ~(page - 1);
-      if (end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
-    }
-  }
+  for (const wasmtime_memory_t& m : release_at_close_)
+    platform::release_pages(wasmtime_memory_data(context_, &m), wasmtime_memory_data_size(context_, &m));
   // Host functions' environments are finalised by wasmtime_store_delete (the member below);
   // a pending error nobody collected goes first.
   if (pending_ != nullptr) pending_drop_(std::exchange(pending_, nullptr));
@@ -257,19 +249,8 @@ namespace detail {
 
 constinit thread_local uintptr_t t_stack_low [[gnu::tls_model("initial-exec")]] = UINTPTR_MAX;
 
-// The calling thread's stack bounds from pthread (the main thread's come from its rlimit).
-static uintptr_t lookup_stack_low() noexcept {
-  pthread_attr_t attr;
-  if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
-  void* addr = nullptr;
-  size_t size = 0;
-  const int rc = pthread_attr_getstack(&attr, &addr, &size);
-  pthread_attr_destroy(&attr);
-  return rc == 0 ? reinterpret_cast<uintptr_t>(addr) : 0;
-}
-
 bool native_stack_fits_slow(wasmtime_context_t* ctx, uintptr_t sp) noexcept {
-  if (t_stack_low == UINTPTR_MAX) t_stack_low = lookup_stack_low();
+  if (t_stack_low == UINTPTR_MAX) t_stack_low = platform::thread_stack_low();
   const uintptr_t low = t_stack_low;
   // Unknown bounds (0), or a stack pointer outside them (a coroutine's own stack): nothing to
   // compare against, so leave it to wasmtime as before.

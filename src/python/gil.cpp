@@ -1,7 +1,6 @@
 // Taking the GIL back during interpreter exit (see gil.hpp), and the exit handler that announces it.
 #include "gil.hpp"
 
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -9,6 +8,7 @@
 
 #include <nanobind/nanobind.h>
 
+#include "platform/park.hpp"
 #include "wasmffi/instance.hpp"
 
 namespace wasmffi::py {
@@ -52,9 +52,7 @@ void note_exit(bool other_threads) {
 
 }  // namespace
 
-void park_forever() noexcept {
-  for (;;) pause();  // woken by a signal handler now and then; the process ends around it
-}
+void park_forever() noexcept { platform::park_thread_forever(); }
 
 void restore_thread(PyThreadState* state) noexcept {
   g_restoring.fetch_add(1, std::memory_order_seq_cst);

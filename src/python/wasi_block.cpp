@@ -2,9 +2,6 @@
 // wait in slices and look at the store between them; see wasi_block.hpp.
 #include "wasi_block.hpp"
 
-#include <poll.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -17,6 +14,7 @@
 #include <unordered_map>
 
 #include "gil.hpp"
+#include "platform/stdin.hpp"
 #include "store_state.hpp"
 
 namespace wasmffi::py {
@@ -216,12 +214,10 @@ bool sleep_slice(Store& s, nanoseconds slice) {
 }
 
 // The process's stdin readable (or at its end, or broken) within `slice`.
-bool stdin_slice(nanoseconds slice, short& revents) {
-  pollfd p{STDIN_FILENO, POLLIN, 0};
-  const int ms = static_cast<int>(std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(slice).count()));
-  const int r = ::poll(&p, 1, ms);
-  revents = r > 0 ? p.revents : 0;
-  return r > 0;
+bool stdin_slice(nanoseconds slice, platform::StdinWait& state) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(slice).count();
+  state = platform::wait_stdin(static_cast<int>(std::clamp<int64_t>(ms, 1, 1 << 30)));
+  return state != platform::StdinWait::Nothing;
 }
 
 // poll_oneoff(in, out, nsubscriptions, nevents_ptr) -> errno.
@@ -273,10 +269,10 @@ wasm_trap_t* poll_oneoff_shadow(void* env, wasmtime_caller_t* caller, wasmtime_v
     }
   }
   Store& s = Store::of(ctx);
-  short revents = 0;
+  platform::StdinWait stdin_state = platform::StdinWait::Nothing;
   bool ready = false;
   wasm_trap_t* stopped =
-      watch_stdin ? wait_interruptibly(ctx, earliest, [&](nanoseconds slice) { return stdin_slice(slice, revents); }, ready)
+      watch_stdin ? wait_interruptibly(ctx, earliest, [&](nanoseconds slice) { return stdin_slice(slice, stdin_state); }, ready)
                   : wait_interruptibly(ctx, earliest, [&](nanoseconds slice) { return sleep_slice(s, slice); }, ready);
   if (stopped != nullptr) return stopped;
   g = guest_of(ctx, *mem);  // a signal handler may have grown the memory meanwhile (same base: it never moves)
@@ -295,7 +291,7 @@ wasm_trap_t* poll_oneoff_shadow(void* env, wasmtime_caller_t* caller, wasmtime_v
     } else {
       g.store<uint8_t>(ev + 10, kEventFdRead);
       g.store<uint64_t>(ev + 16, 1);  // as wasmtime reports stdin: at least one byte
-      if ((revents & POLLHUP) != 0 && (revents & POLLIN) == 0) g.store<uint16_t>(ev + 24, kHangup);
+      if (stdin_state == platform::StdinWait::HungUp) g.store<uint16_t>(ev + 24, kHangup);
     }
   }
   g.store<uint32_t>(nevents_at, count);
@@ -325,15 +321,15 @@ wasm_trap_t* fd_read_shadow(void* env, wasmtime_caller_t* caller, wasmtime_val_r
     raw[0].i32 = kErrnoSuccess;
     return nullptr;
   }
-  short revents = 0;
+  platform::StdinWait stdin_state = platform::StdinWait::Nothing;
   bool ready = false;
   for (;;) {
     if (wasm_trap_t* stopped =
-            wait_interruptibly(ctx, std::nullopt, [&](nanoseconds slice) { return stdin_slice(slice, revents); }, ready))
+            wait_interruptibly(ctx, std::nullopt, [&](nanoseconds slice) { return stdin_slice(slice, stdin_state); }, ready))
       return stopped;
     // At most 64 KiB per read, as wasmtime's own stdin does; read() does not block now.
     char tmp[64 << 10];
-    const ssize_t got = ::read(STDIN_FILENO, tmp, static_cast<size_t>(std::min<uint64_t>(total, sizeof tmp)));
+    const long got = platform::read_stdin(tmp, static_cast<size_t>(std::min<uint64_t>(total, sizeof tmp)));
     if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (got < 0) {
       raw[0].i32 = errno == EBADF ? kErrnoBadf : kErrnoIo;
