@@ -422,24 +422,18 @@ SUM = """(func (export "sum") (param i32 i32) (result i32) (local $s i32)
 
 # A bump allocator over a growing heap that traps on every entry while $broken is set (as an
 # allocator whose heap is corrupt does), in each of the three conventions wasmffi uses.
+TAKE = """(func $take (param i32) (result i32) (local $p i32)
+        (if (global.get $broken) (then unreachable))
+        (local.set $p (global.get $top))
+        (global.set $top (i32.add (global.get $top) (i32.and (i32.add (local.get 0) (i32.const 15)) (i32.const -16))))
+        (if (i32.gt_u (global.get $top) (i32.mul (memory.size) (i32.const 65536)))
+          (then (drop (memory.grow (i32.add (i32.shr_u (local.get 0) (i32.const 16)) (i32.const 1))))))
+        (local.get $p))
+      """
 ALLOCATORS = {
-    "malloc": """(func $take (param i32) (result i32) (local $p i32)
-        (if (global.get $broken) (then unreachable))
-        (local.set $p (global.get $top))
-        (global.set $top (i32.add (global.get $top) (i32.and (i32.add (local.get 0) (i32.const 15)) (i32.const -16))))
-        (if (i32.gt_u (global.get $top) (i32.mul (memory.size) (i32.const 65536)))
-          (then (drop (memory.grow (i32.add (i32.shr_u (local.get 0) (i32.const 16)) (i32.const 1))))))
-        (local.get $p))
-      (func (export "malloc") (param i32) (result i32) (call $take (local.get 0)))
+    "malloc": TAKE + """(func (export "malloc") (param i32) (result i32) (call $take (local.get 0)))
       (func (export "free") (param i32) (if (global.get $broken) (then unreachable)))""",
-    "bump": """(func $take (param i32) (result i32) (local $p i32)
-        (if (global.get $broken) (then unreachable))
-        (local.set $p (global.get $top))
-        (global.set $top (i32.add (global.get $top) (i32.and (i32.add (local.get 0) (i32.const 15)) (i32.const -16))))
-        (if (i32.gt_u (global.get $top) (i32.mul (memory.size) (i32.const 65536)))
-          (then (drop (memory.grow (i32.add (i32.shr_u (local.get 0) (i32.const 16)) (i32.const 1))))))
-        (local.get $p))
-      (func (export "bump_alloc") (param i32) (result i32) (call $take (local.get 0)))
+    "bump": TAKE + """(func (export "bump_alloc") (param i32) (result i32) (call $take (local.get 0)))
       (func (export "bump_mark") (result i32) (if (global.get $broken) (then unreachable)) (global.get $top))
       (func (export "bump_release") (param i32) (if (global.get $broken) (then unreachable))
         (global.set $top (local.get 0)))""",

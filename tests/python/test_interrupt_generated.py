@@ -186,21 +186,26 @@ def watchdog(inst):
     return timer
 
 
-@pytest.mark.parametrize("seed", range(SEEDS))
-def test_timeout_stops_every_generated_module_within_250_ms(seed, engine):
-    gen, inst, calls = instantiate(seed, engine, timeout=TIMEOUT)
+def run_until_interrupted(inst):
+    """(the Interrupt that ended inst.exports.run(), seconds it ran), under the watchdog."""
     guard = watchdog(inst)
     start = time.perf_counter()
     try:
         with pytest.raises(wasmffi.Interrupt) as info:
             inst.exports.run()
-        took = time.perf_counter() - start
+        return info.value, time.perf_counter() - start
     finally:
         guard.cancel()
+
+
+@pytest.mark.parametrize("seed", range(SEEDS))
+def test_timeout_stops_every_generated_module_within_250_ms(seed, engine):
+    gen, inst, calls = instantiate(seed, engine, timeout=TIMEOUT)
+    info, took = run_until_interrupted(inst)
     print(f"seed {seed} ({gen.nfuncs} functions, host {gen.host_mode}, {calls[0]} host calls): "
           f"stopped after {took * 1000:.1f} ms")
-    assert not isinstance(info.value, wasmffi.Cancelled), f"seed {seed}: only the watchdog stopped it"
-    assert str(info.value).startswith("run(): interrupt: the call ran past its timeout=0.05 s"), str(info.value)
+    assert not isinstance(info, wasmffi.Cancelled), f"seed {seed}: only the watchdog stopped it"
+    assert str(info).startswith("run(): interrupt: the call ran past its timeout=0.05 s"), str(info)
     assert took < BOUND, f"seed {seed}: stopped after {took * 1000:.0f} ms\n{gen.wat()}"
     assert inst.exports.add(2, 3) == 5
 
@@ -378,14 +383,7 @@ def test_a_host_call_that_moves_the_deadline_ahead_cannot_dodge_the_timeout():
     wat = '(module (import "env" "h" (func $h)) (func (export "run") (loop $l (call $h) (br $l))))'
     inst = wasmffi.load(wat, {"env": {"h": h}}, engine=engine, timeout=TIMEOUT)
     holder["inst"] = inst
-    guard = watchdog(inst)
-    start = time.perf_counter()
-    try:
-        with pytest.raises(wasmffi.Interrupt) as info:
-            inst.exports.run()
-        took = time.perf_counter() - start
-    finally:
-        guard.cancel()
+    info, took = run_until_interrupted(inst)
     print(f"stopped after {took * 1000:.1f} ms")
-    assert not isinstance(info.value, wasmffi.Cancelled), "only the watchdog stopped it"
+    assert not isinstance(info, wasmffi.Cancelled), "only the watchdog stopped it"
     assert took < BOUND
