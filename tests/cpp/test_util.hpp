@@ -28,7 +28,8 @@
 // Readable GoogleTest output for the core's enums (found by ADL).
 namespace wasmffi {
 inline void PrintTo(ErrorKind k, std::ostream* os) {
-  static const char* const names[] = {"Compile", "Link", "Trap", "MemoryAccess", "Argument", "Resource", "Engine"};
+  static const char* const names[] = {"Compile", "Link", "Trap", "MemoryAccess",
+                                      "Argument", "Resource", "Exit", "Engine"};
   const auto i = static_cast<size_t>(k);
   *os << "ErrorKind::" << (i < std::size(names) ? names[i] : "?");
 }
