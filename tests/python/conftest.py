@@ -29,6 +29,8 @@ STRICT = os.environ.get("WASMFFI_REQUIRE_ALL", "") not in ("", "0")
 SANITIZED = os.environ.get("WASMFFI_SANITIZED", "") == "1"
 release_build_only = pytest.mark.skipif(
     SANITIZED, reason="checks the shipped release build; make test-sanitize builds an unstripped sanitized one")
+measures_process_memory = pytest.mark.skipif(
+    SANITIZED, reason="measures RSS and the C heap, which ASan's quarantine and shadow memory inflate (make test runs it)")
 needs_address_space = pytest.mark.skipif(
     SANITIZED, reason="needs most of the address space, which ASan's shadow memory takes (make test-sanitize)")
 
