@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "wasmffi/call.hpp"
+#include "fuzz_common.hpp"
 #include "wasmffi/engine.hpp"
 #include "wasmffi/instance.hpp"
 #include "wasmffi/marshal.hpp"
@@ -35,10 +36,9 @@ using namespace wasmffi;
 
 namespace {
 
-[[noreturn]] void fail(const char* what, const std::string& detail = {}) {
-  std::fprintf(stderr, "fuzz_marshal: %s %s\n", what, detail.c_str());
-  std::abort();
-}
+constexpr const char* kHarness = "fuzz_marshal";
+
+[[noreturn]] void fail(const char* what, const std::string& detail = {}) { fuzz_common::fail(kHarness, what, detail); }
 
 // Identity functions over every slot kind, so a raw value goes in and must come back unchanged.
 constexpr const char* kPlanWat = R"((module
@@ -85,16 +85,8 @@ struct Fixture {
 Fixture& fixture() {
   static Fixture f = [] {
     Fixture out;
-    EngineConfig c;
-    c.epoch_interruption = false;  // nothing here loops: no ticker thread
-    auto e = Engine::create(c);
-    if (!e) fail("Engine::create:", e.error().message);
-    out.engine = std::move(e).value();
-    auto compile = [&](const char* wat) {
-      auto r = Module::from_wat(out.engine, wat);
-      if (!r) fail("from_wat:", r.error().message);
-      return std::move(r).value();
-    };
+    out.engine = fuzz_common::quiet_engine(kHarness);
+    auto compile = [&](const char* wat) { return fuzz_common::compile(kHarness, out.engine, wat); };
     out.plans = compile(kPlanWat);
     out.alloc = compile(kAllocWat);
     auto i = Instance::create(out.plans);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "wasmffi/call.hpp"
+#include "fuzz_common.hpp"
 #include "wasmffi/engine.hpp"
 #include "wasmffi/instance.hpp"
 #include "wasmffi/memory.hpp"
@@ -31,10 +32,9 @@ namespace {
 constexpr uint64_t kPage = 65536;
 constexpr uint64_t kMaxPages = 16;  // both modules declare this maximum
 
-[[noreturn]] void fail(const char* what, const std::string& detail = {}) {
-  std::fprintf(stderr, "fuzz_memory: %s %s\n", what, detail.c_str());
-  std::abort();
-}
+constexpr const char* kHarness = "fuzz_memory";
+
+[[noreturn]] void fail(const char* what, const std::string& detail = {}) { fuzz_common::fail(kHarness, what, detail); }
 
 struct Modules {
   std::shared_ptr<Engine> engine;
@@ -45,16 +45,8 @@ struct Modules {
 const Modules& modules() {
   static Modules m = [] {
     Modules out;
-    EngineConfig c;
-    c.epoch_interruption = false;  // nothing here loops: no ticker thread
-    auto e = Engine::create(c);
-    if (!e) fail("Engine::create:", e.error().message);
-    out.engine = std::move(e).value();
-    auto compile = [&](const char* wat) {
-      auto r = Module::from_wat(out.engine, wat);
-      if (!r) fail("from_wat:", r.error().message);
-      return std::move(r).value();
-    };
+    out.engine = fuzz_common::quiet_engine(kHarness);
+    auto compile = [&](const char* wat) { return fuzz_common::compile(kHarness, out.engine, wat); };
     out.m32 = compile(R"((module (memory (export "memory") 1 16)
         (func (export "load8") (param i32) (result i32) (i32.load8_u (local.get 0)))))");
     out.m64 = compile(R"((module (memory (export "memory") i64 1 16)
