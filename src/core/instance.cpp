@@ -99,7 +99,8 @@ bool Store::stop_requested(wasmtime_context_t* ctx) noexcept {
                       std::chrono::duration<double, std::milli>(now - deadline_ + timeout_).count());
         return stop(text);
       }
-    } else if (const uint64_t ran = engine_->ticks() - call_start_tick_; ran >= timeout_ticks_) {
+    } else if (const uint64_t ran = engine_->ticks() - call_start_tick_;
+               ran >= timeout_ticks_ && std::chrono::steady_clock::now() >= deadline_) {
       char text[160];
       std::snprintf(text, sizeof text, "interrupt: the call ran past its timeout=%g s (stopped after %" PRIu64
                     " ticks of %lld ms)", std::chrono::duration<double>(timeout_).count(), ran,
