@@ -130,12 +130,7 @@ wasm_trap_t* raised_trap(Store& store, PyObject* name) {
 }
 
 const char* park_python_exception(Store& store) noexcept {
-  PyObject *type, *value, *tb;
-  PyErr_Fetch(&type, &value, &tb);
-  PyErr_NormalizeException(&type, &value, &tb);
-  if (tb != nullptr && value != nullptr) PyException_SetTraceback(value, tb);
-  Py_XDECREF(type);
-  Py_XDECREF(tb);
+  PyObject* value = fetch_exception();
   if (value == nullptr) return "an exception";
   store.set_pending(value, drop_exception);  // the store's reference keeps the type (and its name) alive
   return Py_TYPE(value)->tp_name;
